@@ -1,0 +1,33 @@
+"""Who is calling: a session cookie (browser, with CSRF) or a personal token."""
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security import HttpBearer, SessionAuth
+
+from clientbase.customers.models import ApiToken
+from clientbase.customers.models.accounts import hash_token
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer <token>`: acts as the token's account."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        found = (ApiToken.objects.active().select_related("account")
+                 .filter(token_hash=hash_token(token)).first())
+        if found is None or not found.account.is_active:
+            return None
+        # Record use at most once a minute, to keep reads from writing.
+        now = timezone.now()
+        if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
+        request.user = found.account
+        return found.account
+
+
+class ActiveSessionAuth(SessionAuth):
+    def authenticate(self, request: HttpRequest, key):
+        user = super().authenticate(request, key)
+        return user if user is not None and user.is_active else None
+
+
+staff_auth = [TokenAuth(), ActiveSessionAuth()]

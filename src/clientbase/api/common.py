@@ -1,0 +1,142 @@
+"""Helpers every router uses: permissions, id-or-key lookups, ETags, cursors."""
+
+import base64
+import json
+from typing import Any, Iterable
+from uuid import UUID
+
+from django.db.models import Model, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from ninja import Schema
+
+from clientbase.core.errors import Forbidden, Invalid, NotFound, PreconditionFailed
+from clientbase.core.models import looks_like_uuid
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+
+
+def require_perm(request: HttpRequest, *perms: str) -> None:
+    """403 unless the caller holds every permission named (app_label.codename)."""
+    if not request.user.has_perms(perms):
+        raise Forbidden(detail=f"You lack the permission {', '.join(perms)}.", code="forbidden")
+
+
+def by_id_or_key(queryset: QuerySet, ident: str | UUID, *, key_field: str = "key",
+                 label: str | None = None) -> Model:
+    """The object whose id or key is `ident`, from an already-scoped queryset.
+
+    Raises NotFound (404) when there is none: an object the caller may not see
+    is indistinguishable from one that does not exist.
+    """
+    label = label or queryset.model._meta.verbose_name
+    ident = str(ident).strip()
+    lookup = {"pk": ident} if looks_like_uuid(ident) else {key_field: ident}
+    obj = queryset.filter(**lookup).first()
+    if obj is None:
+        raise NotFound(detail=f"No {label} '{ident}'.", code="not_found")
+    return obj
+
+
+def resolve_refs(queryset: QuerySet, idents: Iterable[str | UUID], field: str, *,
+                 key_field: str = "key") -> list[Model]:
+    """Objects for a list of ids or keys, in one query; 422 naming `field` for
+    any that does not exist (or is not visible)."""
+    idents = [_normalize(i) for i in idents]
+    ids = [i for i in idents if looks_like_uuid(i)]
+    keys = [i for i in idents if not looks_like_uuid(i)]
+    found = list(queryset.filter(Q(pk__in=ids) | Q(**{f"{key_field}__in": keys})))
+    known = {str(o.pk) for o in found} | {getattr(o, key_field) for o in found}
+    missing = [i for i in idents if i not in known]
+    if missing:
+        label = queryset.model._meta.verbose_name
+        raise Invalid.on(field, f"No {label} {', '.join(repr(m) for m in missing)}.", code="unknown_reference")
+    return found
+
+
+def _normalize(ident: str | UUID) -> str:
+    ident = str(ident).strip()
+    return str(UUID(ident)) if looks_like_uuid(ident) else ident
+
+
+def resolve_ref(queryset: QuerySet, ident: str | UUID | None, field: str, *,
+                key_field: str = "key") -> Model | None:
+    if ident is None:
+        return None
+    return resolve_refs(queryset, [ident], field, key_field=key_field)[0]
+
+
+def check_if_match(request: HttpRequest, obj: Model) -> None:
+    """412 when the request carries an If-Match that is not the object's ETag."""
+    header = request.headers.get("If-Match")
+    if not header:
+        return
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    if "*" in tags or obj.etag in tags:
+        return
+    raise PreconditionFailed(
+        detail=f"The {obj._meta.verbose_name} changed since you read it "
+               f"(now version {obj.version}); read it again and retry.",
+        code="stale_version",
+    )
+
+
+def set_etag(response: HttpResponse, obj: Model) -> None:
+    response["ETag"] = obj.etag
+
+
+class Page(Schema):
+    next_cursor: str | None = None
+
+
+def _encode(values: list[Any]) -> str:
+    raw = json.dumps([str(v) if isinstance(v, UUID) else v for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, size: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        values = None
+    if not isinstance(values, list) or len(values) != size or not all(
+            isinstance(v, (str, int)) for v in values):
+        raise Invalid.on("cursor", "Not a cursor this list gave out.", code="invalid_cursor")
+    return values
+
+
+def _after(ordering: list[str], values: list[Any]) -> Q:
+    # Keyset condition for (a, b, c) > (x, y, z), written with a leading a >= x
+    # so that the database can seek the ordering index instead of scanning it.
+    first, *rest = ordering
+    if not rest:
+        return Q(**{f"{first}__gt": values[0]})
+    return Q(**{f"{first}__gte": values[0]}) & (
+        Q(**{f"{first}__gt": values[0]}) | (Q(**{first: values[0]}) & _after(rest, values[1:]))
+    )
+
+
+def paginate(queryset: QuerySet, *, ordering: list[str], limit: int | None,
+             cursor: str | None) -> tuple[list[Model], str | None]:
+    """One page of `queryset` in `ordering` (which must end in a unique field),
+    and the cursor of the next page (None on the last)."""
+    limit = DEFAULT_LIMIT if limit is None else limit
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid.on("limit", f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit")
+    queryset = queryset.order_by(*ordering)
+    if cursor:
+        queryset = queryset.filter(_after(ordering, _decode(cursor, len(ordering))))
+    items = list(queryset[: limit + 1])
+    next_cursor = None
+    if len(items) > limit:
+        items = items[:limit]
+        last = items[-1]
+        next_cursor = _encode([_attr(last, f) for f in ordering])
+    return items, next_cursor
+
+
+def _attr(obj: Model, path: str) -> Any:
+    value = obj
+    for part in path.split("__"):
+        value = getattr(value, part)
+    return str(value) if isinstance(value, UUID) else value

@@ -1,0 +1,110 @@
+"""Every error the API returns is an RFC 9457 problem (application/problem+json)."""
+
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from clientbase.core.errors import DomainError, FieldError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "urn:clientbase:problem:"
+
+
+def problem(status: int, detail: str, *, code: str | None = None, title: str | None = None,
+            errors: list[FieldError] | None = None) -> JsonResponse:
+    body = {
+        "type": PROBLEM_TYPE_BASE + (code or HTTPStatus(status).phrase.lower().replace(" ", "_")),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message, "code": e.code} for e in errors]
+    return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _field_name(loc) -> str:
+    # pydantic locations look like ("body", "payload", "email") or ("query", "limit");
+    # callers know the field by its own name, so drop the transport parts.
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie", "form")]
+    if parts and parts[0] in ("payload", "data", "filters", "params"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _message(err: dict) -> str:
+    message = err.get("msg", "Invalid value.")
+    if err.get("type") == "extra_forbidden":
+        return "Unknown field."
+    if err.get("type") == "json_invalid":
+        return "The request body is not valid JSON."
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return message
+
+
+def install(api) -> None:
+    """Register the problem handlers on a NinjaAPI."""
+
+    @api.exception_handler(DomainError)
+    def domain_error(request: HttpRequest, exc: DomainError):
+        return problem(exc.status, exc.detail, code=exc.code, title=exc.title, errors=exc.errors)
+
+    @api.exception_handler(NinjaValidationError)
+    def validation_error(request: HttpRequest, exc: NinjaValidationError):
+        errors = [FieldError(_field_name(e.get("loc", ())), _message(e), e.get("type", "invalid"))
+                  for e in exc.errors]
+        if any(e.code == "json_invalid" for e in errors):
+            return problem(400, "The request body is not valid JSON.", code="invalid_json",
+                           title="Bad request", errors=errors)
+        fields = ", ".join(sorted({e.field for e in errors}))
+        return problem(422, f"Invalid input: {fields}.", code="validation", title="Validation failed",
+                       errors=errors)
+
+    @api.exception_handler(ValidationError)
+    def django_validation_error(request: HttpRequest, exc: ValidationError):
+        errors = []
+        if hasattr(exc, "error_dict"):
+            for name, errs in exc.error_dict.items():
+                for e in errs:
+                    errors.append(FieldError(name if name != "__all__" else "body",
+                                             " ".join(e.messages), e.code or "invalid"))
+        else:
+            errors = [FieldError("body", m) for m in exc.messages]
+        return problem(422, "; ".join(f"{e.field}: {e.message}" for e in errors),
+                       code="validation", title="Validation failed", errors=errors)
+
+    @api.exception_handler(AuthenticationError)
+    def unauthenticated(request: HttpRequest, exc: AuthenticationError):
+        response = problem(401, "Log in, or send 'Authorization: Bearer <token>'.",
+                           code="unauthenticated", title="Unauthorized")
+        response["WWW-Authenticate"] = 'Bearer realm="clientbase"'
+        return response
+
+    @api.exception_handler(AuthorizationError)
+    def forbidden(request: HttpRequest, exc: AuthorizationError):
+        return problem(403, str(exc) or "You may not do this.", code="forbidden")
+
+    @api.exception_handler(PermissionDenied)
+    def permission_denied(request: HttpRequest, exc: PermissionDenied):
+        return problem(403, str(exc) or "You may not do this.", code="forbidden")
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404):
+        return problem(404, str(exc) or "Not found.", code="not_found")
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError):
+        return problem(exc.status_code, str(exc))
+
+    @api.exception_handler(Exception)
+    def server_error(request: HttpRequest, exc: Exception):
+        log.exception("Unhandled error in %s %s", request.method, request.path)
+        return problem(500, "Something went wrong on our side; it has been logged.",
+                       code="server_error")

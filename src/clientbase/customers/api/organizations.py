@@ -1,0 +1,220 @@
+"""/api/v1/organizations: the organization tree."""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
+
+from clientbase.api.common import (
+    Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, resolve_refs, set_etag,
+)
+from clientbase.core.errors import Forbidden, NotFound
+from clientbase.core.models import subtree_q
+from clientbase.customers.models import CustomerGroup, GrantLevel, Organization, OrganizationKind
+from clientbase.customers.services import organizations as services
+
+router = Router(tags=["organizations"])
+
+Key = Field(None, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+
+
+class OrganizationOut(Schema):
+    id: UUID
+    key: str | None
+    name: str
+    kind: OrganizationKind
+    parent: UUID | None = Field(None, alias="parent_id")
+    customer_groups: list[UUID]
+    depth: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_customer_groups(obj: Organization) -> list[UUID]:
+        return [g.pk for g in obj.customer_groups.all()]
+
+
+class OrganizationIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    key: str | None = Key
+    name: str = Field(..., min_length=1, max_length=200)
+    kind: OrganizationKind = OrganizationKind.ORGANIZATION
+    parent: str | None = Field(None, description="Id or key of the parent; null for a root.")
+    customer_groups: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class OrganizationPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+    key: str | None = Key
+    name: str | None = Field(None, min_length=1, max_length=200)
+    kind: OrganizationKind | None = None
+    parent: str | None = None
+    customer_groups: list[str] | None = Field(None, max_length=1000)
+
+
+class OrganizationPage(Page):
+    items: list[OrganizationOut]
+
+
+class OrganizationFilters(Schema):
+    q: str | None = Field(None, max_length=200, description="Prefix of the name, or the key.")
+    parent: str | None = Field(None, description="Only the children of this organization (id or key).")
+    under: str | None = Field(None, description="Only this organization's subtree (id or key).")
+    kind: OrganizationKind | None = None
+    customer_group: str | None = Field(None, description="Only organizations with this group (id or key).")
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=2000)
+
+
+class MoveIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    parent: str | None = Field(..., description="Id or key of the new parent; null for a root.")
+
+
+class TreeNodeOut(Schema):
+    id: UUID
+    key: str | None
+    name: str
+    kind: OrganizationKind
+    children: list["TreeNodeOut"]
+
+
+def _visible(request: HttpRequest, level: str = GrantLevel.VIEW):
+    return Organization.objects.visible_to(request.user, level).prefetch_related("customer_groups")
+
+
+def _get(request: HttpRequest, ident: str) -> Organization:
+    require_perm(request, "customers.view_organization")
+    return by_id_or_key(_visible(request), ident, label="organization")
+
+
+def _get_for_change(request: HttpRequest, ident: str, perm: str) -> Organization:
+    """The organization to change, locked. 404 if invisible; 403 without the
+    permission or a manage grant on it."""
+    org = _get(request, ident)
+    require_perm(request, perm)
+    managed = Organization.objects.visible_to(request.user, GrantLevel.MANAGE)
+    locked = managed.select_for_update().filter(pk=org.pk).first()
+    if locked is None:
+        raise Forbidden(detail=f"You may view {org.name} but not manage it.", code="forbidden")
+    check_if_match(request, locked)
+    return locked
+
+
+def _parent(request: HttpRequest, ident: str | None, field: str = "parent") -> Organization | None:
+    # A new parent must be an organization the caller manages.
+    return resolve_ref(Organization.objects.visible_to(request.user, GrantLevel.MANAGE), ident, field)
+
+
+def _groups(idents: list[str]) -> list[CustomerGroup]:
+    return resolve_refs(CustomerGroup.objects.all(), idents, "customer_groups")
+
+
+@router.get("", response=OrganizationPage, summary="List organizations")
+def list_organizations(request: HttpRequest, filters: Query[OrganizationFilters]):
+    require_perm(request, "customers.view_organization")
+    qs = _visible(request)
+    if filters.q:
+        term = filters.q.strip()
+        qs = qs.filter(search_name__prefix=term.casefold()) | qs.filter(key=term)
+    if filters.parent:
+        qs = qs.filter(parent=by_id_or_key(_visible(request), filters.parent, label="organization"))
+    if filters.under:
+        root = by_id_or_key(_visible(request), filters.under, label="organization")
+        qs = qs.filter(subtree_q(root.path))
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.customer_group:
+        group = by_id_or_key(CustomerGroup.objects.all(), filters.customer_group, label="customer group")
+        qs = qs.filter(customer_groups=group)
+    items, next_cursor = paginate(qs, ordering=["search_name", "id"], limit=filters.limit,
+                                  cursor=filters.cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("", response={201: OrganizationOut}, summary="Create an organization")
+def create_organization(request: HttpRequest, response: HttpResponse, payload: OrganizationIn):
+    require_perm(request, "customers.add_organization")
+    with transaction.atomic():
+        parent = _parent(request, payload.parent)
+        if parent is None and not request.user.sees_everything:
+            raise Forbidden(detail="Only administrators create top-level organizations.",
+                            code="forbidden")
+        org = services.create_organization(
+            name=payload.name, key=payload.key, kind=payload.kind, parent=parent,
+            customer_groups=_groups(payload.customer_groups),
+        )
+    set_etag(response, org)
+    return 201, org
+
+
+@router.get("/{ident}", response=OrganizationOut, summary="Get an organization by id or key")
+def get_organization(request: HttpRequest, response: HttpResponse, ident: str):
+    org = _get(request, ident)
+    set_etag(response, org)
+    return org
+
+
+@router.patch("/{ident}", response=OrganizationOut, summary="Change an organization")
+def update_organization(request: HttpRequest, response: HttpResponse, ident: str,
+                        payload: OrganizationPatch):
+    data = payload.model_dump(exclude_unset=True)
+    with transaction.atomic():
+        org = _get_for_change(request, ident, "customers.change_organization")
+        changes = {k: data[k] for k in ("key", "name", "kind") if k in data}
+        for field in ("name", "kind"):
+            if field in changes and changes[field] is None:
+                changes.pop(field)
+        org = services.update_organization(
+            org, changes=changes,
+            customer_groups=_groups(data["customer_groups"]) if data.get("customer_groups") is not None else None,
+            parent=_parent(request, data.get("parent")) if "parent" in data else None,
+            parent_given="parent" in data,
+        )
+    org = _get(request, str(org.pk))
+    set_etag(response, org)
+    return org
+
+
+@router.delete("/{ident}", response={204: None}, summary="Delete an empty organization")
+def delete_organization(request: HttpRequest, ident: str):
+    with transaction.atomic():
+        org = _get_for_change(request, ident, "customers.delete_organization")
+        services.delete_organization(org)
+    return 204, None
+
+
+@router.post("/{ident}/move", response=OrganizationOut, summary="Move an organization and its subtree")
+def move_organization(request: HttpRequest, response: HttpResponse, ident: str, payload: MoveIn):
+    with transaction.atomic():
+        org = _get_for_change(request, ident, "customers.change_organization")
+        parent = _parent(request, payload.parent)
+        if parent is None and not request.user.sees_everything:
+            raise Forbidden(detail="Only administrators move organizations to the top.", code="forbidden")
+        services.move_organization(org, parent)
+    org = _get(request, str(org.pk))
+    set_etag(response, org)
+    return org
+
+
+@router.get("/{ident}/tree", response=TreeNodeOut, summary="The subtree below an organization")
+def organization_tree(request: HttpRequest, ident: str,
+                      depth: int = Query(50, ge=1, le=50, description="Levels below the root to include.")):
+    root = _get(request, ident)
+    # One query for the whole visible subtree; children are linked in memory.
+    rows = list(
+        _visible(request).filter(subtree_q(root.path), depth__lte=root.depth + depth)
+        .order_by("depth", "search_name", "id").values("id", "key", "name", "kind", "parent_id")
+    )
+    nodes = {row["id"]: {**row, "children": []} for row in rows}
+    for row in rows:
+        if row["id"] != root.pk and row["parent_id"] in nodes:
+            nodes[row["parent_id"]]["children"].append(nodes[row["id"]])
+    if root.pk not in nodes:
+        raise NotFound(detail=f"No organization '{ident}'.", code="not_found")
+    return nodes[root.pk]

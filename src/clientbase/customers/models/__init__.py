@@ -1,0 +1,29 @@
+"""Who the shop's customers are and how they are organised.
+
+Split by concept: accounts (log-in, roles, tokens), contacts (people and their
+addresses), organizations (the tree and its grants) and customer groups.
+"""
+
+from clientbase.customers.models.accounts import Account, ApiToken, Role
+from clientbase.customers.models.contacts import Address, Contact, ContactSource
+from clientbase.customers.models.groups import CustomerGroup
+from clientbase.customers.models.organizations import (
+    Grant,
+    GrantLevel,
+    Organization,
+    OrganizationKind,
+)
+
+__all__ = [
+    "Account",
+    "Address",
+    "ApiToken",
+    "Contact",
+    "ContactSource",
+    "CustomerGroup",
+    "Grant",
+    "GrantLevel",
+    "Organization",
+    "OrganizationKind",
+    "Role",
+]

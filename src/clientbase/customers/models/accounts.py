@@ -1,0 +1,161 @@
+import hashlib
+import secrets
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import Group, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from clientbase.core.models import BaseModel
+
+
+class Role(models.TextChoices):
+    """The roles every installation has. Roles are Django groups."""
+
+    EVERYONE = "Everyone"
+    REGISTERED = "Registered"
+    ADMINISTRATORS = "Administrators"
+    CUSTOMER_SERVICE = "CustomerServiceRepresentatives"
+    CATALOG_MANAGERS = "CatalogManagers"
+    MARKETING_MANAGERS = "MarketingManagers"
+
+
+class AccountManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=(email or "").strip())
+
+    def _create(self, email: str, password: str | None, roles: list[str], **fields) -> "Account":
+        if not email:
+            raise ValueError("An account needs an e-mail address.")
+        account = self.model(email=email.strip().lower(), **fields)
+        account.set_password(password)
+        account.save(using=self._db)
+        account.groups.add(*Group.objects.filter(name__in=[Role.EVERYONE, *roles]))
+        return account
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "Account":
+        roles = fields.pop("roles", [])
+        fields.setdefault("is_superuser", False)
+        return self._create(email, password, roles, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "Account":
+        fields["is_superuser"] = True
+        fields.pop("is_staff", None)
+        return self._create(email, password, [Role.ADMINISTRATORS], **fields)
+
+
+class Account(AbstractBaseUser, PermissionsMixin):
+    """A login: an e-mail address and a password, with roles (Django groups).
+
+    Every account has the role Everyone; one made by public registration also
+    has Registered and belongs to a contact.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(max_length=254, unique=True)
+    contact = models.OneToOneField(
+        "customers.Contact", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="account",
+    )
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["password", "last_login"], m2m_fields=["groups"])
+    objects = AccountManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="account_email_unique_ci")]
+        permissions = [("access_backoffice", "Can use the back office")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        if not self._state.adding:
+            self.version += 1
+        super().save(*args, **kwargs)
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+    @property
+    def is_staff(self) -> bool:
+        """May use the back office (Django's admin asks this)."""
+        return self.is_active and (self.is_superuser or self.has_perm("customers.access_backoffice"))
+
+    @property
+    def role_names(self) -> set[str]:
+        if not hasattr(self, "_role_names"):
+            self._role_names = set(self.groups.values_list("name", flat=True))
+        return self._role_names
+
+    @property
+    def sees_everything(self) -> bool:
+        """Administrators see every organization, contact and account."""
+        return self.is_active and (self.is_superuser or Role.ADMINISTRATORS in self.role_names)
+
+
+TOKEN_PREFIX = "cb_"
+
+
+def hash_token(raw: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast hash is enough: there is
+    # nothing to brute-force, and lookups stay a single indexed equality.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> "ApiTokenQuerySet":
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(BaseModel):
+    """A personal API token. Only its SHA-256 is stored; it acts as its account."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(max_length=16, editable=False, help_text="The first characters.")
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.hint}… ({self.name or 'unnamed'})"
+
+    @classmethod
+    def issue(cls, account: Account, name: str = "", expires_at=None) -> tuple["ApiToken", str]:
+        """Create a token; returns it and the raw secret, which is shown only once."""
+        raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            account=account, name=name, token_hash=hash_token(raw), hint=raw[:10],
+            expires_at=expires_at,
+        )
+        return token, raw
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())

@@ -1,0 +1,158 @@
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from simple_history.models import HistoricalRecords
+
+from clientbase.core.models import BaseModel, KeyField
+
+
+def validate_e164(value: str) -> None:
+    """Phone numbers are stored in E.164 form: `+` then up to 15 digits."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(f"Not a phone number in E.164 form (+4930123456): {exc}",
+                              code="invalid_phone") from exc
+    if not phonenumbers.is_possible_number(number) or (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) != value
+    ):
+        raise ValidationError("Not a phone number in E.164 form (+4930123456).",
+                              code="invalid_phone")
+
+
+class ContactSource(models.TextChoices):
+    STOREFRONT = "storefront", "Storefront registration"
+    BACK_OFFICE = "back_office", "Back office"
+    IMPORT = "import", "Import"
+    API = "api", "API"
+
+
+class ContactQuerySet(models.QuerySet):
+    def visible_to(self, account, level: str = "view") -> "ContactQuerySet":
+        """The contacts `account` may see: those in an organization it sees, or
+        all of them with `view_all_contacts` (level=manage: `manage_all_contacts`)."""
+        from clientbase.customers.services.visibility import contact_scope
+
+        return contact_scope(account, level).apply(self)
+
+
+class Contact(BaseModel):
+    """A person the shop knows: a registered customer, or someone staff entered.
+
+    At most one account logs in as a contact. Anonymous visitors are never
+    contacts.
+    """
+
+    key = KeyField()
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=254, null=True, blank=True)
+    phone = models.CharField(max_length=16, blank=True, validators=[validate_e164])
+    birth_date = models.DateField(null=True, blank=True)
+    preferred_language = models.CharField(max_length=16, blank=True)
+    preferred_currency = models.CharField(max_length=3, blank=True)
+    source = models.CharField(
+        max_length=20, choices=ContactSource.choices, default=ContactSource.BACK_OFFICE
+    )
+    organizations = models.ManyToManyField(
+        "customers.Organization", blank=True, related_name="contacts"
+    )
+    customer_groups = models.ManyToManyField(
+        "customers.CustomerGroup", blank=True, related_name="contacts"
+    )
+    # Case-folded copies of the names: the list order and the prefix search use
+    # them, each with its own index (see Meta.indexes).
+    search_first_name = models.CharField(max_length=100, editable=False, default="")
+    search_last_name = models.CharField(max_length=100, editable=False, default="")
+
+    history = HistoricalRecords(
+        excluded_fields=["search_first_name", "search_last_name"],
+        m2m_fields=[organizations, customer_groups],
+    )
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["search_last_name", "search_first_name", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="contact_email_unique_ci"),
+        ]
+        indexes = [
+            # The list order; keyset pagination walks it.
+            models.Index(fields=["search_last_name", "search_first_name", "id"],
+                         name="contact_name_order_idx"),
+            # Prefix search (`LIKE 'abc%'`) on PostgreSQL whatever the collation.
+            models.Index(fields=["search_first_name"], name="contact_first_prefix_idx",
+                         opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["search_last_name"], name="contact_last_prefix_idx",
+                         opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["email"], name="contact_email_prefix_idx",
+                         opclasses=["varchar_pattern_ops"]),
+        ]
+        permissions = [
+            ("view_all_contacts", "Can view every contact, whatever the organization"),
+            ("manage_all_contacts", "Can change every contact, whatever the organization"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email or str(self.id)
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def sale_code(self) -> str:
+        """The code customer-specific prices use: the key, or the id without one."""
+        return self.key or str(self.id)
+
+    def save(self, *args, **kwargs):
+        self.search_first_name = self.first_name.casefold()
+        self.search_last_name = self.last_name.casefold()
+        if self.email:
+            self.email = self.email.strip().lower()
+        else:
+            self.email = None
+        if update_fields := kwargs.get("update_fields"):
+            kwargs["update_fields"] = {*update_fields, "search_first_name", "search_last_name"}
+        super().save(*args, **kwargs)
+
+
+class Address(BaseModel):
+    """A postal address of a contact or of an organization (never both)."""
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="addresses"
+    )
+    organization = models.ForeignKey(
+        "customers.Organization", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="addresses",
+    )
+    name = models.CharField(max_length=100, blank=True, help_text="A label such as 'Home'.")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postcode = models.CharField(max_length=20, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. DE.")
+    phone = models.CharField(max_length=16, blank=True, validators=[validate_e164])
+    is_default_shipping = models.BooleanField(default=False)
+    is_default_billing = models.BooleanField(default=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(contact__isnull=False, organization__isnull=True)
+                           | models.Q(contact__isnull=True, organization__isnull=False)),
+                name="address_has_one_owner",
+            ),
+        ]
+        verbose_name_plural = "addresses"
+
+    def __str__(self) -> str:
+        return ", ".join(p for p in (self.line1, self.city, self.country) if p)

@@ -1,0 +1,135 @@
+"""Customer groups and the groups a contact effectively belongs to."""
+
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from django.db import transaction
+
+from clientbase.core.errors import Conflict
+from clientbase.core.models import ids_in_path
+from clientbase.customers.models import Contact, CustomerGroup, Organization
+from clientbase.customers.services.trees import check_parent, move_node
+
+
+@dataclass(frozen=True)
+class Step:
+    """One link in the chain that puts a contact in a group.
+
+    kind: `direct` (the contact's own group), `organization` (a group of an
+    organization the contact belongs to), `ancestor` (a group of an ancestor
+    of that organization; `via` names the member organization) or
+    `parent_group` (the parent of the group in the step before).
+    """
+
+    kind: str
+    id: UUID
+    name: str
+    key: str | None = None
+    via: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "direct":
+            return "assigned directly"
+        if self.kind == "organization":
+            return f"via organization {self.name}"
+        if self.kind == "ancestor":
+            return f"via {self.name}, an ancestor of organization {self.via}"
+        return f"via parent group of {self.name}"
+
+
+@dataclass
+class EffectiveGroup:
+    group: CustomerGroup
+    paths: list[list[Step]] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        return ["; ".join(step.describe() for step in path) for path in self.paths]
+
+
+def effective_groups(contact: Contact) -> list[EffectiveGroup]:
+    """Every group the contact is in, each with the chains that put it there.
+
+    A contact's groups are its own, those of each of its organizations and of
+    their ancestors, each closed upward over the group tree. Costs five queries
+    whatever the depth of either tree. Sorted by the group tree's order.
+    """
+    # Where each starting group came from: group id -> list of first steps.
+    origins: dict[UUID, list[Step]] = {}
+    for group_id in contact.customer_groups.through.objects.filter(
+        contact_id=contact.pk
+    ).values_list("customergroup_id", flat=True):
+        origins.setdefault(group_id, []).append(Step("direct", contact.pk, str(contact)))
+
+    member_orgs = list(contact.organizations.values_list("id", "name", "key", "path"))
+    ancestor_of: dict[UUID, list[tuple]] = {}  # ancestor id -> member orgs below it
+    for org in member_orgs:
+        for ancestor_id in ids_in_path(org[3])[:-1]:
+            ancestor_of.setdefault(ancestor_id, []).append(org)
+    org_names = {org[0]: (org[1], org[2]) for org in member_orgs}
+    org_names.update(
+        {pk: (name, key) for pk, name, key in Organization.objects.filter(
+            pk__in=ancestor_of.keys()).values_list("id", "name", "key")}
+    )
+    member_ids = {org[0] for org in member_orgs}
+    links = Organization.customer_groups.through.objects.filter(
+        organization_id__in=member_ids | ancestor_of.keys()
+    ).values_list("organization_id", "customergroup_id")
+    for org_id, group_id in links:
+        name, key = org_names[org_id]
+        if org_id in member_ids:
+            origins.setdefault(group_id, []).append(Step("organization", org_id, name, key))
+        for member in ancestor_of.get(org_id, []):
+            origins.setdefault(group_id, []).append(
+                Step("ancestor", org_id, name, key, via=member[1]))
+
+    starting = {g.pk: g for g in CustomerGroup.objects.filter(pk__in=origins.keys())}
+    all_ids = {gid for g in starting.values() for gid in ids_in_path(g.path)}
+    groups = {g.pk: g for g in CustomerGroup.objects.filter(pk__in=all_ids)}
+
+    result: dict[UUID, EffectiveGroup] = {}
+    for group_id, first_steps in origins.items():
+        group = groups.get(group_id)
+        if group is None:
+            continue
+        chain = ids_in_path(group.path)  # root ... group
+        for step in first_steps:
+            path: list[Step] = [step]
+            for index in range(len(chain) - 1, -1, -1):
+                current = groups[chain[index]]
+                result.setdefault(current.pk, EffectiveGroup(current)).paths.append(list(path))
+                path = path + [Step("parent_group", current.pk, current.name, current.key)]
+    return sorted(result.values(), key=lambda eg: eg.group.path)
+
+
+def effective_group_keys(contact: Contact | None) -> set[str]:
+    """The keys of the contact's effective groups; empty for an anonymous visitor."""
+    if contact is None:
+        return set()
+    return {eg.group.key for eg in effective_groups(contact)}
+
+
+@transaction.atomic
+def delete_customer_group(group: CustomerGroup) -> None:
+    """Delete a group that has no child groups; members simply lose it."""
+    children = group.children.count()
+    if children:
+        raise Conflict.on(
+            "id", f"Customer group {group.key} still has {children} child group(s); move or delete them first.",
+            code="not_empty",
+        )
+    group.delete()
+
+
+def save_customer_group(group: CustomerGroup, *, parent_changed: bool, new_parent) -> CustomerGroup:
+    """Create or update a group; a new parent moves its subtree."""
+    if group._state.adding:
+        check_parent(None, new_parent)
+        group.parent = new_parent
+        group.save()
+        return group
+    with transaction.atomic():
+        group.save()
+        if parent_changed:
+            group = move_node(group, new_parent)
+    return group

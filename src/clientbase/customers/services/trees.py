@@ -1,0 +1,62 @@
+"""Tree operations shared by organizations and customer groups."""
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+
+from clientbase.core.errors import Conflict, Invalid
+from clientbase.core.models import MAX_TREE_DEPTH, TreeNode, path_for, subtree_q
+
+
+def check_parent(node: TreeNode | None, parent: TreeNode | None, field: str = "parent") -> None:
+    """Refuse a parent that would make a cycle or a tree too deep."""
+    if parent is None:
+        return
+    if node is not None and not node._state.adding:
+        if parent.pk == node.pk or parent.path.startswith(node.path):
+            raise Conflict.on(
+                field,
+                f"Cannot move {node} under {parent}: it is {'itself' if parent.pk == node.pk else 'one of its own descendants'}.",
+                code="cycle",
+            )
+    if parent.depth + 1 >= MAX_TREE_DEPTH:
+        raise Invalid.on(field, f"Trees are at most {MAX_TREE_DEPTH} levels deep.", code="too_deep")
+
+
+@transaction.atomic
+def move_node(node: TreeNode, new_parent: TreeNode | None) -> TreeNode:
+    """Move `node` and its whole subtree under `new_parent` (None: make it a root).
+
+    One UPDATE rewrites the paths of the subtree, so the move is atomic and its
+    cost does not depend on the tree's shape. Returns the node, reloaded.
+    """
+    model = type(node)
+    # Lock the node and the new parent, then re-read them: a concurrent move
+    # may have changed either path since the caller loaded them.
+    ids = [node.pk] + ([new_parent.pk] if new_parent is not None else [])
+    locked = {n.pk: n for n in model._default_manager.select_for_update().filter(pk__in=ids)}
+    node = locked[node.pk]
+    new_parent = locked[new_parent.pk] if new_parent is not None else None
+    check_parent(node, new_parent)
+    if node.parent_id == (new_parent.pk if new_parent else None):
+        return node
+
+    old_path = node.path
+    new_path = path_for(node.pk, new_parent.path if new_parent else "")
+    subtree = model._default_manager.filter(subtree_q(old_path))
+    deepest = max(subtree.values_list("depth", flat=True))
+    depth_delta = (new_parent.depth + 1 if new_parent else 0) - node.depth
+    if deepest + depth_delta >= MAX_TREE_DEPTH:
+        raise Invalid.on("parent", f"Trees are at most {MAX_TREE_DEPTH} levels deep.", code="too_deep")
+
+    subtree.update(
+        path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+        depth=F("depth") + depth_delta,
+    )
+    # The subtree's paths are rewritten; now change the parent through save()
+    # so that the version moves on and the history records who moved it.
+    node.refresh_from_db(fields=["path", "depth"])
+    node.parent = new_parent
+    node._change_reason = f"moved under {new_parent}" if new_parent else "moved to the top"
+    node.save(update_fields=["parent"])
+    return node

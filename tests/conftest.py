@@ -1,0 +1,125 @@
+"""Fixtures shared by every test: a small version of the seed's example world
+and callers with different access.
+
+World:
+    Administration > EU Headquarters > EU Management
+    US Headquarters > US Sales
+    Customers > Gold, Silver, Bronze   (customer groups)
+
+Callers (`caller` fixture builds API clients):
+    admin        Administrators: sees everything
+    csr          CustomerServiceRepresentatives + a grant (manage, with
+                 descendants) on EU Headquarters: sees EU HQ, EU Management
+    csr_nogrant  CustomerServiceRepresentatives without any grant
+    registered   Everyone + Registered: no staff permission at all
+"""
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from clientbase.customers.models import Account, CustomerGroup, Grant, Organization, Role
+from clientbase.customers.services.organizations import create_organization
+
+
+@dataclass
+class ApiClient:
+    """A JSON client for /api/v1 acting as one account (or anonymous)."""
+
+    client: Client
+    account: Account | None = None
+    base: str = "/api/v1"
+
+    def _call(self, method: str, path: str, data=None, headers=None, **params):
+        url = self.base + path
+        kwargs = {"headers": headers or {}}
+        if data is not None:
+            kwargs["data"] = data if isinstance(data, (str, bytes)) else json.dumps(data)
+            kwargs["content_type"] = "application/json"
+        elif params:
+            kwargs["data"] = params
+        return getattr(self.client, method)(url, **kwargs)
+
+    def get(self, path, **params):
+        return self._call("get", path, **params)
+
+    def post(self, path, data=None, headers=None):
+        return self._call("post", path, data if data is not None else {}, headers)
+
+    def patch(self, path, data, headers=None):
+        return self._call("patch", path, data, headers)
+
+    def put(self, path, data, headers=None):
+        return self._call("put", path, data, headers)
+
+    def delete(self, path, headers=None):
+        return self._call("delete", path, headers=headers)
+
+
+@pytest.fixture
+def world(db):
+    """The seed's example organizations and customer groups, by key."""
+    administration = create_organization(name="Administration", key="ADMIN")
+    eu_hq = create_organization(name="EU Headquarters", key="EU-HQ", parent=administration)
+    eu_mgmt = create_organization(name="EU Management", key="EU-MGMT", parent=eu_hq, kind="unit")
+    us_hq = create_organization(name="US Headquarters", key="US-HQ")
+    us_sales = create_organization(name="US Sales", key="US-SALES", parent=us_hq, kind="unit")
+    customers = CustomerGroup.objects.create(key="CUSTOMERS", name="Customers")
+    gold = CustomerGroup.objects.create(key="GOLD", name="Gold", parent=customers)
+    silver = CustomerGroup.objects.create(key="SILVER", name="Silver", parent=customers)
+    bronze = CustomerGroup.objects.create(key="BRONZE", name="Bronze", parent=customers)
+    return {
+        "ADMIN": administration, "EU-HQ": eu_hq, "EU-MGMT": eu_mgmt,
+        "US-HQ": us_hq, "US-SALES": us_sales,
+        "CUSTOMERS": customers, "GOLD": gold, "SILVER": silver, "BRONZE": bronze,
+    }
+
+
+def make_account(email: str, *roles: str, **fields) -> Account:
+    return Account.objects.create_user(email=email, password="Secret-pass-123", roles=list(roles),
+                                       **fields)
+
+
+@pytest.fixture
+def accounts(world):
+    admin = make_account("admin@example.com", Role.ADMINISTRATORS)
+    csr = make_account("csr@example.com", Role.CUSTOMER_SERVICE)
+    Grant.objects.create(account=csr, organization=world["EU-HQ"], include_descendants=True,
+                         level="manage")
+    csr_nogrant = make_account("csr-nogrant@example.com", Role.CUSTOMER_SERVICE)
+    registered = make_account("shopper@example.com", Role.REGISTERED)
+    return {"admin": admin, "csr": csr, "csr_nogrant": csr_nogrant, "registered": registered}
+
+
+@pytest.fixture
+def caller(accounts):
+    """caller("admin") → an ApiClient logged in as that account; caller(None) → anonymous."""
+
+    def make(name: str | None) -> ApiClient:
+        client = Client()
+        account = accounts[name] if name else None
+        if account is not None:
+            client.force_login(account)
+        return ApiClient(client, account)
+
+    return make
+
+
+@pytest.fixture
+def admin_api(caller) -> ApiClient:
+    return caller("admin")
+
+
+def role(name: str) -> Group:
+    return Group.objects.get(name=name)
+
+
+def keys_of(response) -> list:
+    return [item.get("key") for item in response.json()["items"]]
+
+
+def org(key: str) -> Organization:
+    return Organization.objects.get(key=key)
