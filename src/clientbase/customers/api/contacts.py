@@ -1,5 +1,347 @@
-"""/api/v1/contacts (to be written)."""
+"""/api/v1/contacts: the shop's customers, their addresses and memberships."""
 
-from ninja import Router
+import dataclasses
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
+
+from clientbase.api.common import (
+    Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, resolve_refs, set_etag,
+)
+from clientbase.core.errors import Forbidden
+from clientbase.core.models import subtree_q
+from clientbase.customers.models import (
+    Contact, ContactSource, CustomerGroup, GrantLevel, Organization,
+)
+from clientbase.customers.services import contacts as services
+from clientbase.customers.services.groups import Step, effective_groups
+from clientbase.customers.services.visibility import organization_scope
 
 router = Router(tags=["contacts"])
+
+Key = Field(None, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+ORDERING = ["search_last_name", "search_first_name", "id"]
+
+
+# --- schemas ----------------------------------------------------------------
+
+class AddressOut(Schema):
+    id: UUID
+    name: str
+    first_name: str
+    last_name: str
+    line1: str
+    line2: str
+    city: str
+    postcode: str
+    region: str
+    country: str
+    phone: str
+    is_default_shipping: bool
+    is_default_billing: bool
+
+
+class ContactOut(Schema):
+    id: UUID
+    key: str | None
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str
+    birth_date: date | None
+    preferred_language: str
+    preferred_currency: str
+    source: ContactSource
+    organizations: list[UUID] = Field(description="Ids of the organizations you can see it in.")
+    customer_groups: list[UUID]
+    addresses: list[AddressOut]
+    account: UUID | None = Field(None, description="The account that logs in as this contact.")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_organizations(obj: Contact, context) -> list[UUID]:
+        # Only the organizations the caller can see: the others do not exist for it.
+        scope = organization_scope(context["request"].user)
+        return [o.pk for o in obj.organizations.all() if services.in_scope(scope, o)]
+
+    @staticmethod
+    def resolve_customer_groups(obj: Contact) -> list[UUID]:
+        return [g.pk for g in obj.customer_groups.all()]
+
+    @staticmethod
+    def resolve_addresses(obj: Contact) -> list:
+        return list(obj.addresses.all())
+
+    @staticmethod
+    def resolve_account(obj: Contact) -> UUID | None:
+        account = getattr(obj, "account", None)  # a missing reverse one-to-one raises AttributeError
+        return account.pk if account is not None else None
+
+
+Text100 = Field("", max_length=100)
+
+
+class AddressIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    id: UUID | None = Field(None, description="Keep this existing address (changing it in place).")
+    name: str = Text100
+    first_name: str = Text100
+    last_name: str = Text100
+    line1: str = Field(..., min_length=1, max_length=200)
+    line2: str = Field("", max_length=200)
+    city: str = Field(..., min_length=1, max_length=100)
+    postcode: str = Field("", max_length=20)
+    region: str = Text100
+    country: str = Field(..., min_length=2, max_length=2, description="ISO 3166-1 alpha-2, e.g. DE.")
+    phone: str = Field("", max_length=32, description="E.164, e.g. +4930123456.")
+    is_default_shipping: bool = False
+    is_default_billing: bool = False
+
+
+Refs = Field(default_factory=list, max_length=1000, description="Ids or keys.")
+
+
+class ContactIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    key: str | None = Key
+    first_name: str = Text100
+    last_name: str = Text100
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=32, description="E.164, e.g. +4930123456.")
+    birth_date: date | None = None
+    preferred_language: str | None = Field(None, max_length=16, description="e.g. en or en-GB.")
+    preferred_currency: str | None = Field(None, max_length=16, description="ISO 4217, e.g. EUR.")
+    source: ContactSource = ContactSource.API
+    organizations: list[str] = Refs
+    customer_groups: list[str] = Refs
+    addresses: list[AddressIn] = Field(default_factory=list, max_length=100)
+
+
+class ContactPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+    key: str | None = Key
+    first_name: str | None = Field(None, max_length=100)
+    last_name: str | None = Field(None, max_length=100)
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=32)
+    birth_date: date | None = None
+    preferred_language: str | None = Field(None, max_length=16)
+    preferred_currency: str | None = Field(None, max_length=16)
+    source: ContactSource | None = None
+    organizations: list[str] | None = Field(None, max_length=1000)
+    customer_groups: list[str] | None = Field(None, max_length=1000)
+    addresses: list[AddressIn] | None = Field(None, max_length=100, description="Replaces all addresses.")
+
+
+class ContactPage(Page):
+    items: list[ContactOut]
+
+
+class ContactFilters(Schema):
+    q: str | None = Field(None, max_length=200,
+                          description="Prefix of first name, last name or e-mail; or the exact key.")
+    organization: str | None = Field(None, description="Members of this organization (id or key).")
+    include_descendants: bool = Field(False, description="With `organization`: its whole subtree.")
+    customer_group: str | None = Field(None, description="Direct members of this group (id or key).")
+    email: str | None = Field(None, max_length=254, description="Exact e-mail, any case.")
+    source: ContactSource | None = None
+    has_account: bool | None = None
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=2000)
+
+
+class GroupRef(Schema):
+    id: UUID
+    key: str
+    name: str
+
+
+class StepOut(Schema):
+    kind: Literal["direct", "organization", "ancestor", "parent_group"]
+    id: UUID | None
+    key: str | None
+    name: str
+    via: str | None
+
+
+class EffectiveGroupOut(Schema):
+    group: GroupRef
+    paths: list[list[StepOut]]
+    reasons: list[str]
+
+
+class EffectiveGroupsOut(Schema):
+    items: list[EffectiveGroupOut]
+
+
+# --- helpers ----------------------------------------------------------------
+
+def _visible(request: HttpRequest, level: str = GrantLevel.VIEW):
+    # One query per relation whatever the page size: the list stays constant in queries.
+    return (Contact.objects.visible_to(request.user, level)
+            .select_related("account")
+            .prefetch_related("organizations", "customer_groups", "addresses"))
+
+
+def _get(request: HttpRequest, ident: str) -> Contact:
+    require_perm(request, "customers.view_contact")
+    return by_id_or_key(_visible(request), ident, label="contact")
+
+
+def _get_for_change(request: HttpRequest, ident: str, perm: str) -> Contact:
+    """The contact to change, locked. 404 if invisible; 403 without the
+    permission or without a manage grant on one of its organizations; 412 when
+    If-Match is stale."""
+    contact = _get(request, ident)
+    require_perm(request, perm)
+    managed = Contact.objects.visible_to(request.user, GrantLevel.MANAGE)
+    locked = managed.select_for_update().filter(pk=contact.pk).first()
+    if locked is None:
+        raise Forbidden(detail=f"You may view {contact} but not change it.", code="forbidden")
+    check_if_match(request, locked)
+    return locked
+
+
+def _organizations(request: HttpRequest, idents: list[str]) -> list[Organization]:
+    # An organization the caller cannot see is unknown to it: 422, as if missing.
+    return resolve_refs(Organization.objects.visible_to(request.user), idents, "organizations")
+
+
+def _groups(idents: list[str]) -> list[CustomerGroup]:
+    return resolve_refs(CustomerGroup.objects.all(), idents, "customer_groups")
+
+
+def _reload(request: HttpRequest, contact: Contact) -> Contact:
+    return _visible(request).filter(pk=contact.pk).first() or contact
+
+
+# --- endpoints --------------------------------------------------------------
+
+@router.get("", response=ContactPage, summary="List and search contacts")
+def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
+    require_perm(request, "customers.view_contact")
+    qs = _visible(request)
+    if filters.q and (term := filters.q.strip()):
+        folded = term.casefold()
+        match = (Q(search_first_name__prefix=folded) | Q(search_last_name__prefix=folded)
+                 | Q(email__prefix=term.lower()) | Q(key=term))
+        first, _, rest = folded.partition(" ")
+        if rest.strip():
+            # "anna sch" finds Anna Schmidt, and "schmidt a" too.
+            rest = rest.strip()
+            match |= (Q(search_first_name__prefix=first, search_last_name__prefix=rest)
+                      | Q(search_last_name__prefix=first, search_first_name__prefix=rest))
+        qs = qs.filter(match)
+    if filters.organization:
+        org = resolve_ref(Organization.objects.visible_to(request.user), filters.organization,
+                          "organization")
+        if filters.include_descendants:
+            # EXISTS, not a join: a contact in two organizations of the subtree comes once.
+            through = Contact.organizations.through.objects.filter(contact_id=OuterRef("pk"))
+            qs = qs.filter(Exists(through.filter(subtree_q(org.path, "organization__path"))))
+        else:
+            qs = qs.filter(organizations=org)
+    if filters.customer_group:
+        group = resolve_ref(CustomerGroup.objects.all(), filters.customer_group, "customer_group")
+        qs = qs.filter(customer_groups=group)
+    if filters.email:
+        qs = qs.filter(email=filters.email.strip().lower())
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.has_account is not None:
+        qs = qs.filter(account__isnull=not filters.has_account)
+    items, next_cursor = paginate(qs, ordering=ORDERING, limit=filters.limit, cursor=filters.cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("", response={201: ContactOut}, summary="Create a contact")
+def create_contact(request: HttpRequest, response: HttpResponse, payload: ContactIn):
+    require_perm(request, "customers.add_contact")
+    data = payload.model_dump()
+    with transaction.atomic():
+        contact = services.create_contact(
+            fields={k: data[k] for k in services.CONTACT_FIELDS},
+            organizations=_organizations(request, payload.organizations),
+            customer_groups=_groups(payload.customer_groups),
+            addresses=data["addresses"],
+            actor=request.user,
+        )
+    contact = _reload(request, contact)
+    set_etag(response, contact)
+    return 201, contact
+
+
+@router.get("/{ident}", response=ContactOut, summary="Get a contact by id or key")
+def get_contact(request: HttpRequest, response: HttpResponse, ident: str):
+    contact = _get(request, ident)
+    set_etag(response, contact)
+    return contact
+
+
+@router.patch("/{ident}", response=ContactOut, summary="Change a contact")
+def update_contact(request: HttpRequest, response: HttpResponse, ident: str, payload: ContactPatch):
+    data = payload.model_dump(exclude_unset=True)
+    with transaction.atomic():
+        contact = _get_for_change(request, ident, "customers.change_contact")
+        # A null list clears it; an absent one leaves it alone.
+        organizations = customer_groups = addresses = None
+        if "organizations" in data:
+            organizations = _organizations(request, data["organizations"] or [])
+        if "customer_groups" in data:
+            customer_groups = _groups(data["customer_groups"] or [])
+        if "addresses" in data:
+            # Each address is replaced as a whole: a field left out takes its default.
+            addresses = [a.model_dump() for a in payload.addresses or []]
+        contact = services.update_contact(
+            contact,
+            changes={k: v for k, v in data.items() if k in services.CONTACT_FIELDS},
+            organizations=organizations, customer_groups=customer_groups, addresses=addresses,
+            actor=request.user,
+        )
+    contact = _reload(request, contact)
+    set_etag(response, contact)
+    return contact
+
+
+@router.delete("/{ident}", response={204: None}, summary="Delete a contact")
+def delete_contact(request: HttpRequest, ident: str):
+    with transaction.atomic():
+        contact = _get_for_change(request, ident, "customers.delete_contact")
+        services.delete_contact(contact)
+    return 204, None
+
+
+@router.get("/{ident}/effective-groups", response=EffectiveGroupsOut,
+            summary="The contact's effective customer groups, each with the paths that gave it")
+def contact_effective_groups(request: HttpRequest, ident: str):
+    contact = _get(request, ident)
+    found = effective_groups(contact)
+    # Name only organizations the caller can see; an ancestor outside its
+    # grants still gives the group, but stays anonymous.
+    org_ids = {step.id for eg in found for path in eg.paths for step in path
+               if step.kind in ("organization", "ancestor")}
+    visible = set(Organization.objects.visible_to(request.user).filter(pk__in=org_ids)
+                  .values_list("pk", flat=True)) if org_ids else set()
+
+    def shown(step: Step) -> Step:
+        if step.kind in ("organization", "ancestor") and step.id not in visible:
+            return dataclasses.replace(step, id=None, key=None, name="an organization you cannot see")
+        return step
+
+    items = []
+    for eg in found:
+        eg = dataclasses.replace(eg, paths=[[shown(s) for s in path] for path in eg.paths])
+        items.append({
+            "group": eg.group,
+            "paths": [[dataclasses.asdict(s) for s in path] for path in eg.paths],
+            "reasons": eg.reasons,
+        })
+    return {"items": items}

@@ -1,5 +1,163 @@
-"""/api/v1/customer-groups (to be written)."""
+"""/api/v1/customer-groups: the customer group tree (Customers > Gold, Silver, Bronze).
 
-from ninja import Router
+Customer groups are shop-wide: every caller with `view_customergroup` sees them all.
+"""
+
+from datetime import datetime
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
+
+from clientbase.api.common import (
+    Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
+)
+from clientbase.core.models import subtree_q
+from clientbase.customers.models import CustomerGroup
+from clientbase.customers.services import groups as services
 
 router = Router(tags=["customer-groups"])
+
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+
+
+class CustomerGroupOut(Schema):
+    id: UUID
+    key: str
+    name: str
+    description: str
+    parent: UUID | None = Field(None, alias="parent_id")
+    depth: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerGroupIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(..., min_length=1, max_length=100, pattern=KEY_PATTERN,
+                     description="The group's code, used by prices and segments.")
+    name: str = Field(..., min_length=1, max_length=200)
+    description: str = Field("", max_length=10_000)
+    parent: str | None = Field(None, description="Id or key of the parent; null for a root.")
+
+
+class CustomerGroupPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+    key: str | None = Field(None, min_length=1, max_length=100, pattern=KEY_PATTERN)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=10_000)
+    parent: str | None = Field(None, description="Moves the group with its subtree; null: to the top.")
+
+
+class CustomerGroupPage(Page):
+    items: list[CustomerGroupOut]
+
+
+class CustomerGroupFilters(Schema):
+    q: str | None = Field(None, max_length=200, description="Prefix of the name or of the key, any case.")
+    parent: str | None = Field(None, description="Only the children of this group (id or key).")
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=2000)
+
+
+class GroupTreeOut(Schema):
+    id: UUID
+    key: str
+    name: str
+    children: list["GroupTreeOut"]
+
+
+def _get(request: HttpRequest, ident: str) -> CustomerGroup:
+    require_perm(request, "customers.view_customergroup")
+    return by_id_or_key(CustomerGroup.objects.visible_to(request.user), ident, label="customer group")
+
+
+def _get_for_change(request: HttpRequest, ident: str, perm: str) -> CustomerGroup:
+    """The group to change, locked; 412 when If-Match is stale."""
+    group = _get(request, ident)
+    require_perm(request, perm)
+    locked = CustomerGroup.objects.select_for_update().get(pk=group.pk)
+    check_if_match(request, locked)
+    return locked
+
+
+def _parent(ident: str | None) -> CustomerGroup | None:
+    return resolve_ref(CustomerGroup.objects.all(), ident, "parent")
+
+
+@router.get("", response=CustomerGroupPage, summary="List customer groups")
+def list_customer_groups(request: HttpRequest, filters: Query[CustomerGroupFilters]):
+    require_perm(request, "customers.view_customergroup")
+    qs = CustomerGroup.objects.visible_to(request.user)
+    if filters.q and (term := filters.q.strip()):
+        # Groups are few (tens, not millions): an unindexed istartswith is fine.
+        qs = qs.filter(Q(name__istartswith=term) | Q(key__istartswith=term))
+    if filters.parent:
+        qs = qs.filter(parent=resolve_ref(CustomerGroup.objects.all(), filters.parent, "parent"))
+    items, next_cursor = paginate(qs, ordering=["path", "id"], limit=filters.limit,
+                                  cursor=filters.cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("", response={201: CustomerGroupOut}, summary="Create a customer group")
+def create_customer_group(request: HttpRequest, response: HttpResponse, payload: CustomerGroupIn):
+    require_perm(request, "customers.add_customergroup")
+    with transaction.atomic():
+        group = services.create_customer_group(
+            key=payload.key.strip(), name=payload.name.strip(), description=payload.description,
+            parent=_parent(payload.parent),
+        )
+    set_etag(response, group)
+    return 201, group
+
+
+@router.get("/{ident}", response=CustomerGroupOut, summary="Get a customer group by id or key")
+def get_customer_group(request: HttpRequest, response: HttpResponse, ident: str):
+    group = _get(request, ident)
+    set_etag(response, group)
+    return group
+
+
+@router.patch("/{ident}", response=CustomerGroupOut, summary="Change or move a customer group")
+def update_customer_group(request: HttpRequest, response: HttpResponse, ident: str,
+                          payload: CustomerGroupPatch):
+    data = payload.model_dump(exclude_unset=True)
+    with transaction.atomic():
+        group = _get_for_change(request, ident, "customers.change_customergroup")
+        # key and name are required: a null leaves them as they are.
+        changes = {k: data[k] for k in ("key", "name", "description")
+                   if k in data and data[k] is not None}
+        group = services.update_customer_group(
+            group, changes=changes,
+            parent=_parent(data.get("parent")), parent_given="parent" in data,
+        )
+    group = _get(request, str(group.pk))
+    set_etag(response, group)
+    return group
+
+
+@router.delete("/{ident}", response={204: None}, summary="Delete a customer group without children")
+def delete_customer_group(request: HttpRequest, ident: str):
+    with transaction.atomic():
+        group = _get_for_change(request, ident, "customers.delete_customergroup")
+        services.delete_customer_group(group)
+    return 204, None
+
+
+@router.get("/{ident}/tree", response=GroupTreeOut, summary="The subtree below a customer group")
+def customer_group_tree(request: HttpRequest, ident: str):
+    root = _get(request, ident)
+    # One query for the whole subtree; children are linked in memory.
+    rows = list(
+        CustomerGroup.objects.visible_to(request.user).filter(subtree_q(root.path))
+        .order_by("depth", "name", "id").values("id", "key", "name", "parent_id")
+    )
+    nodes = {row["id"]: {**row, "children": []} for row in rows}
+    for row in rows:
+        if row["id"] != root.pk and row["parent_id"] in nodes:
+            nodes[row["parent_id"]]["children"].append(nodes[row["id"]])
+    return nodes[root.pk]

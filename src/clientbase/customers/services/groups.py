@@ -3,10 +3,11 @@
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
-from clientbase.core.errors import Conflict
-from clientbase.core.models import ids_in_path
+from clientbase.core.errors import Conflict, Invalid
+from clientbase.core.models import ids_in_path, validate_key
 from clientbase.customers.models import Contact, CustomerGroup, Organization
 from clientbase.customers.services.trees import check_parent, move_node
 
@@ -133,3 +134,47 @@ def save_customer_group(group: CustomerGroup, *, parent_changed: bool, new_paren
         if parent_changed:
             group = move_node(group, new_parent)
     return group
+
+
+def _check_group_key(group: CustomerGroup) -> None:
+    """422 for a malformed key, 409 for one another group has."""
+    try:
+        validate_key(group.key or "")
+    except ValidationError as exc:
+        raise Invalid.on("key", " ".join(exc.messages), code="invalid_key") from exc
+    if CustomerGroup.objects.filter(key=group.key).exclude(pk=group.pk).exists():
+        raise Conflict.on("key", f"A customer group with key '{group.key}' already exists.",
+                          code="duplicate_key")
+
+
+def _save_group(group: CustomerGroup, *, parent_changed: bool, new_parent) -> CustomerGroup:
+    _check_group_key(group)
+    try:
+        with transaction.atomic():
+            return save_customer_group(group, parent_changed=parent_changed, new_parent=new_parent)
+    except IntegrityError as exc:
+        # A concurrent request took the key first: answer as if it had come second.
+        _check_group_key(group)
+        raise exc
+
+
+def create_customer_group(*, key: str, name: str, description: str = "",
+                          parent: CustomerGroup | None = None) -> CustomerGroup:
+    """Create a group under `parent` (None: a root); 409 on a duplicate key."""
+    group = CustomerGroup(key=key, name=name, description=description)
+    return _save_group(group, parent_changed=True, new_parent=parent)
+
+
+@transaction.atomic
+def update_customer_group(group: CustomerGroup, *, changes: dict,
+                          parent: CustomerGroup | None = None,
+                          parent_given: bool = False) -> CustomerGroup:
+    """Apply name/key/description changes and, with `parent_given`, move the
+    group with its subtree under `parent` (409 on a cycle). `group` must have
+    been loaded with select_for_update by the caller. Returns the group."""
+    for name, value in changes.items():
+        setattr(group, name, value)
+    parent_changed = parent_given and (parent.pk if parent else None) != group.parent_id
+    if not changes and not parent_changed:
+        return group
+    return _save_group(group, parent_changed=parent_changed, new_parent=parent)

@@ -1,0 +1,402 @@
+"""Operations on contacts: create, change and delete them, their addresses and
+their memberships in organizations and customer groups.
+
+The API, the admin, the storefront and the CLI all call these functions; each
+validates its input the same way, raises `Invalid` (422) or `Conflict` (409)
+with the field named, and leaves the database unchanged when it does.
+"""
+
+import re
+from datetime import date
+from collections.abc import Iterable, Mapping
+from typing import Any
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from clientbase.core.errors import Conflict, FieldError, Invalid
+from clientbase.core.models import validate_key
+from clientbase.customers.models import (
+    Address, Contact, ContactSource, CustomerGroup, GrantLevel, Organization,
+)
+from clientbase.customers.models.contacts import validate_e164
+from clientbase.customers.services.visibility import OrganizationScope, organization_scope
+
+# ISO 3166-1 alpha-2: the 249 officially assigned codes.
+ISO_COUNTRIES = frozenset(
+    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ "
+    "BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM "
+    "DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS "
+    "GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN "
+    "KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ "
+    "MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM "
+    "PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV "
+    "SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI "
+    "VN VU WF WS YE YT ZA ZM ZW".split()
+)
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+# A language tag as shops use them: `en`, or language plus region, `en-GB`.
+_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+
+CONTACT_FIELDS = (
+    "key", "first_name", "last_name", "email", "phone", "birth_date",
+    "preferred_language", "preferred_currency", "source",
+)
+ADDRESS_FIELDS = (
+    "name", "first_name", "last_name", "line1", "line2", "city", "postcode", "region",
+    "country", "phone", "is_default_shipping", "is_default_billing",
+)
+# Text fields that store "" rather than NULL for "none".
+_BLANK_TEXT = ("first_name", "last_name", "phone", "preferred_language", "preferred_currency")
+
+
+# --- validation -------------------------------------------------------------
+
+def _django_message(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def clean_contact_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    """Normalise the contact fields present in `data`.
+
+    Returns the cleaned values (same keys) and the list of field errors; the
+    caller raises them all at once, so that one answer names every bad field.
+    """
+    cleaned: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, value in data.items():
+        if name not in CONTACT_FIELDS:
+            errors.append(FieldError(name, "Unknown field.", "unknown_field"))
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        if name in _BLANK_TEXT and value is None:
+            value = ""
+        if name == "key":
+            value = value or None
+            if value is not None:
+                try:
+                    validate_key(value)
+                except ValidationError as exc:
+                    errors.append(FieldError("key", _django_message(exc), "invalid_key"))
+        elif name == "email":
+            value = value.lower() if value else None
+            if value is not None:
+                try:
+                    validate_email(value)
+                except ValidationError:
+                    errors.append(FieldError("email", "Not a valid e-mail address.", "invalid_email"))
+        elif name == "phone" and value:
+            try:
+                validate_e164(value)
+            except ValidationError as exc:
+                errors.append(FieldError("phone", _django_message(exc), "invalid_phone"))
+        elif name == "preferred_currency" and value and not _CURRENCY_RE.match(value):
+            errors.append(FieldError(name, "A currency is three upper-case letters (ISO 4217), e.g. EUR.",
+                                     "invalid_currency"))
+        elif name == "preferred_language" and value and not _LANGUAGE_RE.match(value):
+            errors.append(FieldError(name, "A language looks like 'en' or 'en-GB'.", "invalid_language"))
+        elif name == "birth_date" and value is not None:
+            if not isinstance(value, date):
+                try:
+                    value = date.fromisoformat(str(value))
+                except ValueError:
+                    errors.append(FieldError(name, "A date such as 1990-12-31.", "invalid_date"))
+                    continue
+            if value > date.today() or value.year < 1900:
+                errors.append(FieldError(name, "A birth date between 1900 and today.", "invalid_date"))
+        elif name == "source":
+            if value is None:
+                value = ContactSource.BACK_OFFICE
+            elif value not in ContactSource.values:
+                errors.append(FieldError(name, f"One of {', '.join(ContactSource.values)}.", "invalid_choice"))
+        cleaned[name] = value
+    return cleaned, errors
+
+
+def clean_addresses(addresses: Iterable[Mapping[str, Any]], field: str = "addresses"
+                    ) -> tuple[list[dict[str, Any]], list[FieldError]]:
+    """Normalise a list of addresses; errors are named `addresses.<index>.<field>`."""
+    cleaned: list[dict[str, Any]] = []
+    errors: list[FieldError] = []
+    defaults = {"is_default_shipping": 0, "is_default_billing": 0}
+    for index, raw in enumerate(addresses):
+        where = f"{field}.{index}"
+        address: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name not in (*ADDRESS_FIELDS, "id"):
+                errors.append(FieldError(f"{where}.{name}", "Unknown field.", "unknown_field"))
+                continue
+            if isinstance(value, str):
+                value = value.strip()
+            if value is None and name not in ("id", "is_default_shipping", "is_default_billing"):
+                value = ""
+            address[name] = value
+        for name in ("is_default_shipping", "is_default_billing"):
+            address[name] = bool(address.get(name) or False)
+            defaults[name] += address[name]
+        for required in ("line1", "city", "country"):
+            if not address.get(required):
+                errors.append(FieldError(f"{where}.{required}", "This field is required.", "required"))
+        country = address.get("country")
+        if country and country not in ISO_COUNTRIES:
+            errors.append(FieldError(
+                f"{where}.country",
+                "An ISO 3166-1 alpha-2 country code in upper case, e.g. DE.", "invalid_country"))
+        if address.get("phone"):
+            try:
+                validate_e164(address["phone"])
+            except ValidationError as exc:
+                errors.append(FieldError(f"{where}.phone", _django_message(exc), "invalid_phone"))
+        cleaned.append(address)
+    for name, count in defaults.items():
+        if count > 1:
+            kind = "shipping" if name == "is_default_shipping" else "billing"
+            errors.append(FieldError(field, f"At most one address may be the default {kind} address.",
+                                     "several_defaults"))
+    return cleaned, errors
+
+
+def _raise(errors: list[FieldError]) -> None:
+    if errors:
+        fields = ", ".join(dict.fromkeys(e.field for e in errors))
+        raise Invalid(detail=f"Invalid input: {fields}.", code=errors[0].code, errors=errors)
+
+
+def _check_unique(contact: Contact) -> None:
+    """409 when another contact already has this e-mail (in any case) or key."""
+    others = Contact.objects.exclude(pk=contact.pk)
+    if contact.email and others.filter(email__iexact=contact.email).exists():
+        raise Conflict.on("email", f"A contact with e-mail '{contact.email}' already exists.",
+                          code="duplicate_email")
+    if contact.key and others.filter(key=contact.key).exists():
+        raise Conflict.on("key", f"A contact with key '{contact.key}' already exists.",
+                          code="duplicate_key")
+
+
+def _save(contact: Contact, **kwargs) -> None:
+    try:
+        with transaction.atomic():
+            contact.save(**kwargs)
+    except IntegrityError:
+        # Two requests raced for the same e-mail or key: the loser gets the same
+        # answer as if it had come second.
+        _check_unique(contact)
+        raise
+
+
+# --- who may put a contact where -------------------------------------------
+
+def _is_scoped(actor) -> bool:
+    """True when `actor` changes only contacts of organizations it manages."""
+    return actor is not None and not (
+        actor.sees_everything or actor.has_perm("customers.manage_all_contacts")
+    )
+
+
+def in_scope(scope: OrganizationScope, org: Organization) -> bool:
+    """Whether `org` is inside `scope`, decided in memory from its path."""
+    return scope.everything or org.pk in scope.single_ids or any(
+        org.path.startswith(path) for path in scope.subtree_paths
+    )
+
+
+def _check_stays_managed(actor, organizations: Iterable[Organization]) -> None:
+    """A scoped caller may only leave a contact where it can still manage it:
+    in at least one organization it manages. Otherwise the contact would vanish
+    from its sight the moment it saved it."""
+    if not _is_scoped(actor):
+        return
+    scope = organization_scope(actor, GrantLevel.MANAGE)
+    if not any(in_scope(scope, org) for org in organizations):
+        raise Invalid.on(
+            "organizations",
+            "The contact must belong to at least one organization you manage.",
+            code="outside_scope",
+        )
+
+
+# --- addresses and memberships ---------------------------------------------
+
+def set_addresses(contact: Contact, addresses: Iterable[Mapping[str, Any]]) -> list[Address]:
+    """Replace the contact's addresses with `addresses`, wholesale.
+
+    An entry with the `id` of one of the contact's addresses changes that
+    address in place (its id stays); entries without an id are new; addresses
+    not in the list are deleted. Returns the addresses in the given order.
+    """
+    cleaned, errors = clean_addresses(addresses)
+    _raise(errors)
+    existing = {a.pk: a for a in contact.addresses.all()} if contact.pk else {}
+    kept_ids: set[UUID] = set()
+    for index, data in enumerate(cleaned):
+        address_id = data.pop("id", None)
+        if address_id is None:
+            continue
+        try:
+            address_id = UUID(str(address_id))
+        except ValueError:
+            address_id = None
+        if address_id not in existing or address_id in kept_ids:
+            errors.append(FieldError(f"addresses.{index}.id",
+                                     "Not the id of one of this contact's addresses.", "unknown_reference"))
+        else:
+            kept_ids.add(address_id)
+            data["id"] = address_id
+    _raise(errors)
+
+    with transaction.atomic():
+        # Delete first: the flags of a removed default must not linger.
+        for address_id, address in existing.items():
+            if address_id not in kept_ids:
+                address.delete()
+        result = []
+        for data in cleaned:
+            address_id = data.pop("id", None)
+            if address_id is not None:
+                address = existing[address_id]
+                changed = [name for name, value in data.items() if getattr(address, name) != value]
+                for name in changed:
+                    setattr(address, name, data[name])
+                if changed:
+                    address.save(update_fields=changed)
+            else:
+                address = Address.objects.create(contact=contact, **data)
+            result.append(address)
+    # Drop any prefetched list so that readers see the new addresses.
+    getattr(contact, "_prefetched_objects_cache", {}).pop("addresses", None)
+    return result
+
+
+def set_organizations(contact: Contact, organizations: Iterable[Organization], *, actor=None) -> None:
+    """Make the contact a member of exactly `organizations`.
+
+    Memberships in organizations that `actor` cannot see are kept: a caller
+    can only change what it can see (and reads show it only those). Raises Invalid on
+    `organizations` when the contact would end outside the actor's scope.
+    """
+    wanted = {o.pk: o for o in organizations}
+    visible = organization_scope(actor, GrantLevel.VIEW) if actor is not None else None
+    if visible is not None and not visible.everything:
+        for org in contact.organizations.all():
+            if not in_scope(visible, org):
+                wanted.setdefault(org.pk, org)
+    _check_stays_managed(actor, wanted.values())
+    contact.organizations.set(list(wanted.values()))
+    getattr(contact, "_prefetched_objects_cache", {}).pop("organizations", None)
+
+
+def set_customer_groups(contact: Contact, groups: Iterable[CustomerGroup]) -> None:
+    """Make the contact a direct member of exactly `groups`."""
+    contact.customer_groups.set(list(groups))
+    getattr(contact, "_prefetched_objects_cache", {}).pop("customer_groups", None)
+
+
+@transaction.atomic
+def add_to_organization(contact: Contact, organization: Organization) -> Contact:
+    """Add one membership (no-op when already a member); bumps the version."""
+    if not contact.organizations.filter(pk=organization.pk).exists():
+        contact.organizations.add(organization)
+        _save(contact, update_fields=["updated_at"])
+    return contact
+
+
+@transaction.atomic
+def remove_from_organization(contact: Contact, organization: Organization, *, actor=None) -> Contact:
+    """Remove one membership; a scoped actor may not remove the contact's last
+    organization it manages."""
+    remaining = [o for o in contact.organizations.all() if o.pk != organization.pk]
+    if len(remaining) != contact.organizations.count():
+        _check_stays_managed(actor, remaining)
+        contact.organizations.remove(organization)
+        _save(contact, update_fields=["updated_at"])
+    return contact
+
+
+@transaction.atomic
+def add_to_customer_group(contact: Contact, group: CustomerGroup) -> Contact:
+    if not contact.customer_groups.filter(pk=group.pk).exists():
+        contact.customer_groups.add(group)
+        _save(contact, update_fields=["updated_at"])
+    return contact
+
+
+@transaction.atomic
+def remove_from_customer_group(contact: Contact, group: CustomerGroup) -> Contact:
+    if contact.customer_groups.filter(pk=group.pk).exists():
+        contact.customer_groups.remove(group)
+        _save(contact, update_fields=["updated_at"])
+    return contact
+
+
+# --- the contact itself -----------------------------------------------------
+
+@transaction.atomic
+def create_contact(*, fields: Mapping[str, Any],
+                   organizations: Iterable[Organization] = (),
+                   customer_groups: Iterable[CustomerGroup] = (),
+                   addresses: Iterable[Mapping[str, Any]] = (),
+                   actor=None) -> Contact:
+    """Create a contact with its memberships and addresses; returns it.
+
+    `fields` holds any of CONTACT_FIELDS. `actor` is the account doing it
+    (None for the system): a scoped actor must put the contact in at least
+    one organization it manages.
+    """
+    cleaned, errors = clean_contact_fields(fields)
+    cleaned_addresses, address_errors = clean_addresses(addresses)
+    _raise(errors + address_errors)
+    organizations = list(organizations)
+    _check_stays_managed(actor, organizations)
+    contact = Contact(**cleaned)
+    _check_unique(contact)
+    _save(contact)
+    if organizations:
+        contact.organizations.set(organizations)
+    customer_groups = list(customer_groups)
+    if customer_groups:
+        contact.customer_groups.set(customer_groups)
+    if cleaned_addresses:
+        set_addresses(contact, cleaned_addresses)
+    return contact
+
+
+@transaction.atomic
+def update_contact(contact: Contact, *, changes: Mapping[str, Any],
+                   organizations: Iterable[Organization] | None = None,
+                   customer_groups: Iterable[CustomerGroup] | None = None,
+                   addresses: Iterable[Mapping[str, Any]] | None = None,
+                   actor=None) -> Contact:
+    """Apply field changes, then replace whichever of organizations, customer
+    groups and addresses are given (None: leave alone). Returns the contact.
+
+    `contact` must have been loaded with select_for_update by the caller. The
+    version moves on once, whatever changed.
+    """
+    cleaned, errors = clean_contact_fields(changes)
+    if addresses is not None:
+        addresses, address_errors = clean_addresses(addresses)
+        errors += address_errors
+    _raise(errors)
+    for name, value in cleaned.items():
+        setattr(contact, name, value)
+    if "email" in cleaned or "key" in cleaned:
+        _check_unique(contact)
+    if organizations is not None:
+        set_organizations(contact, organizations, actor=actor)
+    if customer_groups is not None:
+        set_customer_groups(contact, customer_groups)
+    if addresses is not None:
+        set_addresses(contact, addresses)
+    if cleaned or organizations is not None or customer_groups is not None or addresses is not None:
+        _save(contact)
+    return contact
+
+
+@transaction.atomic
+def delete_contact(contact: Contact) -> None:
+    """Delete the contact with its addresses and memberships. An account that
+    logged in as it stays, without a contact."""
+    contact.delete()
