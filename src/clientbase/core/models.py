@@ -48,6 +48,15 @@ class KeyField(models.CharField):
         kwargs.pop("validators", None)
         return name, "django.db.models.CharField", args, kwargs
 
+    def clone(self):
+        # clone() rebuilds the field from deconstruct(), which leaves out the
+        # CharField defaults; __init__ would then default them back to a
+        # unique, nullable key. Spell them out, so that simple-history's copy
+        # (unique=False) and a required key (null=False) survive the round trip.
+        name, path, args, kwargs = self.deconstruct()
+        kwargs.update(unique=self._unique, null=self.null, blank=self.blank)
+        return self.__class__(*args, **kwargs)
+
 
 class BaseModel(models.Model):
     """A business object: UUID id, optimistic-concurrency `version`, timestamps."""
