@@ -1,0 +1,98 @@
+"""`clientbase serve`: migrate, collect static files, optionally load the demo,
+then serve with gunicorn (a production WSGI server; static files through
+whitenoise). Never Django's development server."""
+
+import os
+import sys
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connections
+from gunicorn.app.base import BaseApplication
+
+
+class ClientbaseServer(BaseApplication):
+    """Gunicorn run in-process, serving clientbase's WSGI application.
+
+    The master has already set Django up (settings, apps); each forked worker
+    inherits it, so start-up costs are paid once.
+    """
+
+    def __init__(self, options: dict, banner: list[str]):
+        self.options = options
+        self.banner = banner
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            self.cfg.set(name, value)
+        # Print the banner once the socket is bound: whoever reads our output
+        # (a person, a test, a script) may connect as soon as they see the URL.
+        self.cfg.set("when_ready", self._ready)
+
+    def _ready(self, server) -> None:
+        for line in self.banner:
+            print(line, flush=True)
+
+    def load(self):
+        from clientbase.wsgi import application
+
+        return application
+
+
+class Command(BaseCommand):
+    help = ("Serve clientbase with gunicorn: migrates, collects static files and, with "
+            "--demo, loads the demo data the first time.")
+    requires_system_checks = []  # `check` runs as part of migrate anyway
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"),
+                            help="Address to listen on (default 127.0.0.1).")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")),
+                            help="Port to listen on (default 8000).")
+        parser.add_argument("--demo", action="store_true",
+                            help="Load the demo data unless it is already there.")
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
+                            help="Worker processes (default 2, or WEB_CONCURRENCY).")
+        parser.add_argument("--threads", type=int, default=4,
+                            help="Threads per worker (default 4).")
+
+    def handle(self, *args, host: str, port: int, demo: bool, workers: int, threads: int,
+               **options) -> None:
+        verbosity = options["verbosity"]
+        self.stdout.write("Preparing the database…")
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+        banner = []
+        shown_host = f"[{host}]" if ":" in host else host
+        if demo:
+            from clientbase.customers.demo import is_loaded, load_demo, login_lines
+
+            if is_loaded():
+                self.stdout.write("Demo data already loaded (run `clientbase demo` to restore it).")
+            else:
+                for line in load_demo().lines():
+                    self.stdout.write(f"Demo data: {line}")
+            banner += ["", *login_lines()]
+        banner = [f"clientbase is serving on http://{shown_host}:{port}/ "
+                  f"(back office /admin/, API docs /api/v1/docs) — Ctrl-C stops it.", *banner, ""]
+
+        # The workers are forked from this process: they must not share its
+        # database connections.
+        connections.close_all()
+        sys.stdout.flush()
+        ClientbaseServer(
+            {
+                "bind": f"{shown_host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread" if threads > 1 else "sync",
+                "accesslog": "-" if verbosity >= 2 else None,
+                "errorlog": "-",
+                "loglevel": "info" if verbosity >= 2 else "warning",
+                "proc_name": "clientbase",
+                "graceful_timeout": 10,
+            },
+            banner,
+        ).run()
