@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "ninja",
     "clientbase.core",
     "clientbase.customers",
+    "clientbase.catalog",
+    "clientbase.pricing",
     "clientbase.backoffice",
 ]
 

@@ -32,5 +32,13 @@ def _mount() -> None:
     api.add_router("/roles", roles.router)
     api.add_router("/grants", grants.router)
 
+    from clientbase.catalog.api import markets, products, variants
+    from clientbase.pricing.api import router as prices
+
+    api.add_router("/markets", markets)
+    api.add_router("/products", products)
+    api.add_router("/variants", variants)
+    api.add_router("/prices", prices)
+
 
 _mount()

@@ -5,6 +5,10 @@ from django.db.models import Q
 
 from clientbase.customers.models import Role
 
+# Seeing the catalog and its prices, e.g. to preview what a customer pays.
+_VIEW_PRICES = ["catalog.view_market", "catalog.view_product", "catalog.view_variant",
+                "pricing.view_pricerow"]
+
 # app_label.codename of the permissions each role starts with. Organization
 # grants then say on which organizations and contacts a role may use them.
 DEFAULT_PERMISSIONS: dict[str, list[str]] = {
@@ -18,16 +22,21 @@ DEFAULT_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_organization",
         "customers.view_customergroup",
         "customers.view_account",
+        *_VIEW_PRICES,
     ],
     Role.CATALOG_MANAGERS: [
         "customers.access_backoffice",
         "customers.view_customergroup",
+        *(f"catalog.{action}_{model}" for model in ("market", "product", "variant")
+          for action in ("view", "add", "change", "delete")),
+        *(f"pricing.{action}_pricerow" for action in ("view", "add", "change", "delete")),
     ],
     Role.MARKETING_MANAGERS: [
         "customers.access_backoffice",
         "customers.view_contact", "customers.view_organization",
         "customers.view_customergroup", "customers.add_customergroup",
         "customers.change_customergroup",
+        *_VIEW_PRICES,
     ],
 }
 
@@ -43,13 +52,12 @@ def _permissions(names: list[str]):
 def seed_roles(**kwargs) -> None:
     """Create the built-in roles (after every `migrate`).
 
-    A role gets its default permissions when it is created; Administrators
-    also gain every permission that a later migration adds. Permissions staff
-    took away from the other roles are not given back.
+    Each role is given its default permissions (add-only: what staff granted
+    beyond them stays), so a role also gains the defaults of apps installed
+    after it was created. Administrators hold every permission.
     """
     for name, perms in DEFAULT_PERMISSIONS.items():
-        role, created = Group.objects.get_or_create(name=name)
-        if created:
-            role.permissions.set(_permissions(perms))
+        role, _ = Group.objects.get_or_create(name=name)
+        role.permissions.add(*_permissions(perms))
     admins, _ = Group.objects.get_or_create(name=Role.ADMINISTRATORS)
     admins.permissions.set(Permission.objects.all())

@@ -1,0 +1,64 @@
+"""What the shop sells, and where: markets, products and their variants (SKUs)."""
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from clientbase.core.models import BaseModel, KeyField
+
+
+class Market(BaseModel):
+    """A place the shop sells to: a set of countries and the currencies it
+    charges in (e.g. EU: DE, FR, NL in EUR)."""
+
+    key = KeyField(required=True, help_text="The market's code, e.g. EU.")
+    name = models.CharField(max_length=200)
+    countries = models.JSONField(default=list, blank=True, help_text="ISO 3166-1 alpha-2 codes.")
+    currencies = models.JSONField(default=list, help_text="ISO 4217 codes.")
+    default_currency = models.CharField(max_length=3)
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key})"
+
+
+class Product(BaseModel):
+    """A sellable thing; customers buy one of its variants."""
+
+    key = KeyField()
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Variant(BaseModel):
+    """One SKU of a product: a combination of option values such as size and colour."""
+
+    sku = KeyField(required=True, db_column="sku", help_text="The stock-keeping unit code.")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    name = models.CharField(max_length=200, blank=True)
+    options = models.JSONField(default=dict, blank=True, help_text='e.g. {"size": "M", "colour": "red"}')
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["sku"]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name}".strip()
+
+    @property
+    def key(self) -> str:
+        """A variant's key is its SKU."""
+        return self.sku

@@ -1,0 +1,322 @@
+"""/api/v1/prices: price rows, and resolving what a visitor pays."""
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict, field_serializer
+
+from clientbase.api.common import (
+    Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
+)
+from clientbase.catalog.models import Market, Product, Variant
+from clientbase.core.currencies import is_currency, quantize
+from clientbase.core.errors import Invalid, NotFound
+from clientbase.customers.models import Contact
+from clientbase.pricing import services
+from clientbase.pricing.models import PriceRow, SaleType
+
+router = Router(tags=["prices"])
+
+
+
+class PriceOut(Schema):
+    id: UUID
+    variant: str | None = Field(None, description="The variant's SKU, for a variant-level row.")
+    product: str | None = Field(None, description="The product's key (or id), for a product-level row.")
+    market: str
+    currency: str
+    sale_type: SaleType
+    sale_code: str
+    min_quantity: Decimal
+    unit_price: Decimal
+    valid_from: datetime | None
+    valid_until: datetime | None
+    version: int
+
+    @staticmethod
+    def resolve_variant(row: PriceRow) -> str | None:
+        return row.variant.sku if row.variant_id else None
+
+    @staticmethod
+    def resolve_product(row: PriceRow) -> str | None:
+        return (row.product.key or str(row.product_id)) if row.product_id else None
+
+    @staticmethod
+    def resolve_market(row: PriceRow) -> str:
+        return row.market.key
+
+    @staticmethod
+    def resolve_unit_price(row: PriceRow) -> Decimal:
+        # Stored with four decimals; shown in the currency's precision.
+        return quantize(row.unit_price, row.currency) if is_currency(row.currency) else row.unit_price
+
+
+class PriceIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    variant: str | None = Field(None, description="SKU or id of the variant.")
+    product: str | None = Field(None, description="Key or id of the product (applies to its variants without own rows).")
+    market: str
+    currency: str | None = Field(None, min_length=3, max_length=3, description="Default: the market's.")
+    sale_type: SaleType = SaleType.ALL_CUSTOMERS
+    sale_code: str = Field("", max_length=100)
+    min_quantity: Decimal = Field(Decimal(0), ge=0, max_digits=12, decimal_places=2)
+    unit_price: Decimal = Field(..., ge=0, max_digits=19, decimal_places=4)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+
+class PricePatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    sale_type: SaleType | None = None
+    sale_code: str | None = Field(None, max_length=100)
+    min_quantity: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    unit_price: Decimal | None = Field(None, ge=0, max_digits=19, decimal_places=4)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+
+class PriceFilters(Schema):
+    variant: str | None = None
+    product: str | None = None
+    market: str | None = None
+    currency: str | None = Field(None, max_length=3)
+    sale_type: SaleType | None = None
+    sale_code: str | None = Field(None, max_length=100)
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=2000)
+
+
+class PricePage(Page):
+    items: list[PriceOut]
+
+
+# --- Resolving --------------------------------------------------------------
+
+
+class ResolveParams(Schema):
+    sku: str = Field(..., min_length=1, max_length=100)
+    contact: str | None = Field(None, description="Id or key of the contact; omit for an anonymous visitor.")
+    quantity: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
+    market: str
+    currency: str | None = Field(None, min_length=3, max_length=3, description="Default: the market's.")
+    at: datetime | None = Field(None, description="The moment to price at; default now.")
+
+
+class ResolveOut(Schema):
+    sku: str
+    unit_price: Decimal
+    currency: str
+    quantity: Decimal
+    market: str
+    contact: UUID | None
+    price: PriceOut
+
+    @field_serializer("unit_price", "quantity")
+    def _decimal(self, value: Decimal) -> str:
+        return f"{value:f}"
+
+
+class CandidateOut(Schema):
+    price: PriceOut
+    applied: bool
+    reason: str | None
+    code: str | None
+    level: str
+
+
+class ExplainOut(Schema):
+    sku: str
+    unit_price: Decimal | None
+    currency: str
+    quantity: Decimal
+    market: str
+    contact: UUID | None
+    groups: list[str] = Field(..., description="The contact's effective customer groups.")
+    price: PriceOut | None
+    candidates: list[CandidateOut]
+
+    @field_serializer("unit_price", "quantity")
+    def _decimal(self, value: Decimal | None) -> str | None:
+        return None if value is None else f"{value:f}"
+
+
+class BatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    skus: list[str] = Field(..., min_length=1, max_length=500)
+    contact: str | None = None
+    quantity: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
+    market: str
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    at: datetime | None = None
+
+
+class BatchItem(Schema):
+    sku: str
+    unit_price: Decimal | None
+    currency: str
+    price: PriceOut | None
+    problem: str | None = Field(None, description="unknown_sku or no_price when there is no price.")
+
+    @field_serializer("unit_price")
+    def _decimal(self, value: Decimal | None) -> str | None:
+        return None if value is None else f"{value:f}"
+
+
+class BatchOut(Schema):
+    items: list[BatchItem]
+    market: str
+    currency: str
+    contact: UUID | None
+
+
+def _rows():
+    return PriceRow.objects.select_related("variant", "product", "market")
+
+
+def _market(ident: str, field: str = "market") -> Market:
+    return resolve_ref(Market.objects.all(), ident, field)
+
+
+@router.get("", response=PricePage, summary="List price rows")
+def list_prices(request: HttpRequest, filters: Query[PriceFilters]):
+    require_perm(request, "pricing.view_pricerow")
+    qs = _rows()
+    if filters.variant:
+        qs = qs.filter(variant=by_id_or_key(Variant.objects.all(), filters.variant, key_field="sku"))
+    if filters.product:
+        qs = qs.filter(product=by_id_or_key(Product.objects.all(), filters.product))
+    if filters.market:
+        qs = qs.filter(market=by_id_or_key(Market.objects.all(), filters.market))
+    for name in ("currency", "sale_type", "sale_code"):
+        if (value := getattr(filters, name)) is not None:
+            qs = qs.filter(**{name: value})
+    items, next_cursor = paginate(qs, ordering=["created_at", "id"], limit=filters.limit,
+                                  cursor=filters.cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("", response={201: PriceOut}, summary="Create a price row")
+def create_price(request: HttpRequest, response: HttpResponse, payload: PriceIn):
+    require_perm(request, "pricing.add_pricerow")
+    if (payload.variant is None) == (payload.product is None):
+        raise Invalid.on("variant", "Give either a variant or a product, not both.")
+    market = _market(payload.market)
+    row = PriceRow(
+        variant=resolve_ref(Variant.objects.all(), payload.variant, "variant", key_field="sku"),
+        product=resolve_ref(Product.objects.all(), payload.product, "product"),
+        market=market, currency=(payload.currency or market.default_currency).upper(),
+        sale_type=payload.sale_type, sale_code=payload.sale_code.strip(),
+        min_quantity=payload.min_quantity, unit_price=payload.unit_price,
+        valid_from=payload.valid_from, valid_until=payload.valid_until,
+    )
+    services.save_price_row(row)
+    set_etag(response, row)
+    return 201, row
+
+
+@router.get("/resolve", response=ResolveOut, summary="What a visitor pays for a SKU")
+def resolve(request: HttpRequest, params: Query[ResolveParams]):
+    return _resolve_one(request, params, explain=False)
+
+
+@router.get("/explain", response=ExplainOut, summary="Why a price won: every candidate row")
+def explain(request: HttpRequest, params: Query[ResolveParams]):
+    return _resolve_one(request, params, explain=True)
+
+
+@router.post("/resolve", response=BatchOut, summary="Resolve up to 500 SKUs at once")
+def resolve_batch(request: HttpRequest, payload: BatchIn):
+    require_perm(request, "pricing.view_pricerow")
+    market, currency, contact = _context(request, payload.market, payload.currency, payload.contact)
+    skus = list(dict.fromkeys(payload.skus))
+    resolutions = services.resolve_prices(
+        skus, visitor=services.visitor_for(contact), quantity=payload.quantity, market=market,
+        currency=currency, at=payload.at,
+    )
+    items = []
+    for sku in skus:
+        r = resolutions[sku]
+        problem = None if r.price else ("unknown_sku" if r.variant is None else "no_price")
+        items.append({"sku": sku, "unit_price": r.unit_price, "currency": currency,
+                      "price": r.price, "problem": problem})
+    return {"items": items, "market": market.key, "currency": currency,
+            "contact": contact.pk if contact else None}
+
+
+@router.get("/{ident}", response=PriceOut, summary="Get a price row")
+def get_price(request: HttpRequest, response: HttpResponse, ident: UUID):
+    require_perm(request, "pricing.view_pricerow")
+    row = by_id_or_key(_rows(), ident, label="price row")
+    set_etag(response, row)
+    return row
+
+
+@router.patch("/{ident}", response=PriceOut, summary="Change a price row")
+def update_price(request: HttpRequest, response: HttpResponse, ident: UUID, payload: PricePatch):
+    require_perm(request, "pricing.change_pricerow")
+    with transaction.atomic():
+        row = by_id_or_key(_rows().select_for_update(of=("self",)), ident, label="price row")
+        check_if_match(request, row)
+        for name, value in payload.model_dump(exclude_unset=True).items():
+            if value is None and name not in ("valid_from", "valid_until"):
+                continue
+            setattr(row, name, value.upper() if name == "currency" else value)
+        services.save_price_row(row)
+    set_etag(response, row)
+    return row
+
+
+@router.delete("/{ident}", response={204: None}, summary="Delete a price row")
+def delete_price(request: HttpRequest, ident: UUID):
+    require_perm(request, "pricing.delete_pricerow")
+    with transaction.atomic():
+        row = by_id_or_key(PriceRow.objects.select_for_update(), ident, label="price row")
+        check_if_match(request, row)
+        row.delete()
+    return 204, None
+
+
+def _context(request: HttpRequest, market_ident: str, currency: str | None,
+             contact_ident: str | None) -> tuple[Market, str, Contact | None]:
+    market = _market(market_ident)
+    currency = (currency or market.default_currency).upper()
+    if currency not in market.currencies:
+        raise Invalid.on("currency", f"Market {market.key} sells in {', '.join(market.currencies)}, "
+                                     f"not {currency}.")
+    contact = None
+    if contact_ident:
+        # Staff may price only for contacts they may see; others answer 404.
+        require_perm(request, "customers.view_contact")
+        contact = by_id_or_key(Contact.objects.visible_to(request.user), contact_ident, label="contact")
+    return market, currency, contact
+
+
+def _resolve_one(request: HttpRequest, params: ResolveParams, *, explain: bool) -> dict:
+    require_perm(request, "pricing.view_pricerow")
+    market, currency, contact = _context(request, params.market, params.currency, params.contact)
+    visitor = services.visitor_for(contact)
+    resolution = services.resolve_prices(
+        [params.sku], visitor=visitor, quantity=params.quantity, market=market, currency=currency,
+        at=params.at, explain=explain,
+    )[params.sku]
+    if resolution.variant is None:
+        raise NotFound(detail=f"No variant with SKU '{params.sku}'.", code="unknown_sku")
+    body = {"sku": params.sku, "unit_price": resolution.unit_price, "currency": currency,
+            "quantity": params.quantity, "market": market.key,
+            "contact": contact.pk if contact else None, "price": resolution.price}
+    if explain:
+        body["groups"] = sorted(visitor.group_keys)
+        body["candidates"] = [
+            {"price": c.row, "applied": c.applied, "reason": c.reason or None, "code": c.code or None,
+             "level": c.level} for c in resolution.candidates
+        ]
+        return body
+    if resolution.price is None:
+        raise NotFound(detail=f"No price for SKU {params.sku} in market {market.key} and currency "
+                              f"{currency} for this visitor.", code="no_price")
+    return body

@@ -1,0 +1,84 @@
+"""Price rows: who pays what for a variant (or a whole product), where and when."""
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from clientbase.core.models import BaseModel
+
+
+class SaleType(models.TextChoices):
+    """Whom a price row is for. The order is the tie-break: more specific first."""
+
+    CUSTOMER = "customer", "One customer"
+    CUSTOMER_GROUP = "customer_group", "A customer group"
+    ALL_CUSTOMERS = "all_customers", "All customers"
+
+
+# Lower is more specific: a customer's own price beats its group's, which
+# beats everyone's, when the unit prices are equal.
+SPECIFICITY = {SaleType.CUSTOMER: 0, SaleType.CUSTOMER_GROUP: 1, SaleType.ALL_CUSTOMERS: 2}
+
+
+class PriceRowQuerySet(models.QuerySet):
+    def for_variants(self, variant_ids, product_ids) -> "PriceRowQuerySet":
+        """Rows on these variants, or on these products (product-level rows)."""
+        return self.filter(models.Q(variant_id__in=variant_ids) | models.Q(product_id__in=product_ids))
+
+
+class PriceRow(BaseModel):
+    """A unit price for a variant (or for each variant of a product that has no
+    row of its own in that market and currency), for a sale type and code,
+    from a minimum quantity, within an optional validity window."""
+
+    variant = models.ForeignKey(
+        "catalog.Variant", null=True, blank=True, on_delete=models.CASCADE, related_name="prices"
+    )
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.CASCADE, related_name="prices"
+    )
+    market = models.ForeignKey("catalog.Market", on_delete=models.PROTECT, related_name="prices")
+    currency = models.CharField(max_length=3)
+    sale_type = models.CharField(max_length=20, choices=SaleType.choices,
+                                 default=SaleType.ALL_CUSTOMERS)
+    sale_code = models.CharField(
+        max_length=100, blank=True,
+        help_text="A contact's key (or id) for customer prices; a group's key for group prices.",
+    )
+    min_quantity = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    unit_price = models.DecimalField(max_digits=19, decimal_places=4)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = PriceRowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["market_id", "currency", "sale_type", "sale_code", "min_quantity", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(variant__isnull=False, product__isnull=True)
+                           | models.Q(variant__isnull=True, product__isnull=False)),
+                name="price_on_variant_xor_product",
+            ),
+            models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="price_not_negative"),
+            models.CheckConstraint(condition=models.Q(min_quantity__gte=0),
+                                   name="price_min_quantity_not_negative"),
+            models.CheckConstraint(
+                condition=(models.Q(valid_from__isnull=True) | models.Q(valid_until__isnull=True)
+                           | models.Q(valid_until__gt=models.F("valid_from"))),
+                name="price_validity_ordered",
+            ),
+        ]
+        indexes = [
+            # The resolver's two lookups: rows of these variants / products in
+            # one market and currency.
+            models.Index(fields=["variant", "market", "currency"], name="price_variant_idx"),
+            models.Index(fields=["product", "market", "currency"], name="price_product_idx"),
+            # Deleting a group or a customer checks for rows that name it.
+            models.Index(fields=["sale_type", "sale_code"], name="price_sale_code_idx"),
+        ]
+
+    def __str__(self) -> str:
+        target = self.variant or self.product
+        who = self.sale_type if not self.sale_code else f"{self.sale_type}:{self.sale_code}"
+        return f"{target} {self.market_id and self.market.key} {self.unit_price} {self.currency} ({who}, ≥{self.min_quantity})"
