@@ -5,3 +5,11 @@ class BackofficeConfig(AppConfig):
     name = "clientbase.backoffice"
     label = "backoffice"
     verbose_name = "Back office"
+
+    def ready(self) -> None:
+        from django.contrib import admin
+
+        # django-unfold has installed its site as admin.site by now (its app
+        # comes first); the start page adds the visible counts above the apps.
+        admin.site.index_template = "backoffice/index.html"
+        admin.site.index_title = "Dashboard"

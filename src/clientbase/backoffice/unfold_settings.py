@@ -1,8 +1,59 @@
-"""Theme and navigation of the back office (django-unfold)."""
+"""Theme and navigation of the back office (django-unfold).
+
+Imported by settings.py, so nothing here may import models: links are lazy
+and permission checks are named by import path.
+"""
+
+from django.urls import reverse_lazy
+
+_NAV = "clientbase.backoffice.navigation"
 
 UNFOLD = {
     "SITE_TITLE": "clientbase",
     "SITE_HEADER": "clientbase",
+    "SITE_SUBHEADER": "Customer management",
     "SITE_SYMBOL": "groups",
     "SHOW_HISTORY": True,
+    "DASHBOARD_CALLBACK": "clientbase.backoffice.dashboard.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": True,
+        "navigation": [
+            {
+                "title": "Customers",
+                "separator": True,
+                "items": [
+                    {"title": "Dashboard", "icon": "dashboard",
+                     "link": reverse_lazy("admin:index")},
+                    {"title": "Contacts", "icon": "person",
+                     "link": reverse_lazy("admin:customers_contact_changelist"),
+                     "permission": f"{_NAV}.can_view_contacts"},
+                    {"title": "Organizations", "icon": "account_tree",
+                     "link": reverse_lazy("admin:customers_organization_changelist"),
+                     "permission": f"{_NAV}.can_view_organizations"},
+                    {"title": "Customer groups", "icon": "workspaces",
+                     "link": reverse_lazy("admin:customers_customergroup_changelist"),
+                     "permission": f"{_NAV}.can_view_customer_groups"},
+                ],
+            },
+            {
+                "title": "Access",
+                "separator": True,
+                "items": [
+                    {"title": "Accounts", "icon": "badge",
+                     "link": reverse_lazy("admin:customers_account_changelist"),
+                     "permission": f"{_NAV}.can_view_accounts"},
+                    {"title": "Roles", "icon": "shield_person",
+                     "link": reverse_lazy("admin:auth_group_changelist"),
+                     "permission": f"{_NAV}.can_view_roles"},
+                    {"title": "Organization grants", "icon": "key",
+                     "link": reverse_lazy("admin:customers_grant_changelist"),
+                     "permission": f"{_NAV}.can_view_grants"},
+                    {"title": "API tokens", "icon": "token",
+                     "link": reverse_lazy("admin:customers_apitoken_changelist"),
+                     "permission": f"{_NAV}.can_view_api_tokens"},
+                ],
+            },
+        ],
+    },
 }

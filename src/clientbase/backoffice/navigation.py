@@ -1,0 +1,36 @@
+"""Who sees which sidebar link: the same model permissions the admin checks."""
+
+from django.http import HttpRequest
+
+
+def _can_view(request: HttpRequest, model: str, app_label: str = "customers") -> bool:
+    user = request.user
+    return user.has_perm(f"{app_label}.view_{model}") or user.has_perm(f"{app_label}.change_{model}")
+
+
+def can_view_contacts(request: HttpRequest) -> bool:
+    return _can_view(request, "contact")
+
+
+def can_view_organizations(request: HttpRequest) -> bool:
+    return _can_view(request, "organization")
+
+
+def can_view_customer_groups(request: HttpRequest) -> bool:
+    return _can_view(request, "customergroup")
+
+
+def can_view_accounts(request: HttpRequest) -> bool:
+    return _can_view(request, "account")
+
+
+def can_view_roles(request: HttpRequest) -> bool:
+    return _can_view(request, "group", "auth")
+
+
+def can_view_grants(request: HttpRequest) -> bool:
+    return _can_view(request, "grant")
+
+
+def can_view_api_tokens(request: HttpRequest) -> bool:
+    return _can_view(request, "apitoken")

@@ -1,0 +1,149 @@
+"""What every customers ModelAdmin shares: scoped querysets, real 404s,
+read-only objects outside the caller's manage scope, domain errors as
+messages, and history through simple_history.
+
+Visibility is never decided here: `scoped_queryset` (and its `manage` twin)
+are the only place a ModelAdmin asks who sees what, and they call the
+model's `visible_to` (see clientbase.customers.services.visibility).
+"""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+
+from clientbase.core.errors import DomainError
+
+
+class ScopedMixin:
+    """Makes a ModelAdmin's every read start from the caller's scope.
+
+    Subclasses implement `scoped_queryset` (what the caller may see) and
+    `managed_queryset` (what it may change). Everything else — changelist,
+    change page, history, autocomplete, raw-id popups, delete — reads through
+    `get_queryset`, so nothing outside the scope is ever shown.
+    """
+
+    warn_unsaved_form = True
+
+    # -- scope ---------------------------------------------------------------
+    def scoped_queryset(self, request: HttpRequest) -> models.QuerySet:
+        """The objects the caller may see."""
+        raise NotImplementedError
+
+    def managed_queryset(self, request: HttpRequest) -> models.QuerySet:
+        """The objects the caller may change; by default all it may see."""
+        return self.scoped_queryset(request)
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        qs = self.scoped_queryset(request)
+        ordering = self.get_ordering(request)
+        if ordering:
+            qs = qs.order_by(*ordering)
+        return qs
+
+    def choice_queryset(self, request: HttpRequest, model: type[models.Model]) -> models.QuerySet | None:
+        """The objects of `model` that a form field may offer, or None for no
+        restriction (see `clientbase.customers.admin.scopes`)."""
+        from clientbase.customers.admin.scopes import choices_for
+
+        return choices_for(request, model)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "queryset" not in kwargs:
+            qs = self.choice_queryset(request, db_field.remote_field.model)
+            if qs is not None:
+                kwargs["queryset"] = qs
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "queryset" not in kwargs:
+            qs = self.choice_queryset(request, db_field.remote_field.model)
+            if qs is not None:
+                kwargs["queryset"] = qs
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    # -- objects outside the scope do not exist ---------------------------------
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
+        """The object if the caller may see it; otherwise a 404, exactly as if it
+        did not exist (Django would redirect to the index with a message, which
+        tells the caller that something is there)."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} matches the given query.")
+        return obj
+
+    # -- object-level permissions ----------------------------------------------
+    def _manages(self, request: HttpRequest, obj: models.Model) -> bool:
+        cache = request.__dict__.setdefault("_managed_objects", {})
+        key = (self.model, obj.pk)
+        if key not in cache:
+            cache[key] = self.managed_queryset(request).filter(pk=obj.pk).exists()
+        return cache[key]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Seen at view level but not managed: the change page is read-only.
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or obj._state.adding or self._manages(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        if not super().has_delete_permission(request, obj):
+            return False
+        return obj is None or self._manages(request, obj)
+
+    # -- domain errors are messages, never 500s -------------------------------
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            # The service refused (a race past the form's checks); the
+            # transaction is rolled back already.
+            messages.error(request, exc.detail)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+            return HttpResponseRedirect(request.path.removesuffix("delete/") + "change/"
+                                        if request.path.endswith("/delete/") else request.path)
+
+    def response_action(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        try:
+            return super().response_action(request, queryset)
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ScopedModelAdmin(ScopedMixin, SimpleHistoryAdmin, ModelAdmin):
+    """A scoped ModelAdmin with its history (who changed what, and when)."""
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        # simple_history falls back to the last historical record when the
+        # object is not in get_queryset(); that would show the history of an
+        # object the caller may not see. Only a truly deleted object may fall
+        # back, and only for someone who sees everything.
+        exists = self.model._default_manager.filter(pk=_pk_or_none(self.model, object_id)).exists()
+        if exists or not getattr(request.user, "sees_everything", False):
+            self.get_object(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str,
+                          extra_context=None):
+        # simple_history loads the historical record without the admin's queryset.
+        self.get_object(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+def _pk_or_none(model: type[models.Model], value: Any):
+    try:
+        return model._meta.pk.to_python(value)
+    except Exception:  # noqa: BLE001 - a malformed id is simply not found
+        return None
+

@@ -1,0 +1,75 @@
+"""Customer groups in the back office: a shop-wide tree (Customers > Gold,
+Silver, Bronze). Saving and deleting go through
+clientbase.customers.services.groups."""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+
+from clientbase.core.errors import DomainError
+from clientbase.customers.admin.base import ScopedModelAdmin
+from clientbase.customers.admin.organizations import tree_label
+from clientbase.customers.models import CustomerGroup
+from clientbase.customers.services.groups import delete_customer_group, save_customer_group
+from clientbase.customers.services.trees import check_parent
+
+
+class CustomerGroupForm(forms.ModelForm):
+    class Meta:
+        model = CustomerGroup
+        fields = "__all__"
+
+    def clean_parent(self):
+        parent = self.cleaned_data.get("parent")
+        # A new parent moves the subtree; refuse a cycle here, as a form error.
+        try:
+            check_parent(self.instance if not self.instance._state.adding else None, parent)
+        except DomainError as exc:
+            raise ValidationError(exc.detail, code=exc.code) from exc
+        return parent
+
+
+@admin.register(CustomerGroup)
+class CustomerGroupAdmin(ScopedModelAdmin):
+    form = CustomerGroupForm
+    list_display = ["tree_name", "key", "depth"]
+    search_fields = ["name", "key"]
+    ordering = ["path"]
+    list_per_page = 100
+    autocomplete_fields = ["parent"]
+    fields = ["name", "key", "parent", "description"]
+
+    def scoped_queryset(self, request: HttpRequest) -> QuerySet:
+        return CustomerGroup.objects.visible_to(request.user)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # A small table (tens of groups): a contains search is fine here.
+        return queryset.filter(Q(name__icontains=term) | Q(key__iexact=term)), False
+
+    @admin.display(description="Name", ordering="path")
+    def tree_name(self, obj: CustomerGroup) -> str:
+        return tree_label(obj)
+
+    def save_model(self, request, obj: CustomerGroup, form, change: bool) -> None:
+        new_parent = form.cleaned_data.get("parent")
+        parent_changed = change and "parent" in form.changed_data
+        if parent_changed:
+            # The form already put the new parent on `obj`; the service moves
+            # the subtree from where the row really is, so give it that.
+            obj.parent_id = CustomerGroup.objects.values_list("parent_id", flat=True).get(pk=obj.pk)
+        saved = save_customer_group(obj, parent_changed=parent_changed, new_parent=new_parent)
+        obj.path, obj.depth, obj.version = saved.path, saved.depth, saved.version
+
+    def delete_model(self, request, obj: CustomerGroup) -> None:
+        delete_customer_group(obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # A bulk delete would bypass the "no child groups" rule.
+        actions.pop("delete_selected", None)
+        return actions

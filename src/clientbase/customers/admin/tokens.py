@@ -1,0 +1,70 @@
+"""Personal API tokens in the back office. Only the hash is stored: the raw
+token is shown once, in a message, right after it is created."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from unfold.admin import ModelAdmin
+
+from clientbase.customers.admin.base import ScopedMixin
+from clientbase.customers.models import Account, ApiToken
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ScopedMixin, ModelAdmin):
+    list_display = ["hint", "name", "account", "created_at", "last_used_at", "expires_at",
+                    "revoked_at", "active"]
+    list_filter = ["revoked_at"]
+    list_select_related = ["account"]
+    actions = ["revoke"]
+    search_fields = ["account__email", "name"]
+
+    def scoped_queryset(self, request: HttpRequest) -> QuerySet:
+        # A token acts as its account: only administrators see (and make)
+        # tokens of other accounts, everyone else only their own.
+        if request.user.sees_everything:
+            return ApiToken.objects.all()
+        return ApiToken.objects.filter(account=request.user)
+
+    def choice_queryset(self, request, model):
+        if model is Account and not request.user.sees_everything:
+            return Account.objects.filter(pk=request.user.pk)
+        return super().choice_queryset(request, model)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["account", "name", "expires_at"]
+        return ["account", "name", "hint", "created_at", "last_used_at", "expires_at",
+                "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # A token's secret cannot change; revoke it and make a new one.
+        return ["account", "hint", "created_at", "last_used_at", "expires_at", "revoked_at"]
+
+    def get_changeform_initial_data(self, request):
+        return {"account": request.user.pk}
+
+    @admin.display(boolean=True, description="Active")
+    def active(self, obj: ApiToken) -> bool:
+        return obj.is_active
+
+    def save_model(self, request, obj: ApiToken, form, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        token, raw = ApiToken.issue(obj.account, name=obj.name, expires_at=obj.expires_at)
+        for field in ApiToken._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(token, field.attname))
+        obj._state.adding = False
+        messages.warning(
+            request,
+            f"The new token is {raw} — copy it now: it is stored hashed and will not be shown again.",
+        )
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        messages.success(request, f"Revoked {count} token(s).")
