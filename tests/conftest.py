@@ -59,6 +59,20 @@ class ApiClient:
         return self._call("delete", path, headers=headers)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_argon2():
+    """Hash test passwords with argon2 still, but with tiny costs: production
+    costs (100 MiB per hash) make every fixture account take most of a second."""
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    saved = (Argon2PasswordHasher.time_cost, Argon2PasswordHasher.memory_cost,
+             Argon2PasswordHasher.parallelism)
+    Argon2PasswordHasher.time_cost, Argon2PasswordHasher.memory_cost, Argon2PasswordHasher.parallelism = 1, 64, 1
+    yield
+    (Argon2PasswordHasher.time_cost, Argon2PasswordHasher.memory_cost,
+     Argon2PasswordHasher.parallelism) = saved
+
+
 @pytest.fixture
 def world(db):
     """The seed's example organizations and customer groups, by key."""

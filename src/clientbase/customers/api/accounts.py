@@ -1,5 +1,278 @@
-"""/api/v1/accounts (to be written)."""
+"""/api/v1/accounts: logins, their roles, and their personal API tokens.
 
-from ninja import Router
+Accounts are addressed by id only (they have no key); `me` names the caller's
+own account. A caller sees every account when it is an administrator, else
+the accounts of the contacts it sees, plus its own. Whoever is logged in may
+always list, create and revoke its own tokens.
+"""
+
+from datetime import datetime
+from uuid import UUID
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
+
+from clientbase.api.common import (
+    Page, check_if_match, paginate, require_perm, resolve_ref, set_etag,
+)
+from clientbase.core.errors import Conflict, Forbidden, NotFound
+from clientbase.core.models import looks_like_uuid
+from clientbase.customers.models import Account, ApiToken, Contact, GrantLevel, Role
+from clientbase.customers.services import accounts as services
 
 router = Router(tags=["accounts"])
+
+Email = Field(..., min_length=3, max_length=254)
+Password = Field(..., min_length=1, max_length=128, description="Write-only; never returned.")
+
+
+class AccountOut(Schema):
+    id: UUID
+    email: str
+    contact: UUID | None = Field(None, alias="contact_id")
+    roles: list[str]
+    is_active: bool
+    is_superuser: bool
+    date_joined: datetime
+    last_login: datetime | None
+    version: int
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_roles(obj: Account) -> list[str]:
+        return sorted(g.name for g in obj.groups.all())
+
+
+class AccountIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Email
+    password: str | None = Field(None, min_length=1, max_length=128,
+                                 description="Write-only. Omit to invite: the account cannot log in yet.")
+    roles: list[str] = Field(default_factory=list, max_length=100,
+                             description="Role names; Everyone is always added.")
+    contact: str | None = Field(None, description="Id or key of the contact who logs in with it.")
+    is_active: bool = True
+
+
+class AccountPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+    email: str | None = Field(None, min_length=3, max_length=254)
+    password: str | None = Field(None, min_length=1, max_length=128, description="Write-only.")
+    roles: list[str] | None = Field(None, max_length=100)
+    contact: str | None = None
+    is_active: bool | None = None
+
+
+class AccountPage(Page):
+    items: list[AccountOut]
+
+
+class AccountFilters(Schema):
+    q: str | None = Field(None, max_length=254, description="Prefix of the e-mail address.")
+    role: str | None = Field(None, max_length=150, description="Only accounts with this role (name).")
+    is_active: bool | None = None
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=2000)
+
+
+class TokenOut(Schema):
+    id: UUID
+    name: str
+    hint: str = Field(..., description="The first characters of the token, to recognise it.")
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    is_active: bool
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(..., description="The token itself. Shown only in this answer; keep it safe.")
+
+
+class TokenIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("", max_length=100)
+    expires_at: datetime | None = None
+
+
+class TokenList(Schema):
+    items: list[TokenOut]
+    next_cursor: str | None = None
+
+
+def _visible(request: HttpRequest, level: str = GrantLevel.VIEW):
+    return Account.objects.visible_to(request.user, level).prefetch_related("groups")
+
+
+def _find(queryset, ident: str) -> Account:
+    ident = str(ident).strip()
+    account = queryset.filter(pk=ident).first() if looks_like_uuid(ident) else None
+    if account is None:
+        raise NotFound(detail=f"No account '{ident}'.", code="not_found")
+    return account
+
+
+def _is_self(request: HttpRequest, ident: str) -> bool:
+    return ident == "me" or str(ident).strip() == str(request.user.pk)
+
+
+def _get(request: HttpRequest, ident: str) -> Account:
+    require_perm(request, "customers.view_account")
+    if ident == "me":
+        ident = str(request.user.pk)
+    return _find(_visible(request), ident)
+
+
+def _check_may_hand_out(request: HttpRequest, role_names: set[str]) -> None:
+    """403 when a caller who is not an administrator would give or take a role
+    carrying a permission it does not hold itself: nobody raises privileges
+    beyond their own."""
+    caller = request.user
+    if caller.sees_everything or not role_names:
+        return
+    from django.contrib.auth.models import Group
+
+    own = caller.get_all_permissions()
+    for group in Group.objects.filter(name__in=role_names).prefetch_related("permissions__content_type"):
+        perms = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+        if group.name == Role.ADMINISTRATORS or not perms <= own:
+            raise Forbidden(detail=f"You may not give or take the role {group.name}: "
+                                   "it allows more than you may do.", code="forbidden")
+
+
+def _get_for_change(request: HttpRequest, ident: str, perm: str) -> Account:
+    """The account to change, locked: 404 if invisible, 403 without the
+    permission or when its contact is outside the caller's manage scope."""
+    account = _get(request, ident)
+    require_perm(request, perm)
+    locked = _visible(request, GrantLevel.MANAGE).select_for_update().filter(pk=account.pk).first()
+    if locked is None:
+        raise Forbidden(detail=f"You may view {account.email} but not change it.", code="forbidden")
+    if locked.pk != request.user.pk:
+        # Changing someone who holds more than the caller (a password reset,
+        # say) would hand the caller their powers.
+        _check_may_hand_out(request, set(locked.groups.values_list("name", flat=True)))
+    check_if_match(request, locked)
+    return locked
+
+
+def _contact(request: HttpRequest, ident: str | None) -> Contact | None:
+    return resolve_ref(Contact.objects.visible_to(request.user, GrantLevel.MANAGE), ident, "contact")
+
+
+def _reload(account: Account) -> Account:
+    # The caller has just written it, so it may read it back even when it
+    # falls outside its scope (an account created without a contact).
+    return Account.objects.prefetch_related("groups").get(pk=account.pk)
+
+
+@router.get("", response=AccountPage, summary="List accounts")
+def list_accounts(request: HttpRequest, filters: Query[AccountFilters]):
+    require_perm(request, "customers.view_account")
+    qs = _visible(request)
+    if filters.q:
+        qs = qs.filter(email__prefix=filters.q.strip().lower())
+    if filters.role:
+        qs = qs.filter(groups__name=filters.role.strip())
+    if filters.is_active is not None:
+        qs = qs.filter(is_active=filters.is_active)
+    items, next_cursor = paginate(qs, ordering=["email", "id"], limit=filters.limit,
+                                  cursor=filters.cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("", response={201: AccountOut}, summary="Create an account")
+def create_account(request: HttpRequest, response: HttpResponse, payload: AccountIn):
+    require_perm(request, "customers.add_account")
+    _check_may_hand_out(request, set(payload.roles))
+    with transaction.atomic():
+        account = services.create_account(
+            payload.email, payload.password, roles=payload.roles,
+            contact=_contact(request, payload.contact), is_active=payload.is_active,
+        )
+    account = _reload(account)
+    set_etag(response, account)
+    return 201, account
+
+
+@router.get("/{ident}", response=AccountOut, summary="Get an account by id ('me': your own)")
+def get_account(request: HttpRequest, response: HttpResponse, ident: str):
+    account = _get(request, ident)
+    set_etag(response, account)
+    return account
+
+
+@router.patch("/{ident}", response=AccountOut, summary="Change an account")
+def update_account(request: HttpRequest, response: HttpResponse, ident: str, payload: AccountPatch):
+    data = payload.model_dump(exclude_unset=True)
+    for name in ("email", "roles", "is_active"):
+        if name in data and data[name] is None:
+            data.pop(name)
+    with transaction.atomic():
+        account = _get_for_change(request, ident, "customers.change_account")
+        if "roles" in data:
+            current = set(account.groups.values_list("name", flat=True))
+            _check_may_hand_out(request, current ^ ({*data["roles"], Role.EVERYONE.value}))
+        if "contact" in data:
+            data["contact"] = _contact(request, data["contact"])
+        if data.get("is_active") is False and account.pk == request.user.pk:
+            raise Conflict.on("is_active", "You cannot deactivate your own account.", code="self")
+        services.update_account(account, changes=data)
+    account = _reload(account)
+    set_etag(response, account)
+    return account
+
+
+@router.delete("/{ident}", response={204: None}, summary="Delete an account (its contact stays)")
+def delete_account(request: HttpRequest, ident: str):
+    with transaction.atomic():
+        account = _get_for_change(request, ident, "customers.delete_account")
+        if account.pk == request.user.pk:
+            raise Conflict.on("id", "You cannot delete your own account.", code="self")
+        services.delete_account(account)
+    return 204, None
+
+
+# Personal API tokens ---------------------------------------------------------
+
+def _token_owner(request: HttpRequest, ident: str, perm: str) -> Account:
+    """The account whose tokens are asked for: the caller itself always; any
+    other needs `perm` and must be visible (404 otherwise)."""
+    if _is_self(request, ident):
+        return request.user
+    require_perm(request, perm)
+    if perm == "customers.view_apitoken":
+        return _get(request, ident)
+    return _get_for_change(request, ident, "customers.change_account")
+
+
+@router.get("/{ident}/tokens", response=TokenList, summary="List an account's API tokens")
+def list_tokens(request: HttpRequest, ident: str):
+    account = _token_owner(request, ident, "customers.view_apitoken")
+    return {"items": list(ApiToken.objects.filter(account=account).order_by("-created_at", "id")),
+            "next_cursor": None}
+
+
+@router.post("/{ident}/tokens", response={201: TokenCreated},
+             summary="Create an API token (the answer shows it once)")
+def create_token(request: HttpRequest, ident: str, payload: TokenIn):
+    with transaction.atomic():
+        account = _token_owner(request, ident, "customers.add_apitoken")
+        token, raw = services.issue_token(account, payload.name, payload.expires_at)
+    token.token = raw
+    return 201, token
+
+
+@router.delete("/{ident}/tokens/{token_id}", response={204: None}, summary="Revoke an API token")
+def revoke_token(request: HttpRequest, ident: str, token_id: str):
+    with transaction.atomic():
+        account = _token_owner(request, ident, "customers.delete_apitoken")
+        token = (ApiToken.objects.select_for_update().filter(account=account, pk=token_id).first()
+                 if looks_like_uuid(token_id) else None)
+        if token is None:
+            raise NotFound(detail=f"No token '{token_id}' on this account.", code="not_found")
+        services.revoke_token(token)
+    return 204, None

@@ -1,5 +1,129 @@
-"""/api/v1/roles (to be written)."""
+"""/api/v1/roles: roles are Django groups; their permissions say what a role may do.
 
-from ninja import Router
+A role is addressed by its integer id or by its name. The built-in roles
+(Everyone, Registered, Administrators, ...) can change permissions but can be
+neither renamed nor deleted.
+"""
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
+
+from clientbase.api.common import Page, paginate, require_perm
+from clientbase.core.errors import Forbidden, NotFound
+from clientbase.customers.services import accounts as services
 
 router = Router(tags=["roles"])
+
+RoleName = Field(..., min_length=1, max_length=150)
+
+
+class RoleOut(Schema):
+    id: int
+    name: str
+    permissions: list[str] = Field(..., description='"app_label.codename" strings.')
+    built_in: bool
+
+    @staticmethod
+    def resolve_permissions(obj: Group) -> list[str]:
+        return sorted(services.permission_name(p) for p in obj.permissions.all())
+
+    @staticmethod
+    def resolve_built_in(obj: Group) -> bool:
+        return obj.name in services.BUILT_IN_ROLES
+
+
+class RoleIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    name: str = RoleName
+    permissions: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class RolePatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=150)
+    permissions: list[str] | None = Field(None, max_length=1000)
+
+
+class RolePage(Page):
+    items: list[RoleOut]
+
+
+class RoleFilters(Schema):
+    q: str | None = Field(None, max_length=150, description="Prefix of the name.")
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=2000)
+
+
+def _roles():
+    return Group.objects.prefetch_related("permissions__content_type")
+
+
+def _get(request: HttpRequest, ident: str, perm: str = "auth.view_group", lock: bool = False) -> Group:
+    require_perm(request, perm)
+    ident = str(ident).strip()
+    qs = _roles().select_for_update() if lock else _roles()
+    role = (qs.filter(pk=int(ident)) if ident.isdigit() and len(ident) < 19 else qs.filter(name=ident)).first()
+    if role is None:
+        raise NotFound(detail=f"No role '{ident}'.", code="not_found")
+    return role
+
+
+def _check_may_grant(request: HttpRequest, names: set[str]) -> None:
+    """403 when a caller who is not an administrator adds or removes a
+    permission it does not hold itself."""
+    if request.user.sees_everything or not names:
+        return
+    beyond = names - request.user.get_all_permissions()
+    if beyond:
+        raise Forbidden(detail=f"You may not hand out permissions you lack: {', '.join(sorted(beyond))}.",
+                        code="forbidden")
+
+
+@router.get("", response=RolePage, summary="List roles")
+def list_roles(request: HttpRequest, filters: Query[RoleFilters]):
+    require_perm(request, "auth.view_group")
+    qs = _roles()
+    if filters.q:
+        qs = qs.filter(name__istartswith=filters.q.strip())
+    items, next_cursor = paginate(qs, ordering=["name", "id"], limit=filters.limit, cursor=filters.cursor)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.post("", response={201: RoleOut}, summary="Create a role")
+def create_role(request: HttpRequest, payload: RoleIn):
+    require_perm(request, "auth.add_group")
+    with transaction.atomic():
+        permissions = services.permissions_by_name(payload.permissions)
+        _check_may_grant(request, {services.permission_name(p) for p in permissions})
+        role = services.create_role(payload.name, permissions)
+    return 201, _roles().get(pk=role.pk)
+
+
+@router.get("/{ident}", response=RoleOut, summary="Get a role by id or name")
+def get_role(request: HttpRequest, ident: str):
+    return _get(request, ident)
+
+
+@router.patch("/{ident}", response=RoleOut, summary="Rename a role or replace its permissions")
+def update_role(request: HttpRequest, ident: str, payload: RolePatch):
+    data = payload.model_dump(exclude_unset=True)
+    with transaction.atomic():
+        role = _get(request, ident, "auth.change_group", lock=True)
+        permissions = None
+        if data.get("permissions") is not None:
+            permissions = services.permissions_by_name(data["permissions"])
+            current = {services.permission_name(p) for p in role.permissions.all()}
+            _check_may_grant(request, current ^ {services.permission_name(p) for p in permissions})
+        role = services.update_role(role, name=data.get("name"), permissions=permissions)
+    return _roles().get(pk=role.pk)
+
+
+@router.delete("/{ident}", response={204: None}, summary="Delete a role that is not built in")
+def delete_role(request: HttpRequest, ident: str):
+    with transaction.atomic():
+        role = _get(request, ident, "auth.delete_group", lock=True)
+        services.delete_role(role)
+    return 204, None

@@ -23,7 +23,22 @@ class Role(models.TextChoices):
     MARKETING_MANAGERS = "MarketingManagers"
 
 
-class AccountManager(BaseUserManager):
+class AccountQuerySet(models.QuerySet):
+    def visible_to(self, account, level: str = "view") -> "AccountQuerySet":
+        """The accounts `account` may see: every one for an administrator;
+        otherwise those whose contact it may see (level=manage: may change),
+        plus its own. Anonymous callers see none."""
+        from clientbase.customers.models.contacts import Contact
+
+        if account is None or not account.is_authenticated or not account.is_active:
+            return self.none()
+        if account.sees_everything:
+            return self
+        contacts = Contact.objects.visible_to(account, level)
+        return self.filter(models.Q(pk=account.pk) | models.Q(contact__in=contacts.values("pk")))
+
+
+class AccountManager(BaseUserManager.from_queryset(AccountQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, email):
