@@ -11,4 +11,6 @@ class CustomersConfig(AppConfig):
 
         from clientbase.customers.services.roles import seed_roles
 
-        post_migrate.connect(seed_roles, sender=self)
+        # Not limited to this app's signal: permissions of apps migrated after
+        # customers (catalog, pricing…) must exist before roles receive them.
+        post_migrate.connect(seed_roles, dispatch_uid="clientbase.seed_roles")
