@@ -2,18 +2,35 @@
 
 import base64
 import json
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Schema
+from pydantic import AfterValidator, StringConstraints
 
 from clientbase.core.errors import Forbidden, Invalid, NotFound, PreconditionFailed
-from clientbase.core.models import looks_like_uuid
+from clientbase.core.models import KEY_MAX_LENGTH, KEY_PATTERN, looks_like_uuid, validate_key
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
+
+
+def _valid_key(value: str) -> str:
+    try:
+        validate_key(value)
+    except ValidationError as exc:
+        raise ValueError(exc.messages[0]) from exc
+    return value
+
+
+# A `key` in a request body: the model's rules (pattern, length, never a UUID)
+# checked at the edge, so that a bad key is a 422 on `key` and never reaches
+# the database.
+KeyStr = Annotated[str, StringConstraints(max_length=KEY_MAX_LENGTH, pattern=KEY_PATTERN),
+                   AfterValidator(_valid_key)]
 
 
 def require_perm(request: HttpRequest, *perms: str) -> None:

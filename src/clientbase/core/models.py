@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 KEY_MAX_LENGTH = 100
-_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+_KEY_RE = re.compile(KEY_PATTERN)
 
 
 def looks_like_uuid(value: str) -> bool:

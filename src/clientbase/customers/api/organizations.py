@@ -10,16 +10,15 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, resolve_refs, set_etag,
+    KeyStr, Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, resolve_refs,
+    set_etag,
 )
-from clientbase.core.errors import Forbidden, NotFound
+from clientbase.core.errors import Forbidden, Invalid, NotFound
 from clientbase.core.models import subtree_q
 from clientbase.customers.models import CustomerGroup, GrantLevel, Organization, OrganizationKind
 from clientbase.customers.services import organizations as services
 
 router = Router(tags=["organizations"])
-
-Key = Field(None, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
 
 
 class OrganizationOut(Schema):
@@ -41,7 +40,7 @@ class OrganizationOut(Schema):
 
 class OrganizationIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    key: str | None = Key
+    key: KeyStr | None = None
     name: str = Field(..., min_length=1, max_length=200)
     kind: OrganizationKind = OrganizationKind.ORGANIZATION
     parent: str | None = Field(None, description="Id or key of the parent; null for a root.")
@@ -50,7 +49,7 @@ class OrganizationIn(Schema):
 
 class OrganizationPatch(Schema):
     model_config = ConfigDict(extra="forbid")
-    key: str | None = Key
+    key: KeyStr | None = None
     name: str | None = Field(None, min_length=1, max_length=200)
     kind: OrganizationKind | None = None
     parent: str | None = None
@@ -164,15 +163,17 @@ def get_organization(request: HttpRequest, response: HttpResponse, ident: str):
 def update_organization(request: HttpRequest, response: HttpResponse, ident: str,
                         payload: OrganizationPatch):
     data = payload.model_dump(exclude_unset=True)
+    for field in ("name", "kind", "customer_groups"):
+        # Only `key` and `parent` may be cleared; null elsewhere is a mistake,
+        # not "leave it as it is" (that is what leaving the field out means).
+        if field in data and data[field] is None:
+            raise Invalid.on(field, "This field may not be null.", code="null")
     with transaction.atomic():
         org = _get_for_change(request, ident, "customers.change_organization")
         changes = {k: data[k] for k in ("key", "name", "kind") if k in data}
-        for field in ("name", "kind"):
-            if field in changes and changes[field] is None:
-                changes.pop(field)
         org = services.update_organization(
             org, changes=changes,
-            customer_groups=_groups(data["customer_groups"]) if data.get("customer_groups") is not None else None,
+            customer_groups=_groups(data["customer_groups"]) if "customer_groups" in data else None,
             parent=_parent(request, data.get("parent")) if "parent" in data else None,
             parent_given="parent" in data,
         )
