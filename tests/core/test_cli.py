@@ -1,0 +1,231 @@
+"""The entry points: `clientbase demo`, `clientbase serve`, `createsuperuser`."""
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+
+import pytest
+from django.core.management import call_command
+
+from clientbase.customers import demo
+from clientbase.customers.models import (
+    Account,
+    Address,
+    Contact,
+    CustomerGroup,
+    Grant,
+    Organization,
+    Role,
+)
+
+EU_KEYS = {"EU-HQ", "EU-MGMT"}
+
+
+def counts() -> dict[str, int]:
+    """How many rows the demo touches, history included."""
+    models = [Organization, CustomerGroup, Contact, Address, Account, Grant]
+    result = {m.__name__: m.objects.count() for m in models}
+    result.update({f"history of {m.__name__}": m.history.count() for m in models})
+    result["memberships"] = Contact.organizations.through.objects.count()
+    result["group memberships"] = Contact.customer_groups.through.objects.count()
+    result["organization groups"] = Organization.customer_groups.through.objects.count()
+    return result
+
+
+def parent_key(obj) -> str | None:
+    return obj.parent.key if obj.parent_id else None
+
+
+@pytest.fixture
+def loaded(db, capsys):
+    call_command("demo")
+    return capsys.readouterr().out
+
+
+def test_demo_builds_the_seeds_organization_tree(loaded):
+    # then
+    tree = {o.key: (o.name, parent_key(o)) for o in Organization.objects.all()}
+    assert tree == {
+        "ADMIN": ("Administration", None),
+        "EU-HQ": ("EU Headquarters", "ADMIN"),
+        "EU-MGMT": ("EU Management", "EU-HQ"),
+        "US-HQ": ("US Headquarters", None),
+        "US-SALES": ("US Sales", "US-HQ"),
+    }
+    assert Organization.objects.get(key="EU-MGMT").path.startswith(
+        Organization.objects.get(key="ADMIN").path)
+
+
+def test_demo_builds_the_customer_group_tree_and_puts_groups_on_organizations(loaded):
+    groups = {g.key: (g.name, parent_key(g)) for g in CustomerGroup.objects.all()}
+    assert groups == {
+        "CUSTOMERS": ("Customers", None),
+        "GOLD": ("Gold", "CUSTOMERS"),
+        "SILVER": ("Silver", "CUSTOMERS"),
+        "BRONZE": ("Bronze", "CUSTOMERS"),
+    }
+    on_orgs = {o.key: {g.key for g in o.customer_groups.all()} for o in Organization.objects.all()}
+    assert on_orgs["EU-MGMT"] == {"GOLD"}
+    assert sum(1 for keys in on_orgs.values() if keys) >= 2
+
+
+def test_demo_spreads_about_thirty_valid_contacts_over_every_organization(loaded):
+    contacts = list(Contact.objects.prefetch_related("organizations", "addresses"))
+    assert len(contacts) == 30
+    for contact in contacts:
+        contact.full_clean()  # names, @example.com e-mail, E.164 phone
+        assert contact.email.endswith("@example.com")
+        assert contact.addresses.count() == 1
+    for org in Organization.objects.all():
+        assert org.contacts.exists(), f"{org.key} has no contact"
+    for group in CustomerGroup.objects.exclude(key="CUSTOMERS"):
+        assert group.contacts.exists() or group.organizations.exists()
+
+
+def test_demo_gives_some_contacts_a_registered_account(loaded):
+    shoppers = Account.objects.filter(contact__isnull=False)
+    assert shoppers.count() == sum(1 for c in demo.CONTACTS if c.has_account) > 0
+    for account in shoppers:
+        assert Role.REGISTERED in account.role_names
+        assert account.email == account.contact.email
+
+
+def test_demo_prints_the_admin_login_and_the_login_works(loaded):
+    assert f"{demo.ADMIN_EMAIL} / {demo.DEFAULT_ADMIN_PASSWORD}" in loaded
+    admin = Account.objects.get(email=demo.ADMIN_EMAIL)
+    assert admin.check_password(demo.DEFAULT_ADMIN_PASSWORD)
+    assert admin.sees_everything and admin.is_staff
+
+
+def test_demo_admin_password_comes_from_the_environment_when_set(db, monkeypatch, capsys):
+    # given
+    monkeypatch.setenv("CLIENTBASE_ADMIN_PASSWORD", "chosen-Pass-987")
+    # when
+    call_command("demo")
+    # then
+    assert "admin@example.com / chosen-Pass-987" in capsys.readouterr().out
+    assert Account.objects.get(email=demo.ADMIN_EMAIL).check_password("chosen-Pass-987")
+
+
+def test_loading_the_demo_twice_changes_nothing(loaded, capsys):
+    # given
+    before = counts()
+    versions = {o.key: o.version for o in Organization.objects.all()}
+    versions.update({c.key: c.version for c in Contact.objects.all()})
+    # when
+    call_command("demo")
+    # then
+    assert counts() == before
+    assert {o.key: o.version for o in Organization.objects.all()} | {
+        c.key: c.version for c in Contact.objects.all()} == versions
+    assert "0 created, 0 updated" in capsys.readouterr().out
+
+
+def test_loading_the_demo_again_restores_what_staff_changed(loaded):
+    # given
+    eu_mgmt = Organization.objects.get(key="EU-MGMT")
+    Organization.objects.filter(pk=eu_mgmt.pk).update(name="Renamed")
+    Contact.objects.get(key="C-0001").organizations.clear()
+    # when
+    call_command("demo")
+    # then
+    assert Organization.objects.get(key="EU-MGMT").name == "EU Management"
+    assert [o.key for o in Contact.objects.get(key="C-0001").organizations.all()] == ["ADMIN"]
+    assert Organization.objects.count() == 5 and Contact.objects.count() == 30
+
+
+def test_demo_customer_service_account_sees_only_eu_headquarters_and_below(loaded):
+    # given
+    csr = Account.objects.get(email=demo.CSR_EMAIL)
+    grant = Grant.objects.get(account=csr)
+    # then
+    assert (grant.organization.key, grant.level, grant.include_descendants) == (
+        "EU-HQ", "manage", True)
+    assert Role.CUSTOMER_SERVICE in csr.role_names
+    assert {o.key for o in Organization.objects.visible_to(csr)} == EU_KEYS
+    visible = set(Contact.objects.visible_to(csr).values_list("key", flat=True))
+    expected = {c.key for c in demo.CONTACTS if EU_KEYS & set(c.organizations)}
+    assert visible == expected
+    assert 0 < len(visible) < Contact.objects.count()
+
+
+def test_createsuperuser_noinput_reads_email_and_password_from_the_environment(db, monkeypatch):
+    # given
+    monkeypatch.setenv("DJANGO_SUPERUSER_EMAIL", "Boss@Example.com")
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "very-Secret-42")
+    # when
+    call_command("createsuperuser", interactive=False, verbosity=0)
+    # then
+    boss = Account.objects.get(email="boss@example.com")
+    assert boss.check_password("very-Secret-42")
+    assert boss.is_superuser and boss.is_staff
+    assert {Role.EVERYONE, Role.ADMINISTRATORS} <= boss.role_names
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`clientbase serve` in a subprocess on an empty SQLite home; yields its base URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "TEST_DATABASE_NAME", "STATIC_ROOT", "DEBUG"}}
+    env["CLIENTBASE_HOME"] = str(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "clientbase.cli", "serve", "--port", str(port), "--workers", "1"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout] and None,
+                     daemon=True).start()
+    output = []
+    try:
+        # serve prints its URL once the socket is bound; wait for that line.
+        while True:
+            line = lines.get(timeout=180)
+            output.append(line)
+            if "serving on" in line:
+                break
+            assert proc.poll() is None, "".join(output)
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def get(url: str, **headers):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as resp:
+        return resp.status, resp.headers, resp.read()
+
+
+def test_serve_runs_gunicorn_with_static_files_through_whitenoise(server):
+    # given
+    base, proc = server
+    # when
+    status, headers, body = get(f"{base}/api/v1/openapi.json")
+    # then: the production server answers, not Django's development server
+    assert status == 200 and body.startswith(b"{")
+    assert headers["Server"].startswith("gunicorn")
+    # and the admin's static files come from whitenoise (its caching and CORS
+    # headers; Django's own static view sends neither)
+    status, headers, body = get(f"{base}/static/admin/css/base.css")
+    assert status == 200 and headers["Content-Type"].startswith("text/css") and body
+    assert headers["Cache-Control"].startswith("max-age=")
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    # and Ctrl-C stops it cleanly
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
