@@ -1,5 +1,6 @@
 """Who is calling: a session cookie (browser, with CSRF) or a personal token."""
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
@@ -25,6 +26,13 @@ class TokenAuth(HttpBearer):
 
 
 class ActiveSessionAuth(SessionAuth):
+    def _get_key(self, request: HttpRequest):
+        # Without a session cookie there is no session to ride on, so nothing
+        # for CSRF to protect: let the caller get 401 (not a CSRF 403).
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key):
         user = super().authenticate(request, key)
         return user if user is not None and user.is_active else None

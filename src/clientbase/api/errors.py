@@ -1,10 +1,12 @@
 """Every error the API returns is an RFC 9457 problem (application/problem+json)."""
 
 import logging
+from functools import wraps
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -27,6 +29,31 @@ def problem(status: int, detail: str, *, code: str | None = None, title: str | N
     if errors:
         body["errors"] = [{"field": e.field, "message": e.message, "code": e.code} for e in errors]
     return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+@csrf_exempt  # an unknown URL is a 404 whatever the method; there is nothing to protect
+def not_found_view(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Every URL under /api/v1/ that names no operation."""
+    return problem(404, f"No API operation at {request.path}; see /api/v1/docs.", code="no_such_url")
+
+
+def as_problem(view):
+    """Wrap a view of the API so that the responses ninja builds itself, outside
+    every exception handler (405 for a method the path does not offer), are
+    problems too."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith(
+                PROBLEM_CONTENT_TYPE):
+            allowed = response.get("Allow", "")
+            response = problem(405, f"{request.method} is not allowed here; use {allowed}.",
+                               code="method_not_allowed")
+            response["Allow"] = allowed
+        return response
+
+    return wrapped
 
 
 def _field_name(loc) -> str:

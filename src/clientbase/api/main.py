@@ -1,11 +1,31 @@
 """The NinjaAPI behind /api/v1: authentication, problems, and each domain's router."""
 
+from django.urls import URLPattern, re_path
 from ninja import NinjaAPI
 
 from clientbase.api import errors
 from clientbase.api.auth import staff_auth
 
-api = NinjaAPI(
+
+class ProblemNinjaAPI(NinjaAPI):
+    """A NinjaAPI whose every answer, even for a URL or method it does not
+    know, is JSON: a problem for each error."""
+
+    def _get_urls(self):
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                if pattern.name == "api-root":
+                    # ninja's root view raises Http404 (an HTML page); the
+                    # pattern stays, because ninja reverses it for the schema.
+                    pattern.callback = errors.not_found_view
+                else:
+                    pattern.callback = errors.as_problem(pattern.callback)
+        # Last: anything else under /api/v1/ is a 404 problem, not Django's page.
+        return [*patterns, re_path(r"^.*$", errors.not_found_view, name="no-such-url")]
+
+
+api = ProblemNinjaAPI(
     title="clientbase API",
     version="1",
     description=(
