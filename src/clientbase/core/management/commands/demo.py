@@ -1,17 +1,38 @@
 """`clientbase demo`: load the demo data (idempotent)."""
 
-from django.core.management.base import BaseCommand
+from importlib import import_module
 
-from clientbase.customers.demo import load_demo, login_lines
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from clientbase.customers.demo import login_lines
+
+# Each domain's demo loader, in dependency order ("module:function"); each is
+# an upsert that returns a summary with `lines()`. Customers come first: the
+# price grid refers to their groups and contacts.
+LOADERS = [
+    "clientbase.customers.demo:load_demo",
+    "clientbase.pricing.demo:load_catalog_demo",
+]
+
+
+@transaction.atomic
+def load_all() -> list[str]:
+    """Load every domain's demo data; returns the summary lines to print."""
+    lines: list[str] = []
+    for spec in LOADERS:
+        module, name = spec.split(":")
+        lines += getattr(import_module(module), name)().lines()
+    return lines
 
 
 class Command(BaseCommand):
     help = ("Load the demo data: Administration > EU Headquarters > EU Management, "
-            "US Headquarters > US Sales, Customers > Gold/Silver/Bronze, 30 contacts and "
-            "the demo logins. Running it again changes nothing.")
+            "US Headquarters > US Sales, Customers > Gold/Silver/Bronze, 30 contacts, "
+            "the demo catalog and prices, and the demo logins. Running it again changes nothing.")
 
     def handle(self, *args, **options) -> None:
-        summary = load_demo()
+        lines = load_all()
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
-        for line in summary.lines() + login_lines():
+        for line in lines + login_lines():
             self.stdout.write(f"  {line}")

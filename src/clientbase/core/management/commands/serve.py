@@ -67,12 +67,14 @@ class Command(BaseCommand):
         banner = []
         shown_host = f"[{host}]" if ":" in host else host
         if demo:
-            from clientbase.customers.demo import is_loaded, load_demo, login_lines
+            from clientbase.core.management.commands.demo import load_all
+            from clientbase.customers.demo import is_loaded, login_lines
 
+            # Once only: later starts keep what was changed in the back office.
             if is_loaded():
                 self.stdout.write("Demo data already loaded (run `clientbase demo` to restore it).")
             else:
-                for line in load_demo().lines():
+                for line in load_all():
                     self.stdout.write(f"Demo data: {line}")
             banner += ["", *login_lines()]
         banner = [f"clientbase is serving on http://{shown_host}:{port}/ "
