@@ -10,6 +10,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from clientbase.catalog.models import Market, Variant
@@ -140,6 +141,19 @@ def _judge(row: PriceRow, *, visitor: Visitor, quantity: Decimal, market: Market
     return "", ""
 
 
+def _applicable_q(visitor: Visitor, quantity: Decimal, at: datetime) -> Q:
+    """The rows `_judge` would accept, as a filter (market and currency aside)."""
+    sale = Q(sale_type=SaleType.ALL_CUSTOMERS)
+    if visitor.contact is not None:
+        sale |= Q(sale_type=SaleType.CUSTOMER,
+                  sale_code__in=[c for c in (visitor.contact.key, str(visitor.contact.pk)) if c])
+        if visitor.group_keys:
+            sale |= Q(sale_type=SaleType.CUSTOMER_GROUP, sale_code__in=sorted(visitor.group_keys))
+    return (sale & Q(min_quantity__lte=quantity)
+            & (Q(valid_from__isnull=True) | Q(valid_from__lte=at))
+            & (Q(valid_until__isnull=True) | Q(valid_until__gt=at)))
+
+
 def _rank(row: PriceRow) -> tuple:
     # Lowest price wins; ties go to the more specific sale type, then to the
     # higher minimum quantity; the id keeps the answer stable.
@@ -160,15 +174,27 @@ def resolve_prices(skus: list[str], *, visitor: Visitor, quantity: Decimal, mark
     """
     at = at or timezone.now()
     quantity = Decimal(quantity)
-    variants = {v.sku: v for v in Variant.objects.filter(sku__in=set(skus))}
-    rows = PriceRow.objects.for_variants(
-        [v.pk for v in variants.values()], {v.product_id for v in variants.values()}
-    ).select_related("market")
+    variants_qs = Variant.objects.filter(sku__in=set(skus))
     if not explain:
-        rows = rows.filter(market=market, currency=currency)
+        # Whether the variant has any row of its own here: if so, the
+        # product's rows stand aside, even when none of its own applies.
+        variants_qs = variants_qs.annotate(has_own_prices=Exists(PriceRow.objects.filter(
+            variant=OuterRef("pk"), market=market, currency=currency)))
+    variants = {v.sku: v for v in variants_qs}
+    rows = PriceRow.objects.for_variants(
+        [v.pk for v in variants.values()], {v.product_id for v in variants.values()})
+    if explain:
+        rows = rows.select_related("market")
+    else:
+        # Let the database drop what cannot apply; `_judge` below gives the
+        # same verdicts (the property tests compare both paths).
+        rows = rows.filter(market=market, currency=currency).filter(
+            _applicable_q(visitor, quantity, at))
     by_variant: dict[UUID, list[PriceRow]] = {}
     by_product: dict[UUID, list[PriceRow]] = {}
     for row in rows:
+        if not explain:
+            row.market = market  # filtered on it: spare a join
         if row.variant_id:
             by_variant.setdefault(row.variant_id, []).append(row)
         else:
@@ -184,7 +210,8 @@ def resolve_prices(skus: list[str], *, visitor: Visitor, quantity: Decimal, mark
         own = by_variant.get(variant.pk, [])
         # Product-level rows stand in only when the variant has no row of its
         # own in this market and currency.
-        has_own_here = any(r.market_id == market.pk and r.currency == currency for r in own)
+        has_own_here = (any(r.market_id == market.pk and r.currency == currency for r in own)
+                        if explain else variant.has_own_prices)
         candidates: list[Candidate] = []
         for level, level_rows in (("variant", own), ("product", by_product.get(variant.product_id, []))):
             for row in level_rows:
