@@ -7,6 +7,14 @@ from django.test import Client
 from clientbase.customers.models import Contact
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """argon2id costs most of a second per account on purpose; the shared
+    `accounts` fixture makes four per test. Tests about hashing put it back."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                                 "django.contrib.auth.hashers.Argon2PasswordHasher"]
+
+
 def make_contact(first: str, last: str, *orgs, email: str | None = None, key: str | None = None):
     contact = Contact.objects.create(first_name=first, last_name=last, email=email, key=key)
     contact.organizations.add(*orgs)

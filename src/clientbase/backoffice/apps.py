@@ -13,3 +13,4 @@ class BackofficeConfig(AppConfig):
         # comes first); the start page adds the visible counts above the apps.
         admin.site.index_template = "backoffice/index.html"
         admin.site.index_title = "Dashboard"
+        admin.site.login_template = "backoffice/login.html"
