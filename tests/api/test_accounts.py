@@ -139,6 +139,16 @@ def test_a_scoped_caller_gets_404_for_accounts_outside_its_scope(caller, people,
     assert response.status_code == expected
 
 
+@pytest.mark.parametrize("params, field", [
+    ({"q": "csr\x00"}, "q"), ({"role": "Every\x00one"}, "role"), ({"limit": 501}, "limit"),
+    ({"cursor": "not-a-cursor"}, "cursor"), ({"is_active": "perhaps"}, "is_active"),
+])
+def test_bad_list_parameters_are_422_naming_the_parameter(admin_api, params, field):
+    response = admin_api.get("/accounts", **params)
+    assert response.status_code == 422
+    assert field in field_errors(response)
+
+
 @pytest.mark.parametrize("ident", ["not-a-uuid", "csr@example.com", "00000000-0000-0000-0000-000000000000"])
 def test_an_unknown_account_is_404(admin_api, ident):
     assert admin_api.get(f"/accounts/{ident}").status_code == 404

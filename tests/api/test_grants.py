@@ -57,6 +57,9 @@ def test_a_role_can_be_named_by_its_id(admin_api, world):
      "include_descendants"),
     ({"role": Role.REGISTERED, "organization": "EU-HQ", "extra": 1}, 422, "extra"),
     ({"account": "csr@example.com", "organization": "EU-HQ"}, 409, "organization"),
+    ({"role": "Every\u0000one", "organization": "EU-HQ"}, 422, "role"),
+    ({"role": 10**30, "organization": "EU-HQ"}, 422, "role"),
+    ({"role": Role.REGISTERED, "organization": "EU\u0000HQ"}, 422, "organization"),
 ])
 def test_an_invalid_grant_names_the_field_and_is_not_created(admin_api, accounts, payload, status, field):
     before = Grant.objects.count()

@@ -40,6 +40,7 @@ def test_an_unknown_role_is_404(admin_api):
     assert admin_api.get("/roles/NoSuchRole").status_code == 404
     assert admin_api.get("/roles/999999").status_code == 404
     assert admin_api.get("/roles/99999999999999999999999").status_code == 404
+    assert admin_api.get("/roles/Every%00one").status_code == 404
 
 
 def test_list_searches_by_name_prefix(admin_api):
@@ -67,6 +68,8 @@ def test_admin_creates_a_role_with_permissions(admin_api):
     ({"name": Role.CUSTOMER_SERVICE}, 409, "name"),
     ({"name": "everyone"}, 409, "name"),
     ({"name": "Auditors", "colour": "red"}, 422, "colour"),
+    ({"name": "Audi\u0000tors"}, 422, "name"),
+    ({"name": "Auditors", "permissions": ["customers.view\u0000contact"]}, 422, "permissions.0"),
 ])
 def test_an_invalid_role_names_the_field_and_is_not_created(admin_api, payload, status, field):
     before = Group.objects.count()

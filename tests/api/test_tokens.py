@@ -108,8 +108,10 @@ def test_a_token_with_an_expiry_in_the_past_is_refused(caller):
     assert not ApiToken.objects.exists()
 
 
-def test_a_token_with_a_future_expiry_works_until_then(caller):
-    future = (timezone.now() + timedelta(days=1)).isoformat()
+@pytest.mark.parametrize("zoned", [True, False])
+def test_a_token_with_a_future_expiry_works_until_then(caller, zoned):
+    future = (timezone.now() + timedelta(days=1))
+    future = (future if zoned else future.replace(tzinfo=None)).isoformat()
     body = caller("registered").post("/accounts/me/tokens", {"expires_at": future}).json()
     assert body["expires_at"] is not None
     assert bearer(body["token"]).get("/accounts/me/tokens").status_code == 200

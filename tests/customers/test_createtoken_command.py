@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import ManagementUtility, call_command
+from django.db import connections
 from django.test import Client
 
 from clientbase.customers.models import ApiToken, Role
@@ -40,8 +41,11 @@ def test_each_run_prints_a_new_token(db):
     ("nobody@example.com", "No account with the e-mail nobody@example.com."),
     ("sleeper@example.com", "inactive"),
 ])
-def test_an_unknown_or_inactive_account_exits_non_zero_with_one_line(db, capsys, email, message):
+def test_an_unknown_or_inactive_account_exits_non_zero_with_one_line(db, capsys, monkeypatch, email, message):
     make_account("sleeper@example.com", is_active=False)
+    # The command line closes every connection on the way out; that would end
+    # the test's own transaction on PostgreSQL.
+    monkeypatch.setattr(connections, "close_all", lambda: None)
     with pytest.raises(SystemExit) as exited:
         ManagementUtility(["clientbase", "createtoken", email]).execute()
     assert exited.value.code == 1

@@ -7,12 +7,13 @@ always list, create and revoke its own tokens.
 """
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
     Page, check_if_match, paginate, require_perm, resolve_ref, set_etag,
@@ -23,6 +24,10 @@ from clientbase.customers.models import Account, ApiToken, Contact, GrantLevel, 
 from clientbase.customers.services import accounts as services
 
 router = Router(tags=["accounts"])
+
+# PostgreSQL text cannot hold NUL characters; refuse them at the edge (422)
+# rather than let a query fail with a 500.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 
 Email = Field(..., min_length=3, max_length=254)
 Password = Field(..., min_length=1, max_length=128, description="Write-only; never returned.")
@@ -50,9 +55,9 @@ class AccountIn(Schema):
     email: str = Email
     password: str | None = Field(None, min_length=1, max_length=128,
                                  description="Write-only. Omit to invite: the account cannot log in yet.")
-    roles: list[str] = Field(default_factory=list, max_length=100,
+    roles: list[Text] = Field(default_factory=list, max_length=100,
                              description="Role names; Everyone is always added.")
-    contact: str | None = Field(None, description="Id or key of the contact who logs in with it.")
+    contact: Text | None = Field(None, max_length=100, description="Id or key of the contact who logs in with it.")
     is_active: bool = True
 
 
@@ -60,8 +65,8 @@ class AccountPatch(Schema):
     model_config = ConfigDict(extra="forbid")
     email: str | None = Field(None, min_length=3, max_length=254)
     password: str | None = Field(None, min_length=1, max_length=128, description="Write-only.")
-    roles: list[str] | None = Field(None, max_length=100)
-    contact: str | None = None
+    roles: list[Text] | None = Field(None, max_length=100)
+    contact: Text | None = Field(None, max_length=100)
     is_active: bool | None = None
 
 
@@ -70,8 +75,8 @@ class AccountPage(Page):
 
 
 class AccountFilters(Schema):
-    q: str | None = Field(None, max_length=254, description="Prefix of the e-mail address.")
-    role: str | None = Field(None, max_length=150, description="Only accounts with this role (name).")
+    q: Text | None = Field(None, max_length=254, description="Prefix of the e-mail address.")
+    role: Text | None = Field(None, max_length=150, description="Only accounts with this role (name).")
     is_active: bool | None = None
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=2000)
@@ -94,7 +99,7 @@ class TokenCreated(TokenOut):
 
 class TokenIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field("", max_length=100)
+    name: Text = Field("", max_length=100)
     expires_at: datetime | None = None
 
 

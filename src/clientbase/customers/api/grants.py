@@ -7,13 +7,14 @@ organizations it manages.
 """
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from pydantic import ConfigDict
+from pydantic import BeforeValidator, ConfigDict, StringConstraints
 
 from clientbase.api.common import (
     Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
@@ -24,6 +25,16 @@ from clientbase.customers.models import Account, Grant, GrantLevel, Organization
 from clientbase.customers.services import grants as services
 
 router = Router(tags=["grants"])
+
+# PostgreSQL text cannot hold NUL characters; refuse them at the edge (422)
+# rather than let a query fail with a 500.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+# A role is named by its name or its integer id; a JSON number is read as the id.
+RoleRef = Annotated[
+    str,
+    BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v),
+    StringConstraints(pattern=r"^[^\x00]*$", max_length=150),
+]
 
 
 class GrantOut(Schema):
@@ -55,18 +66,18 @@ class GrantOut(Schema):
 
 class GrantIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    role: str | int | None = Field(None, description="Name or id of the role; or give `account`.")
-    account: str | None = Field(None, max_length=254, description="Id or e-mail of the account; or give `role`.")
-    organization: str = Field(..., min_length=1, max_length=100, description="Id or key.")
+    role: RoleRef | None = Field(None, description="Name or id of the role; or give `account`.")
+    account: Text | None = Field(None, max_length=254, description="Id or e-mail of the account; or give `role`.")
+    organization: Text = Field(..., min_length=1, max_length=100, description="Id or key.")
     include_descendants: bool = True
     level: GrantLevel = GrantLevel.VIEW
 
 
 class GrantPatch(Schema):
     model_config = ConfigDict(extra="forbid")
-    role: str | int | None = None
-    account: str | None = Field(None, max_length=254)
-    organization: str | None = Field(None, min_length=1, max_length=100)
+    role: RoleRef | None = None
+    account: Text | None = Field(None, max_length=254)
+    organization: Text | None = Field(None, min_length=1, max_length=100)
     include_descendants: bool | None = None
     level: GrantLevel | None = None
 
@@ -76,9 +87,9 @@ class GrantPage(Page):
 
 
 class GrantFilters(Schema):
-    role: str | None = Field(None, max_length=150, description="Role name or id.")
-    account: str | None = Field(None, max_length=254, description="Account id or e-mail.")
-    organization: str | None = Field(None, max_length=100, description="Organization id or key.")
+    role: Text | None = Field(None, max_length=150, description="Role name or id.")
+    account: Text | None = Field(None, max_length=254, description="Account id or e-mail.")
+    organization: Text | None = Field(None, max_length=100, description="Organization id or key.")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=2000)
 

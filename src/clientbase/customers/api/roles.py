@@ -5,17 +5,23 @@ A role is addressed by its integer id or by its name. The built-in roles
 neither renamed nor deleted.
 """
 
+from typing import Annotated
+
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import Page, paginate, require_perm
 from clientbase.core.errors import Forbidden, NotFound
 from clientbase.customers.services import accounts as services
 
 router = Router(tags=["roles"])
+
+# PostgreSQL text cannot hold NUL characters; refuse them at the edge (422)
+# rather than let a query fail with a 500.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 
 RoleName = Field(..., min_length=1, max_length=150)
 
@@ -37,14 +43,14 @@ class RoleOut(Schema):
 
 class RoleIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    name: str = RoleName
-    permissions: list[str] = Field(default_factory=list, max_length=1000)
+    name: Text = RoleName
+    permissions: list[Text] = Field(default_factory=list, max_length=1000)
 
 
 class RolePatch(Schema):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=150)
-    permissions: list[str] | None = Field(None, max_length=1000)
+    name: Text | None = Field(None, min_length=1, max_length=150)
+    permissions: list[Text] | None = Field(None, max_length=1000)
 
 
 class RolePage(Page):
@@ -52,7 +58,7 @@ class RolePage(Page):
 
 
 class RoleFilters(Schema):
-    q: str | None = Field(None, max_length=150, description="Prefix of the name.")
+    q: Text | None = Field(None, max_length=150, description="Prefix of the name.")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=2000)
 
@@ -64,6 +70,8 @@ def _roles():
 def _get(request: HttpRequest, ident: str, perm: str = "auth.view_group", lock: bool = False) -> Group:
     require_perm(request, perm)
     ident = str(ident).strip()
+    if "\x00" in ident:
+        raise NotFound(detail="No such role.", code="not_found")
     qs = _roles().select_for_update() if lock else _roles()
     role = (qs.filter(pk=int(ident)) if ident.isdigit() and len(ident) < 19 else qs.filter(name=ident)).first()
     if role is None:

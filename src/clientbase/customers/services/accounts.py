@@ -7,6 +7,7 @@ PASSWORD_HASHERS in settings).
 """
 
 from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group, Permission
@@ -196,6 +197,9 @@ def issue_token(account: Account, name: str = "", expires_at: datetime | None = 
 
     Raises Invalid (422) on `expires_at` when it is not in the future.
     """
+    if expires_at is not None and timezone.is_naive(expires_at):
+        # A moment without a zone is read as UTC, the API's zone.
+        expires_at = timezone.make_aware(expires_at, dt_timezone.utc)
     if expires_at is not None and expires_at <= timezone.now():
         raise Invalid.on("expires_at", "A token must expire in the future.", code="expired")
     return ApiToken.issue(account, name=(name or "").strip()[:100], expires_at=expires_at)
