@@ -20,6 +20,7 @@ from unfold.widgets import UnfoldAdminPasswordWidget
 from clientbase.customers.admin.base import ScopedModelAdmin
 from clientbase.customers.admin.scopes import visible_accounts
 from clientbase.customers.models import Account, Role
+from clientbase.customers.services.accounts import delete_account
 
 
 def _check_email_free(form: forms.ModelForm) -> str:
@@ -124,6 +125,13 @@ class AccountAdmin(ScopedModelAdmin, UserAdmin):
         state = "set" if obj.has_usable_password() else "not set"
         return format_html('Password {}. <a href="../password/" class="text-primary-600">'
                            "Set a new password</a>.", state)
+
+    def delete_model(self, request, obj: Account) -> None:
+        delete_account(obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for account in queryset:
+            delete_account(account)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -10,6 +10,7 @@ from unfold.admin import StackedInline
 from clientbase.customers.admin.base import ScopedModelAdmin
 from clientbase.customers.admin.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
+from clientbase.customers.services.contacts import delete_contact
 
 
 class AddressInline(StackedInline):
@@ -139,6 +140,13 @@ class ContactAdmin(ScopedModelAdmin):
         pickable = choices_for(request, Organization)
         ids = set(obj.organizations.values_list("pk", flat=True))
         return ids - set(pickable.filter(pk__in=ids).values_list("pk", flat=True))
+
+    def delete_model(self, request, obj: Contact) -> None:
+        delete_contact(obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for contact in queryset:
+            delete_contact(contact)
 
     def save_related(self, request, form, formsets, change):
         hidden = getattr(form, "hidden_organization_ids", set())

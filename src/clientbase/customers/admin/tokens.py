@@ -1,6 +1,7 @@
 """Personal API tokens in the back office. Only the hash is stored: the raw
 token is shown once, in a message, right after it is created."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -9,10 +10,24 @@ from unfold.admin import ModelAdmin
 
 from clientbase.customers.admin.base import ScopedMixin
 from clientbase.customers.models import Account, ApiToken
+from clientbase.customers.services.accounts import issue_token, revoke_token
+
+
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["account", "name", "expires_at"]
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data.get("expires_at")
+        if self.instance._state.adding and expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError("A token must expire in the future.", code="expired")
+        return expires_at
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(ScopedMixin, ModelAdmin):
+    form = ApiTokenForm
     list_display = ["hint", "name", "account", "created_at", "last_used_at", "expires_at",
                     "revoked_at", "active"]
     list_filter = ["revoked_at"]
@@ -55,7 +70,7 @@ class ApiTokenAdmin(ScopedMixin, ModelAdmin):
         if change:
             obj.save(update_fields=["name"])
             return
-        token, raw = ApiToken.issue(obj.account, name=obj.name, expires_at=obj.expires_at)
+        token, raw = issue_token(obj.account, name=obj.name, expires_at=obj.expires_at)
         for field in ApiToken._meta.concrete_fields:
             setattr(obj, field.attname, getattr(token, field.attname))
         obj._state.adding = False
@@ -66,5 +81,7 @@ class ApiTokenAdmin(ScopedMixin, ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        messages.success(request, f"Revoked {count} token(s).")
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        for token in tokens:
+            revoke_token(token)
+        messages.success(request, f"Revoked {len(tokens)} token(s).")
