@@ -1,0 +1,290 @@
+"""The catalog in the back office: markets, products and their variants.
+
+Saving goes through clientbase.catalog.services (as in the API), so the admin
+refuses what the API refuses, and shows it on the field at fault. A variant's
+change page also shows its price grid and a price preview (see
+clientbase.pricing.admin, which owns the price views).
+"""
+
+import re
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.widgets import UnfoldAdminTextInputWidget
+
+from clientbase.catalog.models import Market, Product, Variant
+from clientbase.catalog.services import save_market, save_product, save_variant, validate_market
+from clientbase.core.errors import DomainError
+from clientbase.pricing.admin import price_grid, variant_preview_url
+from clientbase.pricing.forms import PreviewForm, add_domain_errors
+from clientbase.pricing.models import PriceRow
+from clientbase.pricing.services import check_market_currencies, delete_market
+
+
+class CatalogModelAdmin(SimpleHistoryAdmin, ModelAdmin):
+    """A catalog or pricing ModelAdmin with its history (who changed what).
+
+    The catalog is not scoped by organization: whoever holds a model's view
+    permission sees all of it. A domain error that slips past a form (a race
+    with another writer) becomes a message, never a 500.
+    """
+
+    warn_unsaved_form = True
+
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+            return HttpResponseRedirect(_change_url_of_delete(request.path))
+
+
+def _change_url_of_delete(path: str) -> str:
+    return path.removesuffix("delete/") + "change/" if path.endswith("/delete/") else path
+
+
+# --- Markets ----------------------------------------------------------------
+
+
+class CodeListField(forms.CharField):
+    """A list of upper-case codes typed as "DE, FR NL"; stored as a JSON list."""
+
+    widget = UnfoldAdminTextInputWidget
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, (list, tuple)):
+            return [str(v).strip().upper() for v in value if str(v).strip()]
+        text = super().to_python(value) or ""
+        return [part.upper() for part in re.split(r"[\s,;|]+", text) if part]
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        return self.to_python(initial) != self.to_python(data)
+
+
+class MarketForm(forms.ModelForm):
+    countries = CodeListField(required=False, help_text="ISO 3166-1 alpha-2 codes, e.g. DE, FR, NL.")
+    currencies = CodeListField(help_text="ISO 4217 codes, e.g. EUR, USD. The first is the default "
+                                         "unless you choose one.")
+
+    class Meta:
+        model = Market
+        fields = ["key", "name", "countries", "currencies", "default_currency", "is_active"]
+        help_texts = {"default_currency": "One of the currencies; empty: the first one."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "default_currency" in self.fields:  # absent on a read-only page
+            self.fields["default_currency"].required = False
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if {"countries", "currencies"} & set(self.errors):
+            return cleaned
+        # The same normalization and rules as catalog.services.save_market,
+        # reported on the fields instead of as a 422.
+        currencies = list(dict.fromkeys(cleaned.get("currencies") or []))
+        default = (cleaned.get("default_currency") or (currencies[0] if currencies else "")).upper()
+        cleaned.update(countries=sorted(set(cleaned.get("countries") or [])), currencies=currencies,
+                       default_currency=default)
+        probe = Market(pk=self.instance.pk, key=cleaned.get("key") or "", name=cleaned.get("name", ""),
+                       countries=cleaned["countries"], currencies=currencies, default_currency=default)
+        probe._state.adding = self.instance._state.adding
+        for check in (validate_market, check_market_currencies):
+            try:
+                check(probe)
+            except DomainError as exc:
+                add_domain_errors(self, exc)
+        return cleaned
+
+
+@admin.register(Market)
+class MarketAdmin(CatalogModelAdmin):
+    form = MarketForm
+    list_display = ["key", "name", "countries_display", "currencies_display", "default_currency",
+                    "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["key", "name"]
+    readonly_fields = ["id", "version", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": [("key", "name"), "countries", ("currencies", "default_currency"),
+                           "is_active"]}),
+        ("Record", {"fields": [("id", "version"), ("created_at", "updated_at")],
+                    "classes": ["collapse"]}),
+    ]
+
+    @admin.display(description="Countries")
+    def countries_display(self, obj: Market) -> str:
+        return ", ".join(obj.countries)
+
+    @admin.display(description="Currencies")
+    def currencies_display(self, obj: Market) -> str:
+        return ", ".join(obj.currencies)
+
+    def save_model(self, request, obj: Market, form, change: bool) -> None:
+        check_market_currencies(obj)
+        save_market(obj)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        # Price rows protect their market. Django's confirmation page would
+        # list every one of them (millions, in a big shop); refuse up front
+        # with the count instead, as the API does.
+        market = self.get_object(request, object_id)
+        if market is not None and self.has_delete_permission(request, market):
+            count = PriceRow.objects.filter(market=market).count()
+            if count:
+                messages.error(request, f"Market {market.key} was not deleted: {count} price row(s) "
+                                        "use it. Delete or move them first.")
+                return HttpResponseRedirect(_change_url_of_delete(request.path))
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj: Market) -> None:
+        # Refuses (Conflict) if rows appeared since the confirmation page.
+        delete_market(obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # A bulk delete would bypass the "no price rows" rule.
+        actions.pop("delete_selected", None)
+        return actions
+
+
+# --- Products and variants ----------------------------------------------------
+
+
+class VariantForm(forms.ModelForm):
+    class Meta:
+        model = Variant
+        fields = ["sku", "product", "name", "options"]
+
+    def clean_options(self) -> dict:
+        options = self.cleaned_data.get("options")
+        if options in (None, ""):
+            return {}
+        # The rule of catalog.services.save_variant, shown on the field.
+        if not isinstance(options, dict) or not all(
+                isinstance(k, str) and isinstance(v, (str, int, float, bool)) for k, v in options.items()):
+            raise ValidationError('Options are a flat object of names to values, e.g. '
+                                  '{"size": "M", "colour": "red"}.', code="invalid")
+        return options
+
+
+class VariantInline(TabularInline):
+    model = Variant
+    form = VariantForm
+    fields = ["sku", "name", "options"]
+    extra = 0
+    show_change_link = True
+    tab = True
+
+
+@admin.register(Product)
+class ProductAdmin(CatalogModelAdmin):
+    inlines = [VariantInline]
+    list_display = ["name", "key", "variant_count"]
+    search_fields = ["name", "key"]
+    readonly_fields = ["id", "version", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": [("name", "key"), "description"]}),
+        ("Record", {"fields": [("id", "version"), ("created_at", "updated_at")],
+                    "classes": ["collapse"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(_variant_count=Count("variants"))
+
+    @admin.display(description="Variants", ordering="_variant_count")
+    def variant_count(self, obj: Product) -> int:
+        return obj._variant_count
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(name__istartswith=term) | Q(key__startswith=term)), False
+
+    def save_model(self, request, obj: Product, form, change: bool) -> None:
+        save_product(obj)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Variant:
+            return super().save_formset(request, form, formset, change)
+        for variant in formset.save(commit=False):
+            save_variant(variant)
+        for variant in formset.deleted_objects:
+            variant.delete()
+        formset.save_m2m()
+
+
+@admin.register(Variant)
+class VariantAdmin(CatalogModelAdmin):
+    form = VariantForm
+    list_display = ["sku", "name", "product", "options_display"]
+    list_select_related = ["product"]
+    search_fields = ["sku", "name"]
+    search_help_text = "SKU or name (beginning)."
+    autocomplete_fields = ["product"]
+    readonly_fields = ["id", "version", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": [("sku", "product"), "name", "options"]}),
+        ("Record", {"fields": [("id", "version"), ("created_at", "updated_at")],
+                    "classes": ["collapse"]}),
+    ]
+    # The price grid and the preview form, below the variant's own form.
+    change_form_outer_after_template = "catalog/variant_prices.html"
+
+    @admin.display(description="Options")
+    def options_display(self, obj: Variant) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in obj.options.items())
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # Prefix lookups: the SKU's unique index answers them on a big catalog.
+        return queryset.filter(Q(sku__startswith=term) | Q(name__istartswith=term)), False
+
+    def save_model(self, request, obj: Variant, form, change: bool) -> None:
+        save_variant(obj)
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None
+                    ) -> HttpResponse:
+        extra_context = dict(extra_context or {})
+        variant = self.get_object(request, object_id)
+        if variant is not None:
+            extra_context.update(self.prices_context(request, variant))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if "preview_form" in context:
+            # The preview's contact autocomplete needs its scripts on the page.
+            context["media"] = context["media"] + context["preview_form"].media
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def prices_context(self, request: HttpRequest, variant: Variant) -> dict[str, Any]:
+        """The grid and an empty preview form, for the variant's change page."""
+        return {
+            "price_grid": price_grid(variant, request),
+            "preview_form": PreviewForm(user=request.user),
+            "preview_url": variant_preview_url(variant),
+            "add_price_url": (reverse("admin:pricing_pricerow_add") + f"?variant={variant.pk}"
+                              if request.user.has_perm("pricing.add_pricerow") else None),
+        }

@@ -1,0 +1,382 @@
+"""Prices in the back office: price rows, a variant's price grid, and
+previews of what a visitor pays.
+
+Views added to the price-row admin (all need `pricing.view_pricerow`):
+  /admin/pricing/pricerow/variant/<id>/preview/  a variant's grid, a preview
+      form, the resolved price and the explain table
+  /admin/pricing/pricerow/preview/?contact=<id or key>&market=EU&currency=EUR
+      every variant's price as that contact (omit `contact`: anonymous),
+      50 per page; a contact the staff member cannot see answers 404
+  /admin/pricing/pricerow/contacts/?term=…  the preview form's contact
+      autocomplete (contacts the staff member sees)
+Every price shown comes from pricing.services (resolve_price/resolve_prices),
+the resolver the storefront and the API use.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+from unfold.decorators import action
+
+from clientbase.catalog.models import Market, Variant
+from clientbase.core.currencies import is_currency, quantize
+from clientbase.core.errors import DomainError
+from clientbase.customers.models import Contact
+from clientbase.pricing.forms import PreviewForm, PriceRowForm, contact_label, find_contact
+from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
+from clientbase.pricing.services import resolve_price, resolve_prices, save_price_row, visitor_for
+
+PAGE_SIZE = 50
+
+
+def shown_price(row: PriceRow) -> Decimal:
+    """The row's unit price in its currency's precision (stored with four decimals)."""
+    return quantize(row.unit_price, row.currency) if is_currency(row.currency) else row.unit_price
+
+
+def quantity_label(quantity: Decimal) -> str:
+    return f"{quantity.normalize():f}"
+
+
+# --- The price grid -------------------------------------------------------------
+
+
+@dataclass
+class GridCell:
+    """One price row in the grid: its unit price and validity window."""
+
+    row: PriceRow
+    url: str
+    unit_price: Decimal
+    valid_from: Any = None
+    valid_until: Any = None
+    state: str = ""  # "", "expired" or "future"
+
+
+@dataclass
+class GridLine:
+    """A grid row: the prices of one (level, market, currency, sale type,
+    sale code), one list of cells per quantity break."""
+
+    level: str  # "variant" or "product"
+    market: Market
+    currency: str
+    sale_type: SaleType
+    sale_code: str
+    cells: list[list[GridCell]] = field(default_factory=list)
+    shadowed: bool = False  # a product row the variant's own rows replace here
+
+    @property
+    def sale_type_label(self) -> str:
+        return SaleType(self.sale_type).label
+
+
+@dataclass
+class PriceGrid:
+    columns: list[Decimal]
+    lines: list[GridLine]
+
+    @property
+    def column_labels(self) -> list[str]:
+        return [quantity_label(q) for q in self.columns]
+
+
+def price_grid(variant: Variant, request: HttpRequest | None = None) -> PriceGrid:
+    """A variant's price rows, and its product's, as a grid: one line per
+    (level, market, currency, sale type, sale code), one column per distinct
+    minimum quantity. Two queries, whatever the number of rows."""
+    rows = list(PriceRow.objects.for_variants([variant.pk], [variant.product_id])
+                .select_related("market"))
+    now = timezone.now()
+    columns = sorted({r.min_quantity for r in rows})
+    own_here = {(r.market_id, r.currency) for r in rows if r.variant_id}
+    lines: dict[tuple, GridLine] = {}
+    for row in rows:
+        level = "variant" if row.variant_id else "product"
+        key = (level, row.market_id, row.currency, row.sale_type, row.sale_code)
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = GridLine(
+                level=level, market=row.market, currency=row.currency, sale_type=row.sale_type,
+                sale_code=row.sale_code, cells=[[] for _ in columns],
+                shadowed=level == "product" and (row.market_id, row.currency) in own_here,
+            )
+        state = ("expired" if row.valid_until and row.valid_until <= now
+                 else "future" if row.valid_from and row.valid_from > now else "")
+        line.cells[columns.index(row.min_quantity)].append(GridCell(
+            row=row, url=reverse("admin:pricing_pricerow_change", args=[row.pk]),
+            unit_price=shown_price(row), valid_from=row.valid_from, valid_until=row.valid_until,
+            state=state,
+        ))
+    # Market and currency first; the variant's own rows before the product's;
+    # then everyone's price, groups and single customers, as the resolver
+    # reads them from the general to the specific.
+    ordered = sorted(lines.values(), key=lambda ln: (
+        ln.market.key, ln.currency, ln.level != "variant",
+        -SPECIFICITY[SaleType(ln.sale_type)], ln.sale_code))
+    return PriceGrid(columns=columns, lines=ordered)
+
+
+def variant_preview_url(variant: Variant) -> str:
+    return reverse("admin:pricing_variant_preview", args=[variant.pk])
+
+
+def contact_prices_url(contact: Contact | None = None) -> str:
+    """The "prices as this contact" page (anonymous without a contact)."""
+    url = reverse("admin:pricing_pricerow_preview")
+    return f"{url}?contact={contact.pk}" if contact is not None else url
+
+
+# --- The price-row admin ----------------------------------------------------------
+
+
+class CurrencyFilter(admin.SimpleListFilter):
+    """The currencies the markets sell in (not a DISTINCT over every price row)."""
+
+    title = "currency"
+    parameter_name = "currency"
+
+    def lookups(self, request, model_admin):
+        codes = {c for m in Market.objects.only("currencies") for c in m.currencies}
+        return [(c, c) for c in sorted(codes)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(currency=self.value()) if self.value() else queryset
+
+
+@admin.register(PriceRow)
+class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
+    form = PriceRowForm
+    list_display = ["target_display", "level_display", "market", "currency", "sale_type",
+                    "sale_code", "min_quantity_display", "price_display", "valid_from", "valid_until"]
+    list_filter = ["market", CurrencyFilter, "sale_type"]
+    list_select_related = ["variant", "product", "market"]
+    search_fields = ["sale_code"]
+    search_help_text = "SKU (beginning), product key or sale code (exact)."
+    autocomplete_fields = ["variant", "product", "market"]
+    readonly_fields = ["id", "version", "created_at", "updated_at"]
+    show_full_result_count = False
+    list_per_page = 50
+    warn_unsaved_form = True
+    actions_list = ["preview_prices"]
+    fieldsets = [
+        ("Applies to", {"fields": [("variant", "product")]}),
+        ("Price", {"fields": [("market", "currency"), ("sale_type", "sale_code"),
+                              ("min_quantity", "unit_price"), ("valid_from", "valid_until")]}),
+        ("Record", {"fields": [("id", "version"), ("created_at", "updated_at")],
+                    "classes": ["collapse"]}),
+    ]
+
+    @admin.display(description="Variant / product")
+    def target_display(self, obj: PriceRow) -> str:
+        return obj.variant.sku if obj.variant_id else str(obj.product)
+
+    @admin.display(description="Level")
+    def level_display(self, obj: PriceRow) -> str:
+        return "variant" if obj.variant_id else "product"
+
+    @admin.display(description="From qty", ordering="min_quantity")
+    def min_quantity_display(self, obj: PriceRow) -> str:
+        return quantity_label(obj.min_quantity)
+
+    @admin.display(description="Unit price", ordering="unit_price")
+    def price_display(self, obj: PriceRow) -> str:
+        return f"{shown_price(obj)} {obj.currency}"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        # Prefix and equality lookups only: the SKU's unique index and the
+        # (sale_type, sale_code) index answer them on millions of rows.
+        return queryset.filter(Q(variant__sku__startswith=term) | Q(product__key=term)
+                               | Q(sale_code=term)), False
+
+    def save_model(self, request, obj: PriceRow, form, change: bool) -> None:
+        save_price_row(obj)
+
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            # A race past the form's checks; the transaction is rolled back.
+            messages.error(request, exc.detail)
+            return HttpResponseRedirect(request.get_full_path())
+
+    @action(description="Preview prices", url_path="preview-prices", icon="price_check")
+    def preview_prices(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponseRedirect(contact_prices_url())
+
+    # -- preview views ---------------------------------------------------------
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("preview/", wrap(self.contact_prices_view), name="pricing_pricerow_preview"),
+            path("variant/<uuid:variant_id>/preview/", wrap(self.variant_preview_view),
+                 name="pricing_variant_preview"),
+            path("contacts/", wrap(self.contact_autocomplete_view), name="pricing_contact_autocomplete"),
+            *super().get_urls(),
+        ]
+
+    def _require_preview(self, request: HttpRequest) -> None:
+        # Previews are reads: whoever may view prices and variants may use them.
+        if not (self.has_view_permission(request) and request.user.has_perm("catalog.view_variant")):
+            raise PermissionDenied
+
+    def _context(self, request: HttpRequest, title: str, **extra) -> dict[str, Any]:
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "has_view_permission": True,
+            **extra,
+        }
+
+    def variant_preview_view(self, request: HttpRequest, variant_id) -> HttpResponse:
+        """A variant's price grid and the price a chosen visitor pays, with
+        every candidate row and why it applied or not."""
+        self._require_preview(request)
+        variant = Variant.objects.select_related("product").filter(pk=variant_id).first()
+        if variant is None:
+            raise Http404("No such variant.")
+        form = PreviewForm(_with_defaults(request.GET) if "market" in request.GET else None,
+                           user=request.user)
+        resolution = None
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            resolution = resolve_price(variant.sku, contact=data["contact"], quantity=data["quantity"],
+                                       market=data["market"], currency=data["currency"], explain=True)
+        context = self._context(
+            request, f"Prices of {variant}",
+            variant=variant,
+            variant_url=reverse("admin:catalog_variant_change", args=[variant.pk]),
+            price_grid=price_grid(variant, request),
+            preview_form=form,
+            preview_url=variant_preview_url(variant),
+            resolution=resolution,
+            candidates=_explained(resolution) if resolution else [],
+            contact=form.cleaned_data.get("contact") if resolution else None,
+            contact_prices_url=(contact_prices_url(form.cleaned_data.get("contact"))
+                                if resolution else None),
+            media=form.media,
+        )
+        return TemplateResponse(request, "pricing/variant_preview.html", context)
+
+    def contact_prices_view(self, request: HttpRequest) -> HttpResponse:
+        """Every variant's price as one contact (or anonymous) sees it, 50 per
+        page, resolved in one batch per page."""
+        self._require_preview(request)
+        ref = (request.GET.get("contact") or "").strip()
+        contact = None
+        if ref:
+            contact = find_contact(Contact.objects.visible_to(request.user), ref)
+            if contact is None:
+                # A contact the caller may not see does not exist for it.
+                raise Http404("No such contact.")
+        form = PreviewForm(_with_defaults(request.GET, contact=ref), user=request.user)
+        page = None
+        lines: list[dict[str, Any]] = []
+        if form.is_valid():
+            data = form.cleaned_data
+            variants = Variant.objects.select_related("product").order_by("sku")
+            sku_prefix = (request.GET.get("q") or "").strip()
+            if sku_prefix:
+                variants = variants.filter(sku__startswith=sku_prefix)
+            page = Paginator(variants, PAGE_SIZE).get_page(request.GET.get("page"))
+            skus = [v.sku for v in page.object_list]
+            prices = resolve_prices(skus, visitor=visitor_for(contact), quantity=data["quantity"],
+                                    market=data["market"], currency=data["currency"])
+            for variant in page.object_list:
+                resolution = prices[variant.sku]
+                lines.append({"variant": variant, "resolution": resolution,
+                              "preview_url": variant_preview_url(variant) + "?" + _query(
+                                  request.GET, contact=ref, page=None, q=None)})
+        context = self._context(
+            request, f"Prices as {contact_label(contact)}" if contact else "Prices as an anonymous visitor",
+            contact=contact,
+            contact_url=(reverse("admin:customers_contact_change", args=[contact.pk])
+                         if contact else None),
+            preview_form=form,
+            page=page,
+            lines=lines,
+            sku_prefix=request.GET.get("q", ""),
+            page_query=_query(request.GET, page=None),
+            media=form.media,
+        )
+        return TemplateResponse(request, "pricing/contact_prices.html", context)
+
+    def contact_autocomplete_view(self, request: HttpRequest) -> JsonResponse:
+        """Select2's answer for the preview form: visible contacts matching
+        the term (name, e-mail or key, by prefix), 20 at most."""
+        self._require_preview(request)
+        from clientbase.customers.admin.contacts import search_contacts
+
+        term = (request.GET.get("term") or request.GET.get("q") or "").strip()
+        contacts = Contact.objects.visible_to(request.user)
+        if term:
+            contacts = search_contacts(contacts, term)
+        found = list(contacts.order_by("search_last_name", "search_first_name", "id")[:21])
+        return JsonResponse({
+            "results": [{"id": str(c.pk), "text": contact_label(c)} for c in found[:20]],
+            "pagination": {"more": len(found) > 20},
+        })
+
+
+def _with_defaults(params, **overrides) -> dict[str, Any]:
+    """Query parameters with the preview's defaults: the first active market,
+    quantity 1."""
+    data = {"quantity": "1", **{k: params.get(k) for k in params}, **overrides}
+    if not data.get("market"):
+        first = Market.objects.filter(is_active=True).order_by("key").values_list("key", flat=True).first()
+        data["market"] = first or ""
+    return data
+
+
+def _query(params, **overrides) -> str:
+    from django.http import QueryDict
+
+    query = QueryDict(mutable=True)
+    for key in params:
+        query[key] = params.get(key)
+    for key, value in overrides.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = value
+    return query.urlencode()
+
+
+def _explained(resolution) -> list[dict[str, Any]]:
+    """The explain table's rows: each candidate, the winner first among the
+    ones that applied, then the others in grid order."""
+    winner = resolution.price
+    rows = []
+    for candidate in resolution.candidates:
+        row = candidate.row
+        rows.append({
+            "row": row,
+            "level": candidate.level,
+            "applied": candidate.applied,
+            "wins": winner is not None and row.pk == winner.pk,
+            "reason": candidate.reason or ("the lowest applicable price" if winner and row.pk == winner.pk
+                                           else "applies; a lower or more specific price wins"),
+            "unit_price": shown_price(row),
+            "url": reverse("admin:pricing_pricerow_change", args=[row.pk]),
+        })
+    rows.sort(key=lambda r: (not r["wins"], not r["applied"], r["row"].market.key, r["row"].currency,
+                             r["level"] != "variant", -SPECIFICITY[SaleType(r["row"].sale_type)],
+                             r["row"].min_quantity))
+    return rows
