@@ -138,6 +138,7 @@ def run_one(args: argparse.Namespace) -> int:
         console.print(f"generated in {generation_s:.1f} s")
     else:
         console.print("reusing the database of an earlier run (--regenerate to rebuild)")
+        gen.analyze()  # also clears what an earlier run's rolled-back moves left
 
     from clientbase.customers.models import Account, Contact, Organization
 

@@ -68,6 +68,7 @@ def test_every_orm_page_equals_the_hand_written_page(generated):
     by_name = {r.name: r for r in results}
     assert by_name["list page 1"].rows == measure.PAGE
     assert by_name["search q='s' page 1"].rows > 0
+    assert by_name["search q='s' page 1, late rows"].rows > 0
     assert all(len(r.orm_ms) == 2 for r in results)
 
 
@@ -84,3 +85,20 @@ def test_the_hand_written_pages_follow_the_api_order_and_cursor(generated):
     assert first_page == [v[0] for v in visible[: measure.PAGE]]
     assert second_page == [v[0] for v in visible[measure.PAGE: 2 * measure.PAGE]]
     assert sql.page_by_cte(generated.root_id) == first_page
+
+
+def test_late_rows_pages_walk_the_same_contacts_as_plain_pages(generated):
+    from clientbase.api.common import paginate
+
+    account = Account.objects.get(email=generated.account_email)
+
+    def walk(late_rows: bool) -> list:
+        seen, cursor = [], None
+        while True:
+            items, cursor = paginate(measure.api_queryset(account, "s"), ordering=measure.ORDERING,
+                                     limit=7, cursor=cursor, late_rows=late_rows)
+            seen += [c.pk for c in items]
+            if cursor is None:
+                return seen
+
+    assert walk(late_rows=True) == walk(late_rows=False) != []

@@ -134,15 +134,25 @@ def _after(ordering: list[str], values: list[Any]) -> Q:
 
 
 def paginate(queryset: QuerySet, *, ordering: list[str], limit: int | None,
-             cursor: str | None) -> tuple[list[Model], str | None]:
+             cursor: str | None, late_rows: bool = False) -> tuple[list[Model], str | None]:
     """One page of `queryset` in `ordering` (which must end in a unique field),
-    and the cursor of the next page (None on the last)."""
+    and the cursor of the next page (None on the last).
+
+    `late_rows=True` finds the page's primary keys first and reads the full
+    rows only for them, still in one query (`WHERE pk IN (SELECT pk … LIMIT n)`).
+    Use it when the filter has to skip many rows of the ordering index and an
+    index holds every column the filter reads: the inner query is then an
+    index-only scan instead of one table read per skipped row (see
+    docs/benchmarks.md, contact search).
+    """
     limit = DEFAULT_LIMIT if limit is None else limit
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid.on("limit", f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit")
     queryset = queryset.order_by(*ordering)
     if cursor:
         queryset = queryset.filter(_after(ordering, _decode(cursor, len(ordering))))
+    if late_rows:
+        queryset = queryset.filter(pk__in=queryset.values("pk")[: limit + 1])
     items = list(queryset[: limit + 1])
     next_cursor = None
     if len(items) > limit:
