@@ -131,23 +131,6 @@ def _get(request: HttpRequest, ident: str) -> Account:
     return _find(_visible(request), ident)
 
 
-def _check_may_hand_out(request: HttpRequest, role_names: set[str]) -> None:
-    """403 when a caller who is not an administrator would give or take a role
-    carrying a permission it does not hold itself: nobody raises privileges
-    beyond their own."""
-    caller = request.user
-    if caller.sees_everything or not role_names:
-        return
-    from django.contrib.auth.models import Group
-
-    own = caller.get_all_permissions()
-    for group in Group.objects.filter(name__in=role_names).prefetch_related("permissions__content_type"):
-        perms = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
-        if group.name == Role.ADMINISTRATORS or not perms <= own:
-            raise Forbidden(detail=f"You may not give or take the role {group.name}: "
-                                   "it allows more than you may do.", code="forbidden")
-
-
 def _get_for_change(request: HttpRequest, ident: str, perm: str) -> Account:
     """The account to change, locked: 404 if invisible, 403 without the
     permission or when its contact is outside the caller's manage scope."""
@@ -159,7 +142,7 @@ def _get_for_change(request: HttpRequest, ident: str, perm: str) -> Account:
     if locked.pk != request.user.pk:
         # Changing someone who holds more than the caller (a password reset,
         # say) would hand the caller their powers.
-        _check_may_hand_out(request, set(locked.groups.values_list("name", flat=True)))
+        services.check_may_delegate(request.user, roles=set(locked.groups.values_list("name", flat=True)))
     check_if_match(request, locked)
     return locked
 
@@ -192,7 +175,7 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilters]):
 @router.post("", response={201: AccountOut}, summary="Create an account")
 def create_account(request: HttpRequest, response: HttpResponse, payload: AccountIn):
     require_perm(request, "customers.add_account")
-    _check_may_hand_out(request, set(payload.roles))
+    services.check_may_delegate(request.user, roles=set(payload.roles))
     with transaction.atomic():
         account = services.create_account(
             payload.email, payload.password, roles=payload.roles,
@@ -220,7 +203,7 @@ def update_account(request: HttpRequest, response: HttpResponse, ident: str, pay
         account = _get_for_change(request, ident, "customers.change_account")
         if "roles" in data:
             current = set(account.groups.values_list("name", flat=True))
-            _check_may_hand_out(request, current ^ ({*data["roles"], Role.EVERYONE.value}))
+            services.check_may_delegate(request.user, roles=current ^ {*data["roles"], Role.EVERYONE.value})
         if "contact" in data:
             data["contact"] = _contact(request, data["contact"])
         if data.get("is_active") is False and account.pk == request.user.pk:

@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import Page, paginate, require_perm
-from clientbase.core.errors import Forbidden, NotFound
+from clientbase.core.errors import NotFound
 from clientbase.customers.services import accounts as services
 
 router = Router(tags=["roles"])
@@ -79,17 +79,6 @@ def _get(request: HttpRequest, ident: str, perm: str = "auth.view_group", lock: 
     return role
 
 
-def _check_may_grant(request: HttpRequest, names: set[str]) -> None:
-    """403 when a caller who is not an administrator adds or removes a
-    permission it does not hold itself."""
-    if request.user.sees_everything or not names:
-        return
-    beyond = names - request.user.get_all_permissions()
-    if beyond:
-        raise Forbidden(detail=f"You may not hand out permissions you lack: {', '.join(sorted(beyond))}.",
-                        code="forbidden")
-
-
 @router.get("", response=RolePage, summary="List roles")
 def list_roles(request: HttpRequest, filters: Query[RoleFilters]):
     require_perm(request, "auth.view_group")
@@ -105,7 +94,7 @@ def create_role(request: HttpRequest, payload: RoleIn):
     require_perm(request, "auth.add_group")
     with transaction.atomic():
         permissions = services.permissions_by_name(payload.permissions)
-        _check_may_grant(request, {services.permission_name(p) for p in permissions})
+        services.check_may_delegate(request.user, permissions={services.permission_name(p) for p in permissions})
         role = services.create_role(payload.name, permissions)
     return 201, _roles().get(pk=role.pk)
 
@@ -124,7 +113,7 @@ def update_role(request: HttpRequest, ident: str, payload: RolePatch):
         if data.get("permissions") is not None:
             permissions = services.permissions_by_name(data["permissions"])
             current = {services.permission_name(p) for p in role.permissions.all()}
-            _check_may_grant(request, current ^ {services.permission_name(p) for p in permissions})
+            services.check_may_delegate(request.user, permissions=current ^ {services.permission_name(p) for p in permissions})
         role = services.update_role(role, name=data.get("name"), permissions=permissions)
     return _roles().get(pk=role.pk)
 

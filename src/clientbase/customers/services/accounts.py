@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clientbase.core.errors import Conflict, FieldError, Invalid
+from clientbase.core.errors import Conflict, FieldError, Forbidden, Invalid
 from clientbase.customers.models import Account, ApiToken, Contact, ContactSource, Role
 from clientbase.customers.services.visibility import forget_scopes
 
@@ -297,3 +297,26 @@ def delete_role(role: Group) -> None:
         raise Conflict.on("id", f"{role.name} is a built-in role; it cannot be deleted.",
                           code="built_in_role")
     role.delete()
+
+
+# Delegation -------------------------------------------------------------------
+
+def check_may_delegate(caller: Account | None, *, roles: set[str] = frozenset(),
+                       permissions: set[str] = frozenset()) -> None:
+    """Refuse (403) a caller who is not an administrator giving or taking a
+    role, or a permission, beyond what it may do itself: nobody raises
+    privileges above their own. `caller` None is a trusted caller (the CLI).
+
+    `roles` are role names, `permissions` "app_label.codename" strings.
+    """
+    if caller is None or caller.sees_everything or not (roles or permissions):
+        return
+    own = caller.get_all_permissions()
+    beyond = set(permissions) - own
+    if beyond:
+        raise Forbidden(detail=f"You may not hand out permissions you lack: {', '.join(sorted(beyond))}.",
+                        code="forbidden")
+    for role in Group.objects.filter(name__in=roles).prefetch_related("permissions__content_type"):
+        if role.name == Role.ADMINISTRATORS or not {permission_name(p) for p in role.permissions.all()} <= own:
+            raise Forbidden(detail=f"You may not give or take the role {role.name}: "
+                                   "it allows more than you may do.", code="forbidden")
