@@ -102,3 +102,15 @@ def test_editing_keeps_memberships_the_editor_cannot_see(login, world, people):
     ann.refresh_from_db()
     assert ann.first_name == "Anne"
     assert set(ann.organizations.values_list("key", flat=True)) == {"EU-MGMT", "US-SALES"}
+
+
+def test_the_contact_list_costs_the_same_queries_for_more_contacts(login, world,
+                                                                  django_assert_max_num_queries):
+    # given many contacts in EU Management
+    for n in range(60):
+        make_contact(f"First{n}", f"Last{n}", world["EU-MGMT"])
+    client = login("csr")
+    # then one page is a bounded number of queries, not one per contact
+    with django_assert_max_num_queries(15):
+        response = client.get(reverse("admin:customers_contact_changelist"), {"q": "last"})
+    assert len(response.context["cl"].result_list) == 50

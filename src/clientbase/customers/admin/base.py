@@ -95,6 +95,15 @@ class ScopedMixin:
             return False
         return obj is None or self._manages(request, obj)
 
+    def get_deleted_objects(self, objs, request):
+        # Django lists what blocks a delete by name; a child the caller cannot
+        # see must not be named, so a tree node's blockers are only counted.
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if protected and hasattr(self.model, "children"):
+            protected = [f"{len(protected)} child {self.opts.verbose_name}(s): move or delete "
+                         "them first"]
+        return deleted, model_count, perms_needed, protected
+
     # -- domain errors are messages, never 500s -------------------------------
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
         try:
