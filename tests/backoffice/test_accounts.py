@@ -135,3 +135,26 @@ def test_only_administrators_see_the_tokens_of_others(login, accounts):
     accounts["csr"].user_permissions.add(Permission.objects.get(codename="view_apitoken"))
     listed = login("csr").get(reverse("admin:customers_apitoken_changelist"))
     assert {t.name for t in listed.context["cl"].result_list} == {"csr's"}
+
+
+def test_a_built_in_role_cannot_be_deleted(login):
+    everyone = Group.objects.get(name=Role.EVERYONE)
+    response = login("admin").post(reverse("admin:auth_group_delete", args=[everyone.pk]),
+                                   {"post": "yes"})
+    assert response.status_code == 302
+    assert Group.objects.filter(name=Role.EVERYONE).exists()
+
+
+def test_a_role_manager_cannot_give_a_role_permissions_it_lacks(login, accounts):
+    # given the representative may change roles, but not grants
+    csr = accounts["csr"]
+    csr.user_permissions.add(*Permission.objects.filter(codename__in=["change_group", "view_group"]))
+    role = Group.objects.create(name="Helpers")
+    change_grant = Permission.objects.get(codename="change_grant")
+    # when it tries to give the role "change grant"
+    response = login("csr").post(reverse("admin:auth_group_change", args=[role.pk]),
+                                 {"name": "Helpers", "permissions": [change_grant.pk]})
+    # then
+    assert response.status_code == 200
+    assert "permissions" in response.context["adminform"].form.errors
+    assert not role.permissions.exists()

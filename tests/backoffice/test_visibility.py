@@ -2,6 +2,7 @@
 change pages, history, autocomplete, raw-id popups and form choices."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from clientbase.customers.models import Contact, Grant, Organization
@@ -134,3 +135,30 @@ def test_a_registered_shopper_cannot_open_a_changelist(login, people):
     response = login("registered").get(reverse("admin:customers_contact_changelist"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_an_administrator_creates_a_grant_through_the_admin(login, accounts, world):
+    response = login("admin").post(reverse("admin:customers_grant_add"), {
+        "account": accounts["csr_nogrant"].pk, "organization": world["US-HQ"].pk,
+        "level": "view", "include_descendants": "on",
+    })
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    grant = Grant.objects.get(account=accounts["csr_nogrant"])
+    assert grant.organization == world["US-HQ"]
+    assert grant.history.latest("history_date").history_user.email == "admin@example.com"
+
+
+def test_a_grant_needs_exactly_one_holder(login, accounts, world):
+    response = login("admin").post(reverse("admin:customers_grant_add"), {
+        "organization": world["US-HQ"].pk, "level": "view",
+    })
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert not Grant.objects.filter(organization=world["US-HQ"]).exists()
+
+
+def test_a_representative_sees_only_grants_on_its_organizations(login, accounts, world):
+    Grant.objects.create(account=accounts["csr_nogrant"], organization=world["US-HQ"])
+    accounts["csr"].user_permissions.add(Permission.objects.get(codename="view_grant"))
+    response = login("csr").get(reverse("admin:customers_grant_changelist"))
+    assert {g.organization.key for g in response.context["cl"].result_list} == {"EU-HQ"}

@@ -6,12 +6,13 @@ everything may hand them out, since a role is a set of permissions.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.models import Group
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm
@@ -20,7 +21,14 @@ from unfold.widgets import UnfoldAdminPasswordWidget
 from clientbase.customers.admin.base import ScopedModelAdmin
 from clientbase.customers.admin.scopes import visible_accounts
 from clientbase.customers.models import Account, Role
-from clientbase.customers.services.accounts import delete_account
+from clientbase.core.errors import DomainError
+from clientbase.customers.services.accounts import (
+    BUILT_IN_ROLES,
+    check_may_delegate,
+    delete_account,
+    delete_role,
+    permission_name,
+)
 
 
 def _check_email_free(form: forms.ModelForm) -> str:
@@ -144,11 +152,51 @@ class AccountAdmin(ScopedModelAdmin, UserAdmin):
 admin.site.unregister(Group)
 
 
+class RoleForm(forms.ModelForm):
+    class Meta:
+        model = Group
+        fields = ["name", "permissions"]
+
+    def clean(self):
+        cleaned = super().clean()
+        # Nobody hands a role permissions beyond their own.
+        names = {permission_name(p) for p in cleaned.get("permissions") or []}
+        try:
+            check_may_delegate(self.request_user, permissions=names)
+        except DomainError as exc:
+            self.add_error("permissions", exc.detail)
+        if self.instance.pk and self.instance.name in BUILT_IN_ROLES and (
+                cleaned.get("name") != self.instance.name):
+            self.add_error("name", f"{self.instance.name} is a built-in role; it cannot be renamed.")
+        return cleaned
+
+
 @admin.register(Group)
 class RoleAdmin(GroupAdmin, ModelAdmin):
     """Roles are Django groups; their permissions say what a role may do."""
 
+    form = RoleForm
     list_display = ["name", "account_count"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        return type("ScopedRoleForm", (form_class,), {"request_user": request.user})
+
+    def delete_model(self, request, obj: Group) -> None:
+        # Built-in roles are refused (Conflict), shown as a message.
+        delete_role(obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as exc:
+            messages.error(request, exc.detail)
+            return HttpResponseRedirect(reverse("admin:auth_group_change", args=[object_id]))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     @admin.display(description="Accounts")
     def account_count(self, obj: Group) -> int:

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from clientbase.customers.admin.base import ScopedModelAdmin
 from clientbase.customers.models import Grant, GrantLevel, Organization
+from clientbase.customers.services.grants import create_grant, delete_grant, update_grant
 
 
 @admin.register(Grant)
@@ -26,6 +27,29 @@ class GrantAdmin(ScopedModelAdmin):
         # who manage it.
         return Grant.objects.filter(
             organization__in=Organization.objects.visible_to(request.user, GrantLevel.MANAGE))
+
+    # -- saving through the services: the same rules as the API ---------------
+    def save_model(self, request, obj: Grant, form, change: bool) -> None:
+        if not change:
+            created = create_grant(organization=obj.organization, role=obj.role,
+                                   account=obj.account,
+                                   include_descendants=obj.include_descendants,
+                                   level=obj.level, caller=request.user)
+            for field in Grant._meta.concrete_fields:
+                setattr(obj, field.attname, getattr(created, field.attname))
+            obj._state.adding = False
+            return
+        locked = Grant.objects.select_for_update().get(pk=obj.pk)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        updated = update_grant(locked, changes=changes, caller=request.user)
+        obj.version = updated.version
+
+    def delete_model(self, request, obj: Grant) -> None:
+        delete_grant(obj, caller=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for grant in queryset:
+            delete_grant(grant, caller=request.user)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
