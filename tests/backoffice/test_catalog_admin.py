@@ -102,7 +102,7 @@ def test_the_price_list_filters_by_market_currency_and_sale_type(login, gold_gri
     url = reverse("admin:pricing_pricerow_changelist")
     response = client.get(url, {"market__id__exact": str(catalog["US"].pk)})
     assert list(response.context["cl"].result_list) == [gold_grid["product_us"]]
-    response = client.get(url, {"currency": "EUR", "sale_type__exact": "customer_group"})
+    response = client.get(url, {"currency": "EUR", "sale_type": "customer_group"})
     assert set(response.context["cl"].result_list) == {gold_grid["gold"], gold_grid["silver"]}
 
 
@@ -485,3 +485,39 @@ def test_the_contact_autocomplete_offers_only_visible_contacts(login, contact_in
     contact_in(organizations=["US-SALES"])
     response = login("csr").get(reverse("admin:pricing_contact_autocomplete"), {"term": "pat"})
     assert [r["id"] for r in response.json()["results"]] == [str(eu.pk)]
+
+
+# --- bad input is never a 500 ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url_name, params", [
+    ("admin:pricing_pricerow_changelist", {"q": "TS\x00"}),
+    ("admin:pricing_pricerow_changelist", {"currency": "EU\x00"}),
+    ("admin:pricing_pricerow_changelist", {"sale_type": "x\x00"}),
+    ("admin:pricing_pricerow_changelist", {"market__id__exact": "not-a-uuid"}),
+    ("admin:catalog_market_changelist", {"q": "E\x00"}),
+    ("admin:catalog_product_changelist", {"q": "T\x00"}),
+    ("admin:catalog_variant_changelist", {"q": "T\x00"}),
+    ("admin:pricing_pricerow_preview", {"market": "E\x00"}),
+    ("admin:pricing_pricerow_preview", {"q": "T\x00", "page": "last-but-one"}),
+    ("admin:pricing_pricerow_preview", {"quantity": "NaN", "currency": "\x00"}),
+    ("admin:pricing_contact_autocomplete", {"term": "a\x00"}),
+])
+def test_odd_query_parameters_never_answer_500(login, catalog, gold_grid, url_name, params):
+    response = login("admin").get(reverse(url_name), params)
+    assert response.status_code in (200, 302)
+
+
+@pytest.mark.parametrize("params", [
+    {"contact": "C\x00"}, {"market": "E\x00"}, {"quantity": "1e40"}, {"currency": "E\x00R"},
+])
+def test_odd_preview_parameters_are_form_errors(login, catalog, gold_grid, params):
+    response = preview(login("admin"), catalog["TS-M"], **params)
+    assert response.status_code == 200
+    assert response.context["preview_form"].errors
+    assert response.context["resolution"] is None
+
+
+def test_a_contact_with_nul_in_its_reference_is_not_found(login, catalog):
+    response = login("admin").get(reverse("admin:pricing_pricerow_preview"), {"contact": "C\x00"})
+    assert response.status_code == 404

@@ -22,7 +22,7 @@ from unfold.widgets import UnfoldAdminTextInputWidget
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.catalog.services import save_market, save_product, save_variant, validate_market
 from clientbase.core.errors import DomainError
-from clientbase.pricing.admin import price_grid, variant_preview_url
+from clientbase.pricing.admin import price_grid, variant_preview_url, without_nul
 from clientbase.pricing.forms import PreviewForm, add_domain_errors
 from clientbase.pricing.models import PriceRow
 from clientbase.pricing.services import check_market_currencies, delete_market
@@ -131,6 +131,12 @@ class MarketAdmin(CatalogModelAdmin):
                     "classes": ["collapse"]}),
     ]
 
+    def get_search_results(self, request, queryset, search_term):
+        term = without_nul(search_term).strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(key__istartswith=term) | Q(name__istartswith=term)), False
+
     @admin.display(description="Countries")
     def countries_display(self, obj: Market) -> str:
         return ", ".join(obj.countries)
@@ -216,7 +222,7 @@ class ProductAdmin(CatalogModelAdmin):
         return obj._variant_count
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
+        term = without_nul(search_term).strip()
         if not term:
             return queryset, False
         return queryset.filter(Q(name__istartswith=term) | Q(key__startswith=term)), False
@@ -256,7 +262,7 @@ class VariantAdmin(CatalogModelAdmin):
         return ", ".join(f"{k}: {v}" for k, v in obj.options.items())
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
+        term = without_nul(search_term).strip()
         if not term:
             return queryset, False
         # Prefix lookups: the SKU's unique index answers them on a big catalog.

@@ -45,6 +45,12 @@ def shown_price(row: PriceRow) -> Decimal:
     return quantize(row.unit_price, row.currency) if is_currency(row.currency) else row.unit_price
 
 
+def without_nul(text: str) -> str:
+    """`text` without NUL characters, which PostgreSQL refuses in a text
+    comparison (and which no key, SKU or name holds)."""
+    return text.replace("\x00", "")
+
+
 def quantity_label(quantity: Decimal) -> str:
     return f"{quantity.normalize():f}"
 
@@ -152,7 +158,22 @@ class CurrencyFilter(admin.SimpleListFilter):
         return [(c, c) for c in sorted(codes)]
 
     def queryset(self, request, queryset):
-        return queryset.filter(currency=self.value()) if self.value() else queryset
+        code = without_nul(self.value() or "")
+        return queryset.filter(currency=code) if code else queryset
+
+
+class SaleTypeFilter(admin.SimpleListFilter):
+    """Sale types; an unknown value filters nothing (rather than reaching the
+    database, which PostgreSQL answers with an error for a NUL)."""
+
+    title = "sale type"
+    parameter_name = "sale_type"
+
+    def lookups(self, request, model_admin):
+        return SaleType.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(sale_type=self.value()) if self.value() in SaleType.values else queryset
 
 
 @admin.register(PriceRow)
@@ -160,7 +181,7 @@ class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
     form = PriceRowForm
     list_display = ["target_display", "level_display", "market", "currency", "sale_type",
                     "sale_code", "min_quantity_display", "price_display", "valid_from", "valid_until"]
-    list_filter = ["market", CurrencyFilter, "sale_type"]
+    list_filter = ["market", CurrencyFilter, SaleTypeFilter]
     list_select_related = ["variant", "product", "market"]
     search_fields = ["sale_code"]
     search_help_text = "SKU (beginning), product key or sale code (exact)."
@@ -195,7 +216,7 @@ class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
         return f"{shown_price(obj)} {obj.currency}"
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
+        term = without_nul(search_term).strip()
         if not term:
             return queryset, False
         # Prefix and equality lookups only: the SKU's unique index and the
@@ -292,7 +313,7 @@ class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
         if form.is_valid():
             data = form.cleaned_data
             variants = Variant.objects.select_related("product").order_by("sku")
-            sku_prefix = (request.GET.get("q") or "").strip()
+            sku_prefix = without_nul(request.GET.get("q") or "").strip()
             if sku_prefix:
                 variants = variants.filter(sku__startswith=sku_prefix)
             page = Paginator(variants, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -324,7 +345,7 @@ class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
         self._require_preview(request)
         from clientbase.customers.admin.contacts import search_contacts
 
-        term = (request.GET.get("term") or request.GET.get("q") or "").strip()
+        term = without_nul(request.GET.get("term") or request.GET.get("q") or "").strip()
         contacts = Contact.objects.visible_to(request.user)
         if term:
             contacts = search_contacts(contacts, term)

@@ -85,6 +85,17 @@ class PriceRowForm(forms.ModelForm):
         return cleaned
 
 
+class MarketField(forms.ModelChoiceField):
+    """A market by its key (?market=EU)."""
+
+    def to_python(self, value):
+        # PostgreSQL refuses NUL in a text comparison (a 500, not "no such
+        # market"): such a key cannot exist, so it is simply not a choice.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 class PreviewForm(forms.Form):
     """What a visitor would pay: a market, a currency, a quantity and a
     contact (empty: an anonymous visitor).
@@ -94,7 +105,7 @@ class PreviewForm(forms.Form):
     as if it did not exist.
     """
 
-    market = forms.ModelChoiceField(queryset=Market.objects.filter(is_active=True), to_field_name="key",
+    market = MarketField(queryset=Market.objects.filter(is_active=True), to_field_name="key",
                                     empty_label=None, widget=UnfoldAdminSelectWidget)
     currency = forms.ChoiceField(required=False, widget=UnfoldAdminSelectWidget,
                                  help_text="Empty: the market's default currency.")
@@ -154,7 +165,7 @@ class PreviewForm(forms.Form):
 def find_contact(scope: QuerySet, ref: str) -> Contact | None:
     """The contact of `scope` with this id, key or (unique) e-mail, or None."""
     ref = ref.strip()
-    if not ref:
+    if not ref or "\x00" in ref:  # PostgreSQL refuses NUL in text; no key holds one
         return None
     if looks_like_uuid(ref):
         return scope.filter(pk=ref).first()
