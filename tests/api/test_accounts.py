@@ -109,7 +109,8 @@ def test_list_is_ordered_by_email_and_pages_by_cursor(admin_api, people):
         cursor = body["next_cursor"]
         if not cursor:
             break
-    assert seen == sorted(Account.objects.values_list("email", flat=True))
+    # The database's collation decides the order; the cursor must follow it.
+    assert seen == list(Account.objects.order_by("email", "id").values_list("email", flat=True))
     assert len(seen) == len(set(seen)) == Account.objects.count()
 
 
@@ -124,7 +125,7 @@ def test_list_filters(admin_api, people, params, expected):
     make_account("inactive@example.com", is_active=False)
     response = admin_api.get("/accounts", **params)
     assert response.status_code == 200
-    assert [item["email"] for item in response.json()["items"]] == expected
+    assert sorted(item["email"] for item in response.json()["items"]) == expected
 
 
 def test_a_scoped_caller_sees_accounts_of_visible_contacts_and_itself(caller, people):

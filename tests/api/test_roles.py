@@ -158,3 +158,23 @@ def test_a_non_administrator_cannot_grant_permissions_it_lacks(caller, accounts,
     api = caller("csr")
     assert api.patch("/roles/Auditors", {"permissions": ["customers.delete_grant"]}).status_code == 403
     assert api.patch("/roles/Auditors", {"permissions": ["customers.view_contact"]}).status_code == 200
+
+
+def test_listing_roles_costs_the_same_queries_for_any_page_size(admin_api, django_assert_max_num_queries):
+    for n in range(10):
+        admin_api.post("/roles", {"name": f"Team{n}", "permissions": ["customers.view_contact"]})
+    with django_assert_max_num_queries(8):
+        small = admin_api.get("/roles", limit=2)
+    with django_assert_max_num_queries(8):
+        large = admin_api.get("/roles", limit=100)
+    assert len(small.json()["items"]) == 2 and len(large.json()["items"]) == 16
+
+
+def test_roles_page_by_cursor_in_name_order(admin_api):
+    names, cursor = [], None
+    while True:
+        body = admin_api.get("/roles", limit=4, **({"cursor": cursor} if cursor else {})).json()
+        names += [item["name"] for item in body["items"]]
+        if not (cursor := body["next_cursor"]):
+            break
+    assert names == list(Group.objects.order_by("name", "id").values_list("name", flat=True))
