@@ -437,6 +437,19 @@ def test_someone_without_price_permissions_cannot_preview(catalog, accounts, con
     assert client.get(reverse("admin:pricing_variant_preview", args=[catalog["TS-M"].pk])).status_code == 302
 
 
+def test_staff_without_price_permissions_are_refused_the_previews(catalog, accounts):
+    from django.contrib.auth.models import Permission
+
+    account = make_account("staff@example.com", Role.EVERYONE)
+    account.user_permissions.add(Permission.objects.get(codename="access_backoffice"))
+    client = Client()
+    client.force_login(account)
+    for url in (reverse("admin:pricing_pricerow_preview"),
+                reverse("admin:pricing_variant_preview", args=[catalog["TS-M"].pk]),
+                reverse("admin:pricing_contact_autocomplete")):
+        assert client.get(url).status_code == 403
+
+
 # --- prices as a contact -------------------------------------------------------------------
 
 
@@ -521,3 +534,42 @@ def test_odd_preview_parameters_are_form_errors(login, catalog, gold_grid, param
 def test_a_contact_with_nul_in_its_reference_is_not_found(login, catalog):
     response = login("admin").get(reverse("admin:pricing_pricerow_preview"), {"contact": "C\x00"})
     assert response.status_code == 404
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+
+def test_a_catalog_manager_changes_and_deletes_a_price(manager, catalog, gold_grid):
+    gold = gold_grid["gold"]
+    changed = manager.post(reverse("admin:pricing_pricerow_change", args=[gold.pk]), price_form(
+        catalog, sale_type="customer_group", sale_code="GOLD", unit_price="14.00"))
+    assert changed.status_code == 302
+    gold.refresh_from_db()
+    assert (gold.unit_price, gold.version) == (Decimal("14.00"), 2)
+    deleted = manager.post(reverse("admin:pricing_pricerow_delete", args=[gold.pk]), {"post": "yes"})
+    assert deleted.status_code == 302
+    assert not PriceRow.objects.filter(pk=gold.pk).exists()
+
+
+@pytest.mark.parametrize("who, sees_catalog", [("manager", True), ("csr", True), ("staff", False)])
+def test_the_sidebar_links_the_catalog_for_those_who_may_view_it(login, manager, who, sees_catalog):
+    if who == "staff":
+        # back-office access, and no catalog or price permission
+        from django.contrib.auth.models import Permission
+
+        account = make_account("staff@example.com", Role.EVERYONE)
+        account.user_permissions.add(Permission.objects.get(codename="access_backoffice"))
+        client = Client()
+        client.force_login(account)
+    else:
+        client = manager if who == "manager" else login(who)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for name in ("catalog_market_changelist", "catalog_variant_changelist", "pricing_pricerow_preview"):
+        assert (f'href="{reverse(f"admin:{name}")}"' in html) is sees_catalog
+
+
+def test_a_price_added_from_the_grid_starts_with_the_variant(manager, catalog):
+    response = manager.get(reverse("admin:pricing_pricerow_add"), {"variant": str(catalog["TS-M"].pk)})
+    assert response.context["adminform"].form.initial["variant"] == str(catalog["TS-M"].pk)

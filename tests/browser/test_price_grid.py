@@ -106,3 +106,54 @@ def test_a_representative_reads_the_grid_and_previews_prices(
     expect(page.locator("tr[data-sku=TS-M]")).to_contain_text("15.00 EUR")
     expect(page.locator("tr[data-sku=TS-S]")).to_contain_text("no price")
     page.screenshot(path=str(tmp_path / "contact-prices.png"), full_page=True)
+
+
+def test_a_catalog_manager_adds_a_price_from_the_grid_and_sees_errors_on_the_fields(
+        live_server, transactional_db, world, catalog, page: Page, tmp_path):
+    # given
+    base = live_server.url
+    add_prices(catalog)
+    make_account("catalog@example.com", Role.CATALOG_MANAGERS)
+    log_in(page, base, "catalog@example.com")
+    page.goto(f"{base}/admin/catalog/variant/{catalog['TS-M'].pk}/change/")
+
+    # when: "Add a price" with a price in USD for the EU market, three decimals,
+    # and a group that does not exist
+    page.click("#add-price")
+    expect(page).to_have_url(re.compile(r"/admin/pricing/pricerow/add/\?variant="))
+    page.locator("#id_market + .select2 .select2-selection").click()
+    page.locator(".select2-container--open .select2-search__field").fill("EU")
+    page.locator(".select2-results__option", has_text="Europe").first.click()
+    page.fill("#id_currency", "USD")
+    page.select_option("#id_sale_type", "customer_group")
+    page.fill("#id_sale_code", "PLATINUM")
+    page.fill("#id_min_quantity", "5")
+    page.fill("#id_unit_price", "12.345")
+    page.click("button[name=_save]")
+
+    # then: each error on its field, nothing saved
+    form = page.locator("#pricerow_form")
+    expect(form).to_contain_text("Market EU sells in EUR, not USD.")
+    expect(form).to_contain_text("No customer group 'PLATINUM'.")
+    expect(form).to_contain_text("USD prices have at most 2 decimal(s).")
+    assert PriceRow.objects.count() == 5
+    page.screenshot(path=str(tmp_path / "price-errors.png"), full_page=True)
+
+    # when: corrected
+    page.fill("#id_currency", "EUR")
+    page.fill("#id_sale_code", "GOLD")
+    page.fill("#id_unit_price", "14.50")
+    page.click("button[name=_save]")
+
+    # then: saved, and the grid shows it in a new "from 5" column
+    expect(page).to_have_url(re.compile(r"/admin/pricing/pricerow/$"))
+    row = PriceRow.objects.get(min_quantity=5)
+    assert (row.variant, row.currency, row.sale_code, row.unit_price) == (
+        catalog["TS-M"], "EUR", "GOLD", Decimal("14.50"))
+    page.goto(f"{base}/admin/catalog/variant/{catalog['TS-M'].pk}/change/")
+    expect(page.locator("#price-grid th[data-quantity='5']")).to_be_visible()
+
+    # and deleting the EU market is refused with the count
+    page.goto(f"{base}/admin/catalog/market/{catalog['EU'].pk}/delete/")
+    expect(page.get_by_text("5 price row(s) use it")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "market-delete.png"), full_page=True)

@@ -37,6 +37,27 @@ UNFOLD = {
                 ],
             },
             {
+                "title": "Catalog",
+                "separator": True,
+                "items": [
+                    {"title": "Markets", "icon": "public",
+                     "link": reverse_lazy("admin:catalog_market_changelist"),
+                     "permission": "clientbase.catalog.admin.can_view_markets"},
+                    {"title": "Products", "icon": "inventory_2",
+                     "link": reverse_lazy("admin:catalog_product_changelist"),
+                     "permission": "clientbase.catalog.admin.can_view_products"},
+                    {"title": "Variants", "icon": "style",
+                     "link": reverse_lazy("admin:catalog_variant_changelist"),
+                     "permission": "clientbase.catalog.admin.can_view_variants"},
+                    {"title": "Price rows", "icon": "sell",
+                     "link": reverse_lazy("admin:pricing_pricerow_changelist"),
+                     "permission": "clientbase.pricing.admin.can_view_prices"},
+                    {"title": "Price preview", "icon": "price_check",
+                     "link": reverse_lazy("admin:pricing_pricerow_preview"),
+                     "permission": "clientbase.pricing.admin.can_view_prices"},
+                ],
+            },
+            {
                 "title": "Access",
                 "separator": True,
                 "items": [

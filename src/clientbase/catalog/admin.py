@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.widgets import UnfoldAdminTextInputWidget
@@ -51,6 +52,25 @@ class CatalogModelAdmin(SimpleHistoryAdmin, ModelAdmin):
         except DomainError as exc:
             messages.error(request, exc.detail)
             return HttpResponseRedirect(_change_url_of_delete(request.path))
+
+
+# -- sidebar links (named in clientbase.backoffice.unfold_settings) --------------
+
+
+def _can_view(request: HttpRequest, model: str) -> bool:
+    return request.user.has_perm(f"catalog.view_{model}") or request.user.has_perm(f"catalog.change_{model}")
+
+
+def can_view_markets(request: HttpRequest) -> bool:
+    return _can_view(request, "market")
+
+
+def can_view_products(request: HttpRequest) -> bool:
+    return _can_view(request, "product")
+
+
+def can_view_variants(request: HttpRequest) -> bool:
+    return _can_view(request, "variant")
 
 
 def _change_url_of_delete(path: str) -> str:
@@ -157,8 +177,10 @@ class MarketAdmin(CatalogModelAdmin):
         if market is not None and self.has_delete_permission(request, market):
             count = PriceRow.objects.filter(market=market).count()
             if count:
-                messages.error(request, f"Market {market.key} was not deleted: {count} price row(s) "
-                                        "use it. Delete or move them first.")
+                rows_url = reverse("admin:pricing_pricerow_changelist") + f"?market__id__exact={market.pk}"
+                messages.error(request, format_html(
+                    'Market {} was not deleted: {} price row(s) use it. Delete or move them first '
+                    '(<a href="{}" class="underline">see them</a>).', market.key, count, rows_url))
                 return HttpResponseRedirect(_change_url_of_delete(request.path))
         return super().delete_view(request, object_id, extra_context)
 

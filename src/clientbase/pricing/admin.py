@@ -55,6 +55,12 @@ def quantity_label(quantity: Decimal) -> str:
     return f"{quantity.normalize():f}"
 
 
+def can_view_prices(request: HttpRequest) -> bool:
+    """Sidebar: the price list and the previews (see unfold_settings)."""
+    user = request.user
+    return user.has_perm("pricing.view_pricerow") or user.has_perm("pricing.change_pricerow")
+
+
 # --- The price grid -------------------------------------------------------------
 
 
@@ -194,7 +200,11 @@ class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
     fieldsets = [
         ("Applies to", {"fields": [("variant", "product")]}),
         ("Price", {"fields": [("market", "currency"), ("sale_type", "sale_code"),
-                              ("min_quantity", "unit_price"), ("valid_from", "valid_until")]}),
+                              ("min_quantity", "unit_price")]}),
+        # Each a date and a time: side by side they would not fit.
+        ("Validity", {"fields": ["valid_from", "valid_until"],
+                      "description": "Empty: valid from always / until further notice. The end is "
+                                     "exclusive and must be after the start."}),
         ("Record", {"fields": [("id", "version"), ("created_at", "updated_at")],
                     "classes": ["collapse"]}),
     ]
