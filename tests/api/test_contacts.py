@@ -216,6 +216,7 @@ def test_deleting_a_contact_keeps_its_account(admin_api, people):
 
 def test_an_unknown_contact_is_404(admin_api, world):
     assert admin_api.get("/contacts/NOBODY").status_code == 404
+    assert admin_api.get("/contacts/NO%00BODY").status_code == 404
     assert admin_api.get("/contacts/00000000-0000-0000-0000-000000000000").status_code == 404
 
 
@@ -227,6 +228,9 @@ INVALID = [
     # (description, payload, field named)
     ("unknown field", {"first_name": "A", "nickname": "x"}, "nickname"),
     ("wrong type for a name", {"first_name": 123}, "first_name"),
+    ("NUL character in a name", {"first_name": "A\x00B"}, "first_name"),
+    ("NUL character in a reference", {"organizations": ["EU\x00"]}, "organizations.0"),
+    ("NUL character in an address", {"addresses": [{**ADDRESS, "city": "Ber\x00lin"}]}, "addresses.0.city"),
     ("wrong type for organizations", {"organizations": "EU-MGMT"}, "organizations"),
     ("birth date not a date", {"birth_date": "12/04/1985"}, "birth_date"),
     ("birth date in the future", {"birth_date": "2999-01-01"}, "birth_date"),
@@ -388,7 +392,7 @@ def test_cursor_pagination_walks_every_contact_exactly_once(admin_api, world):
     ({"limit": 0}, "limit"), ({"limit": 501}, "limit"), ({"limit": "many"}, "limit"),
     ({"cursor": "garbage"}, "cursor"), ({"has_account": "perhaps"}, "has_account"),
     ({"source": "fax"}, "source"), ({"organization": "NOPE"}, "organization"),
-    ({"customer_group": "NOPE"}, "customer_group"),
+    ({"customer_group": "NOPE"}, "customer_group"), ({"q": "an\x00"}, "q"),
 ])
 def test_bad_list_parameters_are_a_422_naming_the_parameter(admin_api, people, params, field):
     response = admin_api.get("/contacts", **params)

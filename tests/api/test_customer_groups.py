@@ -147,6 +147,7 @@ def test_the_tree_nests_every_group_below_the_root(admin_api, world):
 
 def test_the_tree_of_an_unknown_group_is_404(admin_api, world):
     assert admin_api.get("/customer-groups/NOPE/tree").status_code == 404
+    assert admin_api.get("/customer-groups/NO%00PE/tree").status_code == 404
 
 
 # --- list -------------------------------------------------------------------
@@ -201,6 +202,8 @@ def test_cursor_pagination_walks_every_group_exactly_once(admin_api, world):
     ({"key": "X", "name": "x", "parent": "NOPE"}, "parent"),
     ({"key": "X", "name": "x", "colour": "gold"}, "colour"),
     ({"key": "X", "name": ["x"]}, "name"),
+    ({"key": "X", "name": "G\x00ld"}, "name"),
+    ({"key": "X", "name": "x", "parent": "G\x00"}, "parent"),
 ])
 def test_create_refuses_invalid_input_naming_the_field(admin_api, world, payload, field):
     response = admin_api.post("/customer-groups", payload)

@@ -45,11 +45,13 @@ def test_create_normalises_email_and_names(world):
 def test_every_bad_field_is_named_in_one_error(world):
     with pytest.raises(Invalid) as exc:
         services.create_contact(fields={"email": "nope", "phone": "12", "preferred_currency": "eu",
-                                        "preferred_language": "EN", "key": "a b", "source": "fax"})
+                                        "preferred_language": "EN", "key": "a b", "source": "fax",
+                                        "last_name": "nul\x00"})
 
     assert codes(exc) == {
         "email": "invalid_email", "phone": "invalid_phone", "preferred_currency": "invalid_currency",
         "preferred_language": "invalid_language", "key": "invalid_key", "source": "invalid_choice",
+        "last_name": "invalid",
     }
     assert Contact.objects.count() == 0
 

@@ -2,19 +2,19 @@
 
 import dataclasses
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, resolve_refs, set_etag,
+    KeyStr, Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, resolve_refs, set_etag,
 )
-from clientbase.core.errors import Forbidden
+from clientbase.core.errors import Forbidden, NotFound
 from clientbase.core.models import subtree_q
 from clientbase.customers.models import (
     Contact, ContactSource, CustomerGroup, GrantLevel, Organization,
@@ -25,7 +25,9 @@ from clientbase.customers.services.visibility import organization_scope
 
 router = Router(tags=["contacts"])
 
-Key = Field(None, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+# PostgreSQL text cannot hold NUL characters: refuse them at the edge (422)
+# rather than let a query fail with a 500.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 ORDERING = ["search_last_name", "search_first_name", "id"]
 
 
@@ -92,16 +94,16 @@ Text100 = Field("", max_length=100)
 class AddressIn(Schema):
     model_config = ConfigDict(extra="forbid")
     id: UUID | None = Field(None, description="Keep this existing address (changing it in place).")
-    name: str = Text100
-    first_name: str = Text100
-    last_name: str = Text100
-    line1: str = Field(..., min_length=1, max_length=200)
-    line2: str = Field("", max_length=200)
-    city: str = Field(..., min_length=1, max_length=100)
-    postcode: str = Field("", max_length=20)
-    region: str = Text100
-    country: str = Field(..., min_length=2, max_length=2, description="ISO 3166-1 alpha-2, e.g. DE.")
-    phone: str = Field("", max_length=32, description="E.164, e.g. +4930123456.")
+    name: Text = Text100
+    first_name: Text = Text100
+    last_name: Text = Text100
+    line1: Text = Field(..., min_length=1, max_length=200)
+    line2: Text = Field("", max_length=200)
+    city: Text = Field(..., min_length=1, max_length=100)
+    postcode: Text = Field("", max_length=20)
+    region: Text = Text100
+    country: Text = Field(..., min_length=2, max_length=2, description="ISO 3166-1 alpha-2, e.g. DE.")
+    phone: Text = Field("", max_length=32, description="E.164, e.g. +4930123456.")
     is_default_shipping: bool = False
     is_default_billing: bool = False
 
@@ -111,33 +113,33 @@ Refs = Field(default_factory=list, max_length=1000, description="Ids or keys.")
 
 class ContactIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    key: str | None = Key
-    first_name: str = Text100
-    last_name: str = Text100
-    email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=32, description="E.164, e.g. +4930123456.")
+    key: KeyStr | None = None
+    first_name: Text = Text100
+    last_name: Text = Text100
+    email: Text | None = Field(None, max_length=254)
+    phone: Text | None = Field(None, max_length=32, description="E.164, e.g. +4930123456.")
     birth_date: date | None = None
-    preferred_language: str | None = Field(None, max_length=16, description="e.g. en or en-GB.")
-    preferred_currency: str | None = Field(None, max_length=16, description="ISO 4217, e.g. EUR.")
+    preferred_language: Text | None = Field(None, max_length=16, description="e.g. en or en-GB.")
+    preferred_currency: Text | None = Field(None, max_length=16, description="ISO 4217, e.g. EUR.")
     source: ContactSource = ContactSource.API
-    organizations: list[str] = Refs
-    customer_groups: list[str] = Refs
+    organizations: list[Text] = Refs
+    customer_groups: list[Text] = Refs
     addresses: list[AddressIn] = Field(default_factory=list, max_length=100)
 
 
 class ContactPatch(Schema):
     model_config = ConfigDict(extra="forbid")
-    key: str | None = Key
-    first_name: str | None = Field(None, max_length=100)
-    last_name: str | None = Field(None, max_length=100)
-    email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=32)
+    key: KeyStr | None = None
+    first_name: Text | None = Field(None, max_length=100)
+    last_name: Text | None = Field(None, max_length=100)
+    email: Text | None = Field(None, max_length=254)
+    phone: Text | None = Field(None, max_length=32)
     birth_date: date | None = None
-    preferred_language: str | None = Field(None, max_length=16)
-    preferred_currency: str | None = Field(None, max_length=16)
+    preferred_language: Text | None = Field(None, max_length=16)
+    preferred_currency: Text | None = Field(None, max_length=16)
     source: ContactSource | None = None
-    organizations: list[str] | None = Field(None, max_length=1000)
-    customer_groups: list[str] | None = Field(None, max_length=1000)
+    organizations: list[Text] | None = Field(None, max_length=1000)
+    customer_groups: list[Text] | None = Field(None, max_length=1000)
     addresses: list[AddressIn] | None = Field(None, max_length=100, description="Replaces all addresses.")
 
 
@@ -146,16 +148,16 @@ class ContactPage(Page):
 
 
 class ContactFilters(Schema):
-    q: str | None = Field(None, max_length=200,
+    q: Text | None = Field(None, max_length=200,
                           description="Prefix of first name, last name or e-mail; or the exact key.")
-    organization: str | None = Field(None, description="Members of this organization (id or key).")
+    organization: Text | None = Field(None, description="Members of this organization (id or key).")
     include_descendants: bool = Field(False, description="With `organization`: its whole subtree.")
-    customer_group: str | None = Field(None, description="Direct members of this group (id or key).")
-    email: str | None = Field(None, max_length=254, description="Exact e-mail, any case.")
+    customer_group: Text | None = Field(None, description="Direct members of this group (id or key).")
+    email: Text | None = Field(None, max_length=254, description="Exact e-mail, any case.")
     source: ContactSource | None = None
     has_account: bool | None = None
     limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = Field(None, max_length=2000)
+    cursor: Text | None = Field(None, max_length=2000)
 
 
 class GroupRef(Schema):
@@ -193,6 +195,8 @@ def _visible(request: HttpRequest, level: str = GrantLevel.VIEW):
 
 def _get(request: HttpRequest, ident: str) -> Contact:
     require_perm(request, "customers.view_contact")
+    if "\x00" in ident:  # no key holds one; and PostgreSQL would refuse the query
+        raise NotFound(detail="No such contact.", code="not_found")
     return by_id_or_key(_visible(request), ident, label="contact")
 
 

@@ -4,24 +4,28 @@ Customer groups are shop-wide: every caller with `view_customergroup` sees them 
 """
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
+    KeyStr, Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
 )
+from clientbase.core.errors import NotFound
 from clientbase.core.models import subtree_q
 from clientbase.customers.models import CustomerGroup
 from clientbase.customers.services import groups as services
 
 router = Router(tags=["customer-groups"])
 
-KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
+# PostgreSQL text cannot hold NUL characters: refuse them at the edge (422)
+# rather than let a query fail with a 500.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 
 
 class CustomerGroupOut(Schema):
@@ -38,19 +42,18 @@ class CustomerGroupOut(Schema):
 
 class CustomerGroupIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    key: str = Field(..., min_length=1, max_length=100, pattern=KEY_PATTERN,
-                     description="The group's code, used by prices and segments.")
-    name: str = Field(..., min_length=1, max_length=200)
-    description: str = Field("", max_length=10_000)
-    parent: str | None = Field(None, description="Id or key of the parent; null for a root.")
+    key: KeyStr = Field(..., description="The group's code, used by prices and segments.")
+    name: Text = Field(..., min_length=1, max_length=200)
+    description: Text = Field("", max_length=10_000)
+    parent: Text | None = Field(None, description="Id or key of the parent; null for a root.")
 
 
 class CustomerGroupPatch(Schema):
     model_config = ConfigDict(extra="forbid")
-    key: str | None = Field(None, min_length=1, max_length=100, pattern=KEY_PATTERN)
-    name: str | None = Field(None, min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=10_000)
-    parent: str | None = Field(None, description="Moves the group with its subtree; null: to the top.")
+    key: KeyStr | None = None
+    name: Text | None = Field(None, min_length=1, max_length=200)
+    description: Text | None = Field(None, max_length=10_000)
+    parent: Text | None = Field(None, description="Moves the group with its subtree; null: to the top.")
 
 
 class CustomerGroupPage(Page):
@@ -58,10 +61,10 @@ class CustomerGroupPage(Page):
 
 
 class CustomerGroupFilters(Schema):
-    q: str | None = Field(None, max_length=200, description="Prefix of the name or of the key, any case.")
-    parent: str | None = Field(None, description="Only the children of this group (id or key).")
+    q: Text | None = Field(None, max_length=200, description="Prefix of the name or of the key, any case.")
+    parent: Text | None = Field(None, description="Only the children of this group (id or key).")
     limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = Field(None, max_length=2000)
+    cursor: Text | None = Field(None, max_length=2000)
 
 
 class GroupTreeOut(Schema):
@@ -73,6 +76,8 @@ class GroupTreeOut(Schema):
 
 def _get(request: HttpRequest, ident: str) -> CustomerGroup:
     require_perm(request, "customers.view_customergroup")
+    if "\x00" in ident:  # no key holds one; and PostgreSQL would refuse the query
+        raise NotFound(detail="No such customer group.", code="not_found")
     return by_id_or_key(CustomerGroup.objects.visible_to(request.user), ident, label="customer group")
 
 

@@ -72,6 +72,9 @@ def clean_contact_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[
             continue
         if isinstance(value, str):
             value = value.strip()
+            if "\x00" in value:  # PostgreSQL text cannot hold NUL; an import might
+                errors.append(FieldError(name, "NUL characters are not allowed.", "invalid"))
+                continue
         if name in _BLANK_TEXT and value is None:
             value = ""
         if name == "key":
@@ -131,6 +134,9 @@ def clean_addresses(addresses: Iterable[Mapping[str, Any]], field: str = "addres
                 continue
             if isinstance(value, str):
                 value = value.strip()
+                if "\x00" in value:
+                    errors.append(FieldError(f"{where}.{name}", "NUL characters are not allowed.", "invalid"))
+                    continue
             if value is None and name not in ("id", "is_default_shipping", "is_default_billing"):
                 value = ""
             address[name] = value
