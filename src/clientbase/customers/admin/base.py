@@ -9,7 +9,7 @@ model's `visible_to` (see clientbase.customers.services.visibility).
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
