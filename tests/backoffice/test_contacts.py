@@ -114,3 +114,43 @@ def test_the_contact_list_costs_the_same_queries_for_more_contacts(login, world,
     with django_assert_max_num_queries(15):
         response = client.get(reverse("admin:customers_contact_changelist"), {"q": "last"})
     assert len(response.context["cl"].result_list) == 50
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"preferred_currency": "euro"}, "preferred_currency"),
+    ({"preferred_language": "English"}, "preferred_language"),
+    ({"birth_date": "2999-01-01"}, "birth_date"),
+    ({"key": "not a key"}, "key"),
+])
+def test_the_admin_applies_the_same_field_rules_as_the_api(login, world, fields, field):
+    response = login("admin").post(reverse("admin:customers_contact_add"), _contact_form(
+        first_name="Gil", last_name="Rules", **fields))
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not Contact.objects.filter(last_name="Rules").exists()
+
+
+@pytest.mark.parametrize(("address", "field"), [
+    ({"addresses-0-country": "XX"}, "country"),
+    ({"addresses-0-phone": "12"}, "phone"),
+])
+def test_an_invalid_address_is_an_error_on_its_field(login, world, address, field):
+    data = _contact_form(first_name="Hal", last_name="Address", **{
+        "addresses-TOTAL_FORMS": "1", "addresses-0-line1": "Main St 1",
+        "addresses-0-city": "Berlin", "addresses-0-country": "DE", **address})
+    response = login("admin").post(reverse("admin:customers_contact_add"), data)
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert field in formset.forms[0].errors
+    assert not Contact.objects.filter(last_name="Address").exists()
+
+
+def test_two_default_shipping_addresses_are_refused(login, world):
+    data = _contact_form(first_name="Ida", last_name="Twice", **{"addresses-TOTAL_FORMS": "2"})
+    for n in (0, 1):
+        data.update({f"addresses-{n}-line1": f"Street {n}", f"addresses-{n}-city": "Berlin",
+                     f"addresses-{n}-country": "DE", f"addresses-{n}-is_default_shipping": "on"})
+    response = login("admin").post(reverse("admin:customers_contact_add"), data)
+    assert response.status_code == 200
+    assert response.context["inline_admin_formsets"][0].formset.non_form_errors()
+    assert not Contact.objects.filter(last_name="Twice").exists()

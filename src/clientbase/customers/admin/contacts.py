@@ -4,18 +4,46 @@ customer groups."""
 from django import forms
 from django.contrib import admin
 from django.db.models import Q, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from unfold.admin import StackedInline
 
 from clientbase.customers.admin.base import ScopedModelAdmin
 from clientbase.customers.admin.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
-from clientbase.customers.services.contacts import delete_contact
+from clientbase.customers.services.contacts import (
+    ADDRESS_FIELDS,
+    CONTACT_FIELDS,
+    clean_addresses,
+    clean_contact_fields,
+    delete_contact,
+)
+
+
+class AddressFormSet(BaseInlineFormSet):
+    """Checks the addresses with the same rules as the API and imports
+    (ISO country, E.164 phone, at most one default of each kind)."""
+
+    def clean(self):
+        super().clean()
+        forms_kept = [form for form in self.forms
+                      if form.has_changed() or form.instance.pk
+                      if not self._should_delete_form(form) and hasattr(form, "cleaned_data")]
+        values = [{name: form.cleaned_data.get(name) for name in ADDRESS_FIELDS
+                   if name in form.cleaned_data} for form in forms_kept]
+        _, errors = clean_addresses(values)
+        for error in errors:
+            parts = error.field.split(".")
+            if len(parts) == 3 and parts[2] in forms_kept[int(parts[1])].fields:
+                forms_kept[int(parts[1])].add_error(parts[2], error.message)
+            else:
+                raise forms.ValidationError(error.message, code=error.code)
 
 
 class AddressInline(StackedInline):
     model = Address
     fk_name = "contact"
+    formset = AddressFormSet
     fields = [("name", "first_name", "last_name"), ("line1", "line2"),
               ("postcode", "city", "region", "country"), "phone",
               ("is_default_shipping", "is_default_billing")]
@@ -30,6 +58,15 @@ class ContactForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        # The same field rules as the API and imports (language tag, ISO
+        # currency, e-mail, E.164 phone, birth date, key), in one place.
+        present = {name: cleaned[name] for name in CONTACT_FIELDS if name in cleaned}
+        normalized, errors = clean_contact_fields(present)
+        for error in errors:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
+        for name, value in normalized.items():
+            if name in cleaned:
+                cleaned[name] = value
         # Someone who may manage only some organizations' contacts must put a
         # contact in one of them: otherwise it would vanish from their view
         # the moment it is saved.
