@@ -118,8 +118,9 @@ class Loader:
         self.vendor = connection.vendor
         self.progress = progress
         # Dropping secondary indexes during a load and building them once
-        # afterwards is several times faster than maintaining them row by row.
-        self.fast_indexes = fast_indexes and self.vendor == "postgresql"
+        # afterwards is several times faster than maintaining them row by row
+        # (random UUIDs land all over every index).
+        self.fast_indexes = fast_indexes
 
     def uuid(self, value: uuid.UUID | None) -> Any:
         # Django keeps UUIDs as 32 hex digits on SQLite; PostgreSQL's uuid input
@@ -169,9 +170,17 @@ class Loader:
         """Drop the secondary indexes of `table`; returns the statements that
         recreate them. Primary keys and constraint-backed indexes stay."""
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
-                "AND indexname NOT IN (SELECT conname FROM pg_constraint)", [table])
+            if self.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+                    "AND indexname NOT IN (SELECT conname FROM pg_constraint)", [table])
+            else:
+                # SQLite: indexes made by CREATE INDEX have their SQL; those
+                # behind PRIMARY KEY / UNIQUE have none and cannot be dropped.
+                cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                               "AND tbl_name = %s AND sql IS NOT NULL", [table])
+                # A big page cache keeps the remaining B-trees in memory.
+                cursor.execute("PRAGMA cache_size = -1000000")
             found = cursor.fetchall()
             for name, _ in found:
                 cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
