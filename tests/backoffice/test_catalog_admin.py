@@ -523,6 +523,7 @@ def test_odd_query_parameters_never_answer_500(login, catalog, gold_grid, url_na
 
 @pytest.mark.parametrize("params", [
     {"contact": "C\x00"}, {"market": "E\x00"}, {"quantity": "1e40"}, {"currency": "E\x00R"},
+    {"at": "tomorrow"}, {"at": "2026-13-45 99:99"},
 ])
 def test_odd_preview_parameters_are_form_errors(login, catalog, gold_grid, params):
     response = preview(login("admin"), catalog["TS-M"], **params)
@@ -573,3 +574,20 @@ def test_the_sidebar_links_the_catalog_for_those_who_may_view_it(login, manager,
 def test_a_price_added_from_the_grid_starts_with_the_variant(manager, catalog):
     response = manager.get(reverse("admin:pricing_pricerow_add"), {"variant": str(catalog["TS-M"].pk)})
     assert response.context["adminform"].form.initial["variant"] == str(catalog["TS-M"].pk)
+
+
+def test_a_preview_at_a_later_moment_uses_the_prices_valid_then(login, catalog, gold_grid, price):
+    # given: a sale from 2030 on
+    sale = price("TS-M", "9.00", valid_from=datetime(2030, 1, 1, tzinfo=timezone.utc))
+    client = login("admin")
+    # when / then: today it is not yet valid
+    now = preview(client, catalog["TS-M"])
+    assert now.context["resolution"].unit_price == Decimal("20.00")
+    reasons = {c["row"].pk: c["reason"] for c in now.context["candidates"]}
+    assert reasons[sale.pk].startswith("not yet valid")
+    # and in June 2030 it wins
+    later = preview(client, catalog["TS-M"], at="2030-06-01 12:00")
+    assert later.context["resolution"].price == sale
+    listed = client.get(reverse("admin:pricing_pricerow_preview"), {"at": "2030-06-01 12:00"})
+    assert {ln["variant"].sku: ln["resolution"].unit_price for ln in listed.context["lines"]}["TS-M"] == (
+        Decimal("9.00"))

@@ -265,7 +265,7 @@ class ProductAdmin(CatalogModelAdmin):
 @admin.register(Variant)
 class VariantAdmin(CatalogModelAdmin):
     form = VariantForm
-    list_display = ["sku", "name", "product", "options_display"]
+    list_display = ["sku", "name", "product", "options_display", "prices_link"]
     list_select_related = ["product"]
     search_fields = ["sku", "name"]
     search_help_text = "SKU or name (beginning)."
@@ -282,6 +282,11 @@ class VariantAdmin(CatalogModelAdmin):
     @admin.display(description="Options")
     def options_display(self, obj: Variant) -> str:
         return ", ".join(f"{k}: {v}" for k, v in obj.options.items())
+
+    @admin.display(description="Prices")
+    def prices_link(self, obj: Variant) -> str:
+        return format_html('<a href="{}" class="text-primary-600">grid and preview</a>',
+                           variant_preview_url(obj))
 
     def get_search_results(self, request, queryset, search_term):
         term = without_nul(search_term).strip()
@@ -310,7 +315,7 @@ class VariantAdmin(CatalogModelAdmin):
     def prices_context(self, request: HttpRequest, variant: Variant) -> dict[str, Any]:
         """The grid and an empty preview form, for the variant's change page."""
         return {
-            "price_grid": price_grid(variant, request),
+            "price_grid": price_grid(variant),
             "preview_form": PreviewForm(user=request.user),
             "preview_url": variant_preview_url(variant),
             "add_price_url": (reverse("admin:pricing_pricerow_add") + f"?variant={variant.pk}"

@@ -21,7 +21,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict,
+)
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -32,6 +34,7 @@ from unfold.decorators import action
 from clientbase.catalog.models import Market, Variant
 from clientbase.core.currencies import is_currency, quantize
 from clientbase.core.errors import DomainError
+from clientbase.customers.admin.contacts import search_contacts
 from clientbase.customers.models import Contact
 from clientbase.pricing.forms import PreviewForm, PriceRowForm, contact_label, find_contact
 from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
@@ -104,7 +107,7 @@ class PriceGrid:
         return [quantity_label(q) for q in self.columns]
 
 
-def price_grid(variant: Variant, request: HttpRequest | None = None) -> PriceGrid:
+def price_grid(variant: Variant) -> PriceGrid:
     """A variant's price rows, and its product's, as a grid: one line per
     (level, market, currency, sale type, sale code), one column per distinct
     minimum quantity. Two queries, whatever the number of rows."""
@@ -289,12 +292,13 @@ class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
         if form.is_bound and form.is_valid():
             data = form.cleaned_data
             resolution = resolve_price(variant.sku, contact=data["contact"], quantity=data["quantity"],
-                                       market=data["market"], currency=data["currency"], explain=True)
+                                       market=data["market"], currency=data["currency"],
+                                       at=data["at"], explain=True)
         context = self._context(
             request, f"Prices of {variant}",
             variant=variant,
             variant_url=reverse("admin:catalog_variant_change", args=[variant.pk]),
-            price_grid=price_grid(variant, request),
+            price_grid=price_grid(variant),
             preview_form=form,
             preview_url=variant_preview_url(variant),
             resolution=resolution,
@@ -329,7 +333,7 @@ class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
             page = Paginator(variants, PAGE_SIZE).get_page(request.GET.get("page"))
             skus = [v.sku for v in page.object_list]
             prices = resolve_prices(skus, visitor=visitor_for(contact), quantity=data["quantity"],
-                                    market=data["market"], currency=data["currency"])
+                                    market=data["market"], currency=data["currency"], at=data["at"])
             for variant in page.object_list:
                 resolution = prices[variant.sku]
                 lines.append({"variant": variant, "resolution": resolution,
@@ -353,8 +357,6 @@ class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
         """Select2's answer for the preview form: visible contacts matching
         the term (name, e-mail or key, by prefix), 20 at most."""
         self._require_preview(request)
-        from clientbase.customers.admin.contacts import search_contacts
-
         term = without_nul(request.GET.get("term") or request.GET.get("q") or "").strip()
         contacts = Contact.objects.visible_to(request.user)
         if term:
@@ -377,8 +379,7 @@ def _with_defaults(params, **overrides) -> dict[str, Any]:
 
 
 def _query(params, **overrides) -> str:
-    from django.http import QueryDict
-
+    """The query string of `params` with `overrides` (None: removed)."""
     query = QueryDict(mutable=True)
     for key in params:
         query[key] = params.get(key)

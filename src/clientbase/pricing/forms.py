@@ -12,6 +12,7 @@ from unfold.widgets import (
     UnfoldAdminAutocompleteWidget,
     UnfoldAdminDecimalFieldWidget,
     UnfoldAdminSelectWidget,
+    UnfoldAdminTextInputWidget,
 )
 
 from clientbase.catalog.models import Market
@@ -116,6 +117,11 @@ class PreviewForm(forms.Form):
         widget=UnfoldAdminAutocompleteWidget(
             attrs={"data-ajax--url": reverse_lazy("admin:pricing_contact_autocomplete")}),
         help_text="Id, key or e-mail of a contact you can see; empty: an anonymous visitor.",
+    )
+    at = forms.DateTimeField(
+        required=False, label="At",
+        widget=UnfoldAdminTextInputWidget(attrs={"placeholder": "YYYY-MM-DD HH:MM"}),
+        help_text="The moment to price at (UTC); empty: now.",
     )
 
     def __init__(self, *args, user, **kwargs):
