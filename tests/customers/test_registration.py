@@ -54,11 +54,20 @@ def test_a_password_the_validators_refuse_is_invalid_on_password(db, password):
     assert not Account.objects.exists() and not Contact.objects.exists()
 
 
-@pytest.mark.parametrize("email", ["", "no-at-sign", "a@b", "two@@example.com"])
+@pytest.mark.parametrize("email", ["", "no-at-sign", "a@b", "two@@example.com", "a" * 250 + "@example.com"])
 def test_an_invalid_e_mail_is_invalid_on_email(db, email):
     with pytest.raises(Invalid) as caught:
         register_account(email, PASSWORD)
     assert [e.field for e in caught.value.errors] == ["email"]
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+def test_a_name_too_long_is_invalid_on_that_field(db, field):
+    names = {"first_name": "Ana", "last_name": "Silva", field: "x" * 101}
+    with pytest.raises(Invalid) as caught:
+        register_account("long@example.com", PASSWORD, **names)
+    assert [e.field for e in caught.value.errors] == [field]
+    assert not Contact.objects.exists()
 
 
 def test_a_failure_after_the_contact_is_saved_leaves_nothing(db, monkeypatch):

@@ -22,10 +22,17 @@ from clientbase.customers.models import Account, ApiToken, Contact, ContactSourc
 from clientbase.customers.services.visibility import forget_scopes
 
 
+EMAIL_MAX_LENGTH = Account._meta.get_field("email").max_length
+NAME_MAX_LENGTH = Contact._meta.get_field("first_name").max_length
+
+
 def normalize_email(email: str) -> str:
     """The e-mail address as stored (trimmed, lower case); 422 on `email` when
     it is not an address."""
     email = (email or "").strip().lower()
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise Invalid.on("email", f"An e-mail address has at most {EMAIL_MAX_LENGTH} characters.",
+                         code="too_long")
     try:
         validate_email(email)
     except ValidationError as exc:
@@ -98,6 +105,9 @@ def register_account(email: str, password: str, first_name: str = "", last_name:
     uses the e-mail. Nothing is saved unless everything is.
     """
     email = normalize_email(email)
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        if len(value or "") > NAME_MAX_LENGTH:
+            raise Invalid.on(field, f"At most {NAME_MAX_LENGTH} characters.", code="too_long")
     if (Account.objects.filter(email__iexact=email).exists()
             or Contact.objects.filter(email__iexact=email).exists()):
         raise Conflict.on("email", f"The e-mail {email} is already registered.", code="duplicate_email")
@@ -217,6 +227,7 @@ def revoke_token(token: ApiToken) -> ApiToken:
 # Roles (Django groups) --------------------------------------------------------
 
 BUILT_IN_ROLES = frozenset(Role.values)
+ROLE_NAME_MAX_LENGTH = Group._meta.get_field("name").max_length
 
 
 def permissions_by_name(names: list[str], field: str = "permissions") -> list[Permission]:
@@ -243,6 +254,9 @@ def _check_role_name(name: str, role: Group | None = None) -> str:
     name = (name or "").strip()
     if not name:
         raise Invalid.on("name", "A role needs a name.", code="required")
+    if len(name) > ROLE_NAME_MAX_LENGTH:
+        raise Invalid.on("name", f"A role name has at most {ROLE_NAME_MAX_LENGTH} characters.",
+                         code="too_long")
     if name.isdigit():
         # Roles are addressed by id or name; an all-digit name would be ambiguous.
         raise Invalid.on("name", "A role name may not be only digits.", code="invalid_name")
