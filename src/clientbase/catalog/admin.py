@@ -23,10 +23,15 @@ from unfold.widgets import UnfoldAdminTextInputWidget
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.catalog.services import save_market, save_product, save_variant, validate_market
 from clientbase.core.errors import DomainError
-from clientbase.pricing.admin import price_grid, variant_preview_url, without_nul
 from clientbase.pricing.forms import PreviewForm, add_domain_errors
 from clientbase.pricing.models import PriceRow
 from clientbase.pricing.services import check_market_currencies, delete_market
+
+
+def without_nul(text: str) -> str:
+    """`text` without NUL characters, which PostgreSQL refuses in a text
+    comparison (and which no key, SKU or name holds)."""
+    return text.replace("\x00", "")
 
 
 class CatalogModelAdmin(SimpleHistoryAdmin, ModelAdmin):
@@ -285,6 +290,8 @@ class VariantAdmin(CatalogModelAdmin):
 
     @admin.display(description="Prices")
     def prices_link(self, obj: Variant) -> str:
+        from clientbase.pricing.admin import variant_preview_url
+
         return format_html('<a href="{}" class="text-primary-600">grid and preview</a>',
                            variant_preview_url(obj))
 
@@ -314,6 +321,9 @@ class VariantAdmin(CatalogModelAdmin):
 
     def prices_context(self, request: HttpRequest, variant: Variant) -> dict[str, Any]:
         """The grid and an empty preview form, for the variant's change page."""
+        # pricing's admin builds on this module's base class: import it late.
+        from clientbase.pricing.admin import price_grid, variant_preview_url
+
         return {
             "price_grid": price_grid(variant),
             "preview_form": PreviewForm(user=request.user),

@@ -17,23 +17,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import (
     Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict,
 )
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from simple_history.admin import SimpleHistoryAdmin
-from unfold.admin import ModelAdmin
 from unfold.decorators import action
 
+from clientbase.catalog.admin import CatalogModelAdmin, without_nul
 from clientbase.catalog.models import Market, Variant
 from clientbase.core.currencies import is_currency, quantize
-from clientbase.core.errors import DomainError
 from clientbase.customers.admin.contacts import search_contacts
 from clientbase.customers.models import Contact
 from clientbase.pricing.forms import PreviewForm, PriceRowForm, contact_label, find_contact
@@ -46,12 +44,6 @@ PAGE_SIZE = 50
 def shown_price(row: PriceRow) -> Decimal:
     """The row's unit price in its currency's precision (stored with four decimals)."""
     return quantize(row.unit_price, row.currency) if is_currency(row.currency) else row.unit_price
-
-
-def without_nul(text: str) -> str:
-    """`text` without NUL characters, which PostgreSQL refuses in a text
-    comparison (and which no key, SKU or name holds)."""
-    return text.replace("\x00", "")
 
 
 def quantity_label(quantity: Decimal) -> str:
@@ -186,7 +178,7 @@ class SaleTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(PriceRow)
-class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
+class PriceRowAdmin(CatalogModelAdmin):
     form = PriceRowForm
     list_display = ["target_display", "level_display", "market", "currency", "sale_type",
                     "sale_code", "min_quantity_display", "price_display", "valid_from", "valid_until"]
@@ -198,7 +190,6 @@ class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
     readonly_fields = ["id", "version", "created_at", "updated_at"]
     show_full_result_count = False
     list_per_page = 50
-    warn_unsaved_form = True
     actions_list = ["preview_prices"]
     fieldsets = [
         ("Applies to", {"fields": [("variant", "product")]}),
@@ -239,14 +230,6 @@ class PriceRowAdmin(SimpleHistoryAdmin, ModelAdmin):
 
     def save_model(self, request, obj: PriceRow, form, change: bool) -> None:
         save_price_row(obj)
-
-    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            # A race past the form's checks; the transaction is rolled back.
-            messages.error(request, exc.detail)
-            return HttpResponseRedirect(request.get_full_path())
 
     @action(description="Preview prices", url_path="preview-prices", icon="price_check")
     def preview_prices(self, request: HttpRequest) -> HttpResponse:
