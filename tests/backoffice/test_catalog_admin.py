@@ -591,3 +591,39 @@ def test_a_preview_at_a_later_moment_uses_the_prices_valid_then(login, catalog, 
     listed = client.get(reverse("admin:pricing_pricerow_preview"), {"at": "2030-06-01 12:00"})
     assert {ln["variant"].sku: ln["resolution"].unit_price for ln in listed.context["lines"]}["TS-M"] == (
         Decimal("9.00"))
+
+
+def test_a_market_is_deleted_with_its_prices_only_when_asked_explicitly(manager, catalog, gold_grid):
+    eu = catalog["EU"]
+    url = reverse("admin:catalog_market_delete", args=[eu.pk])
+    # given: the refusal offers the explicit way
+    refused = manager.get(url)
+    assert any("delete the market with its price rows" in m for m in messages_of(refused))
+    # when: the confirmation page, then its POST
+    confirm = manager.get(url, {"with_prices": "1"})
+    assert confirm.status_code == 200 and confirm.context["count"] == 5
+    assert Market.objects.filter(pk=eu.pk).exists()
+    done = manager.post(url + "?with_prices=1", {"post": "yes"})
+    # then
+    assert done.status_code == 302
+    assert any("Deleted market EU and 5 price row(s)" in m for m in messages_of(done))
+    assert not Market.objects.filter(pk=eu.pk).exists()
+    assert PriceRow.objects.count() == 1  # the US row stays
+    from django.contrib.admin.models import DELETION, LogEntry
+
+    assert LogEntry.objects.filter(object_id=str(eu.pk), action_flag=DELETION).count() == 1
+
+
+def test_deleting_a_market_with_prices_needs_the_permission_to_delete_prices(catalog, gold_grid, accounts):
+    from django.contrib.auth.models import Permission
+
+    account = make_account("markets@example.com", Role.EVERYONE)
+    account.user_permissions.add(*Permission.objects.filter(
+        codename__in=["access_backoffice", "view_market", "delete_market"]))
+    client = Client()
+    client.force_login(account)
+    url = reverse("admin:catalog_market_delete", args=[catalog["EU"].pk])
+    refused = client.get(url)
+    assert not any("with its price rows" in m for m in messages_of(refused))
+    assert client.post(url + "?with_prices=1", {"post": "yes"}).status_code == 403
+    assert PriceRow.objects.filter(market=catalog["EU"]).count() == 5

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
+from clientbase.catalog.models import Market
 from clientbase.customers.models import Contact, Grant, Role
 from clientbase.pricing.models import PriceRow
 from tests.conftest import make_account
@@ -157,3 +158,12 @@ def test_a_catalog_manager_adds_a_price_from_the_grid_and_sees_errors_on_the_fie
     page.goto(f"{base}/admin/catalog/market/{catalog['EU'].pk}/delete/")
     expect(page.get_by_text("5 price row(s) use it")).to_be_visible()
     page.screenshot(path=str(tmp_path / "market-delete.png"), full_page=True)
+    assert Market.objects.filter(key="EU").exists()
+
+    # unless asked explicitly to delete its price rows too
+    page.click("#delete-with-prices")
+    page.click("#confirm-delete-with-prices")
+    expect(page).to_have_url(re.compile(r"/admin/catalog/market/$"))
+    expect(page.get_by_text("Deleted market EU and 5 price row(s).")).to_be_visible()
+    assert not Market.objects.filter(key="EU").exists()
+    assert PriceRow.objects.count() == 1

@@ -11,9 +11,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -177,17 +179,50 @@ class MarketAdmin(CatalogModelAdmin):
     def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
         # Price rows protect their market. Django's confirmation page would
         # list every one of them (millions, in a big shop); refuse up front
-        # with the count instead, as the API does.
+        # with the count instead, as the API does — or, asked explicitly
+        # (?with_prices=1), delete the market and its rows in one request.
         market = self.get_object(request, object_id)
-        if market is not None and self.has_delete_permission(request, market):
-            count = PriceRow.objects.filter(market=market).count()
-            if count:
-                rows_url = reverse("admin:pricing_pricerow_changelist") + f"?market__id__exact={market.pk}"
-                messages.error(request, format_html(
-                    'Market {} was not deleted: {} price row(s) use it. Delete or move them first '
-                    '(<a href="{}" class="underline">see them</a>).', market.key, count, rows_url))
-                return HttpResponseRedirect(_change_url_of_delete(request.path))
-        return super().delete_view(request, object_id, extra_context)
+        if market is None or not self.has_delete_permission(request, market):
+            return super().delete_view(request, object_id, extra_context)
+        count = PriceRow.objects.filter(market=market).count()
+        if not count:
+            return super().delete_view(request, object_id, extra_context)
+        may_delete_prices = request.user.has_perm("pricing.delete_pricerow")
+        if request.GET.get("with_prices") == "1":
+            if not may_delete_prices:
+                raise PermissionDenied
+            return self._delete_with_prices(request, market, count)
+        rows_url = reverse("admin:pricing_pricerow_changelist") + f"?market__id__exact={market.pk}"
+        message = format_html('Market {} was not deleted: {} price row(s) use it. Delete or move them '
+                              'first (<a href="{}" class="underline">see them</a>)', market.key, count,
+                              rows_url)
+        if may_delete_prices:
+            message = format_html('{}, or <a href="{}?with_prices=1" class="underline" id="delete-with-prices">'
+                                  'delete the market with its price rows</a>.', message, request.path)
+        messages.error(request, message)
+        return HttpResponseRedirect(_change_url_of_delete(request.path))
+
+    def _delete_with_prices(self, request: HttpRequest, market: Market, count: int) -> HttpResponse:
+        """A confirmation page; on POST, the market and its price rows go in
+        one transaction (pricing.services.delete_market)."""
+        if request.method == "POST":
+            key = market.key
+            with transaction.atomic():
+                self.log_deletions(request, [market])  # before: deleting clears the pk
+                deleted = delete_market(market, delete_prices=True)
+            messages.success(request, f"Deleted market {key} and {deleted} price row(s).")
+            return HttpResponseRedirect(reverse("admin:catalog_market_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Delete market {market.key} and its price rows?",
+            "subtitle": None,
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "original": market,
+            "count": count,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "catalog/market_delete_with_prices.html", context)
 
     def delete_model(self, request, obj: Market) -> None:
         # Refuses (Conflict) if rows appeared since the confirmation page.
