@@ -6,7 +6,8 @@ from django.test import Client
 from django.utils import timezone
 
 from clientbase.api.common import _encode
-from clientbase.customers.models import ApiToken
+from clientbase.customers.models import ApiToken, Organization
+from tests.conftest import org
 
 PROBLEM = "application/problem+json"
 
@@ -180,3 +181,32 @@ def test_a_server_error_is_a_500_problem_without_a_traceback(world, admin_api, m
     response = admin_api.delete("/organizations/EU-MGMT")
     body = assert_problem(response, 500)
     assert "secret internals" not in response.content.decode() and body["type"].endswith("server_error")
+
+
+@pytest.mark.parametrize(("send", "field"), [
+    (lambda api: api.get("/organizations", q="EU\x00"), "q"),
+    (lambda api: api.get("/organizations", cursor="\x00"), "cursor"),
+    (lambda api: api.get("/organizations/EU\x00HQ"), "ident"),
+    (lambda api: api.post("/organizations", {"name": "Nul\x00", "parent": "ADMIN"}), "name"),
+    (lambda api: api.post("/organizations", {"name": "Fine", "customer_groups": ["GOLD", "\x00"]}),
+     "customer_groups.1"),
+    (lambda api: api.patch("/organizations/ADMIN", {"key": "A\x00"}), "key"),
+    (lambda api: api.post("/organizations/EU-MGMT/move", {"parent": "\x00"}), "parent"),
+])
+def test_a_nul_character_anywhere_in_the_input_is_a_422_naming_the_field(world, admin_api, send, field):
+    # PostgreSQL cannot store NUL in text; the API refuses it on every database alike.
+    count = Organization.objects.count()
+    assert_problem(send(admin_api), 422, field=field)
+    assert Organization.objects.count() == count and org("ADMIN").key == "ADMIN"
+
+
+def test_a_value_the_database_refuses_is_a_422_not_a_500(world, admin_api, monkeypatch):
+    from django.db import DataError
+
+    from clientbase.customers.services import organizations as services
+
+    def overflow(*args, **kwargs):
+        raise DataError("integer out of range")
+
+    monkeypatch.setattr(services, "create_organization", overflow)
+    assert_problem(admin_api.post("/organizations", {"name": "X"}), 422, field="body")

@@ -1,10 +1,12 @@
 """Every error the API returns is an RFC 9457 problem (application/problem+json)."""
 
+import json
 import logging
 from functools import wraps
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
@@ -37,13 +39,54 @@ def not_found_view(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     return problem(404, f"No API operation at {request.path}; see /api/v1/docs.", code="no_such_url")
 
 
+def _nul_in(value, where: str) -> str | None:
+    """The dotted name of the first string inside `value` holding a NUL, or None."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        name = str(key) if not where else f"{where}.{key}"
+        if isinstance(key, str) and "\x00" in key:
+            return name
+        if found := _nul_in(item, name):
+            return found
+    return None
+
+
+def _field_with_nul(request: HttpRequest, path_params: dict) -> str | None:
+    """The input field (path parameter, query parameter or body field) that
+    holds a NUL character, or None. PostgreSQL cannot store NUL in text, so
+    such input must be refused before it reaches a query."""
+    if found := _nul_in(path_params, ""):
+        return found
+    for key, values in request.GET.lists():
+        if "\x00" in key or any("\x00" in v for v in values):
+            return key.replace("\x00", "")
+    body = request.body if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
+    if b"\x00" in body or b"\\u0000" in body:
+        try:
+            return _nul_in(json.loads(body), "") or "body"
+        except ValueError:
+            return "body"
+    return None
+
+
 def as_problem(view):
     """Wrap a view of the API so that the responses ninja builds itself, outside
     every exception handler (405 for a method the path does not offer), are
-    problems too."""
+    problems too; and refuse a NUL character in any input with a 422 naming
+    the field (on PostgreSQL it would otherwise be a database error)."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
+        if field := _field_with_nul(request, kwargs):
+            return problem(422, f"Invalid input: {field}.", code="validation", title="Validation failed",
+                           errors=[FieldError(field, "Text may not contain NUL characters.", "nul_character")])
         response = view(request, *args, **kwargs)
         if response.status_code == 405 and not response.get("Content-Type", "").startswith(
                 PROBLEM_CONTENT_TYPE):
@@ -129,6 +172,16 @@ def install(api) -> None:
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError):
         return problem(exc.status_code, str(exc))
+
+    @api.exception_handler(DataError)
+    def data_error(request: HttpRequest, exc: DataError):
+        # A value the database cannot hold (a number out of range...): bad
+        # input that slipped past the schema. Logged, because the schema
+        # should have caught it and named the field.
+        log.warning("Database refused a value in %s %s: %s", request.method, request.path, exc)
+        return problem(422, "A value is out of the range this field accepts.", code="validation",
+                       title="Validation failed",
+                       errors=[FieldError("body", "A value is out of range.", "out_of_range")])
 
     @api.exception_handler(Exception)
     def server_error(request: HttpRequest, exc: Exception):
