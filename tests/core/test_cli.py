@@ -1,5 +1,6 @@
 """The entry points: `clientbase demo`, `clientbase serve`, `createsuperuser`."""
 
+import json
 import os
 import queue
 import signal
@@ -172,28 +173,35 @@ def free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path):
-    """`clientbase serve` in a subprocess on an empty SQLite home; yields its base URL."""
+    """`clientbase serve --demo` in a subprocess on an empty SQLite home; yields
+    its base URL, the process, its environment and what it printed."""
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "TEST_DATABASE_NAME", "STATIC_ROOT", "DEBUG"}}
     env["CLIENTBASE_HOME"] = str(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "clientbase.cli", "serve", "--port", str(port), "--workers", "1"],
+        [sys.executable, "-m", "clientbase.cli", "serve", "--port", str(port), "--workers", "1",
+         "--demo"],
         env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout] and None,
-                     daemon=True).start()
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)  # the process closed its output: it has ended
+
+    threading.Thread(target=read, daemon=True).start()
     output = []
     try:
         # serve prints its URL once the socket is bound; wait for that line.
         while True:
             line = lines.get(timeout=180)
+            assert line is not None, "serve ended before serving:\n" + "".join(output)
             output.append(line)
-            if "serving on" in line:
+            if "Administrator:" in line:
                 break
-            assert proc.poll() is None, "".join(output)
-        yield f"http://127.0.0.1:{port}", proc
+        yield f"http://127.0.0.1:{port}", proc, env, "".join(output)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -211,7 +219,7 @@ def get(url: str, **headers):
 
 def test_serve_runs_gunicorn_with_static_files_through_whitenoise(server):
     # given
-    base, proc = server
+    base, proc, _, _ = server
     # when
     status, headers, body = get(f"{base}/api/v1/openapi.json")
     # then: the production server answers, not Django's development server
@@ -226,3 +234,20 @@ def test_serve_runs_gunicorn_with_static_files_through_whitenoise(server):
     # and Ctrl-C stops it cleanly
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0
+
+
+def test_serve_demo_prints_the_admin_login_and_serves_the_demo_data(server):
+    # given
+    base, _, env, printed = server
+    assert f"http://127.0.0.1:{base.rsplit(':', 1)[1]}/" in printed
+    assert f"{demo.ADMIN_EMAIL} / {demo.DEFAULT_ADMIN_PASSWORD}" in printed
+    token = subprocess.run(
+        [sys.executable, "-m", "clientbase.cli", "createtoken", demo.ADMIN_EMAIL],
+        env=env, cwd=env["CLIENTBASE_HOME"], capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    # when
+    status, _, body = get(f"{base}/api/v1/organizations", Authorization=f"Bearer {token}")
+    # then
+    assert status == 200
+    assert {item["key"] for item in json.loads(body)["items"]} == {
+        "ADMIN", "EU-HQ", "EU-MGMT", "US-HQ", "US-SALES"}
