@@ -680,3 +680,67 @@ def test_the_contact_list_costs_the_same_queries_for_5_and_50_contacts(caller, w
     large = _list_queries(api, 50, params)
 
     assert small == large
+
+
+# --- real concurrency (PostgreSQL: SQLite serialises writers anyway) ----------
+
+def _in_parallel(*calls):
+    """Run each call in its own thread and database connection, released
+    together by a barrier; returns their results in order."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            results[index] = call()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_with_the_same_if_match_one_wins_and_one_gets_412(caller, people):
+    # given: two clients read version 1
+    first, second = caller("admin"), caller("admin")
+    etag = first.get("/contacts/ANNA")["ETag"]
+
+    # when: both write at once
+    responses = _in_parallel(
+        lambda: first.patch("/contacts/ANNA", {"first_name": "One"}, headers={"If-Match": etag}),
+        lambda: second.patch("/contacts/ANNA", {"first_name": "Two"}, headers={"If-Match": etag}),
+    )
+
+    # then
+    assert sorted(r.status_code for r in responses) == [200, 412]
+    winner = next(r for r in responses if r.status_code == 200).json()
+    contact = Contact.objects.get(key="ANNA")
+    assert (contact.first_name, contact.version) == (winner["first_name"], 2)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_creates_racing_for_one_email_give_201_and_409_never_500(caller, world):
+    first, second = caller("admin"), caller("admin")
+
+    responses = _in_parallel(
+        lambda: first.post("/contacts", {"first_name": "One", "email": "race@example.com"}),
+        lambda: second.post("/contacts", {"first_name": "Two", "email": "RACE@example.com"}),
+    )
+
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    assert Contact.objects.filter(email="race@example.com").count() == 1
