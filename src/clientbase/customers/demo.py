@@ -17,8 +17,9 @@ same demo.
 """
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from clientbase.customers.models import (
@@ -91,7 +92,6 @@ class DemoContact:
     customer_groups: tuple[str, ...] = ()
     has_account: bool = False
     source: str = ContactSource.BACK_OFFICE
-    extra: dict = field(default_factory=dict)
 
     @property
     def email(self) -> str:
@@ -297,8 +297,6 @@ def _ensure_account(email: str, password: str, roles: list[str], summary: DemoSu
     _update(account, {"is_active": True, "contact": contact}, summary)
     missing = set(roles) - account.role_names
     if missing:
-        from django.contrib.auth.models import Group
-
         account.groups.add(*Group.objects.filter(name__in=missing))
         summary.changed += 1
     return account
