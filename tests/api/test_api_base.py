@@ -210,3 +210,11 @@ def test_a_value_the_database_refuses_is_a_422_not_a_500(world, admin_api, monke
 
     monkeypatch.setattr(services, "create_organization", overflow)
     assert_problem(admin_api.post("/organizations", {"name": "X"}), 422, field="body")
+
+
+def test_the_schema_documents_the_problem_of_every_operation(db):
+    schema = Client().get("/api/v1/openapi.json").json()
+    assert set(schema["components"]["schemas"]["Problem"]["required"]) == {"type", "title", "status", "detail"}
+    operations = [op for item in schema["paths"].values() for op in item.values()]
+    assert operations and all(
+        "application/problem+json" in op["responses"]["4XX"]["content"] for op in operations)

@@ -24,6 +24,22 @@ class ProblemNinjaAPI(NinjaAPI):
         # Last: anything else under /api/v1/ is a 404 problem, not Django's page.
         return [*patterns, re_path(r"^.*$", errors.not_found_view, name="no-such-url")]
 
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        """ninja's schema, plus the problem every operation may answer with
+        (4XX, 5XX), so that clients and schema tests know its shape."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = errors.PROBLEM_SCHEMA
+        problem_response = {
+            "description": "An RFC 9457 problem.",
+            "content": {errors.PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.setdefault("responses", {})
+                for status in ("4XX", "5XX"):
+                    responses.setdefault(status, problem_response)
+        return schema
+
 
 api = ProblemNinjaAPI(
     title="clientbase API",
