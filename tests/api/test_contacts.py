@@ -216,7 +216,7 @@ def test_deleting_a_contact_keeps_its_account(admin_api, people):
 
 def test_an_unknown_contact_is_404(admin_api, world):
     assert admin_api.get("/contacts/NOBODY").status_code == 404
-    assert admin_api.get("/contacts/NO%00BODY").status_code == 404
+    assert admin_api.get("/contacts/NO%00BODY").status_code in (404, 422)  # never a 500
     assert admin_api.get("/contacts/00000000-0000-0000-0000-000000000000").status_code == 404
 
 

@@ -174,7 +174,9 @@ def update_customer_group(group: CustomerGroup, *, changes: dict,
     been loaded with select_for_update by the caller. Returns the group."""
     for name, value in changes.items():
         setattr(group, name, value)
-    parent_changed = parent_given and (parent.pk if parent else None) != group.parent_id
-    if not changes and not parent_changed:
-        return group
-    return _save_group(group, parent_changed=parent_changed, new_parent=parent)
+    if changes:
+        group = _save_group(group, parent_changed=False, new_parent=None)
+    if parent_given and (parent.pk if parent else None) != group.parent_id:
+        # The move saves the group itself: one version step per kind of change.
+        group = move_node(group, parent)
+    return group
