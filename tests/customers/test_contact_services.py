@@ -3,6 +3,8 @@ rely on beyond the API."""
 
 import pytest
 from django.db import IntegrityError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from clientbase.core.errors import Conflict, Invalid
 from clientbase.customers.models import Address, Contact, Organization
@@ -239,3 +241,39 @@ def test_deleting_a_contact_removes_its_addresses_and_memberships(anna, world):
     assert not Address.objects.exists()
     assert not Contact.customer_groups.through.objects.exists()
     assert not Contact.organizations.through.objects.exists()
+
+
+# --- invariants -----------------------------------------------------------------
+
+FLAGS = st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans()), max_size=5)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flags=FLAGS)
+def test_addresses_never_end_with_two_defaults_of_a_kind(anna, flags):
+    # each entry: (keep the id of an existing address?, default shipping, default billing)
+    before = list(anna.addresses.order_by("id").values_list("id", "line1", "is_default_shipping",
+                                                            "is_default_billing"))
+    existing = [row[0] for row in before]
+    wanted = []
+    for index, (keep, shipping, billing) in enumerate(flags):
+        entry = {"line1": f"line {index}", "city": "Berlin", "country": "DE",
+                 "is_default_shipping": shipping, "is_default_billing": billing}
+        if keep and index < len(existing):
+            entry["id"] = str(existing[index])
+        wanted.append(entry)
+
+    try:
+        services.set_addresses(anna, wanted)
+    except Invalid:
+        # refused: nothing changed
+        assert sum(f[1] for f in flags) > 1 or sum(f[2] for f in flags) > 1
+        assert list(anna.addresses.order_by("id").values_list(
+            "id", "line1", "is_default_shipping", "is_default_billing")) == before
+    else:
+        addresses = list(anna.addresses.all())
+        assert len(addresses) == len(flags)
+        assert sum(a.is_default_shipping for a in addresses) <= 1
+        assert sum(a.is_default_billing for a in addresses) <= 1
+        kept = {e["id"] for e in wanted if "id" in e}
+        assert kept <= {str(a.pk) for a in addresses}
