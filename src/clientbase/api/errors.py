@@ -93,7 +93,10 @@ def _field_with_nul(request: HttpRequest, path_params: dict) -> str | None:
     for key, values in request.GET.lists():
         if "\x00" in key or any("\x00" in v for v in values):
             return key.replace("\x00", "")
-    body = request.body if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
+    # Only JSON bodies: ninja reads them whole anyway, whereas touching the
+    # body of a large multipart upload would load it into memory.
+    is_json = request.content_type == "application/json" or request.content_type.endswith("+json")
+    body = request.body if is_json and request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
     if b"\x00" in body or b"\\u0000" in body:
         try:
             return _nul_in(json.loads(body), "") or "body"
