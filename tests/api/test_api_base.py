@@ -186,7 +186,6 @@ def test_a_server_error_is_a_500_problem_without_a_traceback(world, admin_api, m
 @pytest.mark.parametrize(("send", "field"), [
     (lambda api: api.get("/organizations", q="EU\x00"), "q"),
     (lambda api: api.get("/organizations", cursor="\x00"), "cursor"),
-    (lambda api: api.get("/organizations/EU\x00HQ"), "ident"),
     (lambda api: api.post("/organizations", {"name": "Nul\x00", "parent": "ADMIN"}), "name"),
     (lambda api: api.post("/organizations", {"name": "Fine", "customer_groups": ["GOLD", "\x00"]}),
      "customer_groups.1"),
@@ -198,6 +197,11 @@ def test_a_nul_character_anywhere_in_the_input_is_a_422_naming_the_field(world, 
     count = Organization.objects.count()
     assert_problem(send(admin_api), 422, field=field)
     assert Organization.objects.count() == count and org("ADMIN").key == "ADMIN"
+
+
+@pytest.mark.parametrize("path", ["/organizations/EU\x00HQ", "/organizations/\x00/tree"])
+def test_a_nul_character_in_an_id_or_key_finds_nothing(world, admin_api, path):
+    assert_problem(admin_api.get(path), 404)
 
 
 def test_a_value_the_database_refuses_is_a_422_not_a_500(world, admin_api, monkeypatch):

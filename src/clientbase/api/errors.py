@@ -84,12 +84,10 @@ def _nul_in(value, where: str) -> str | None:
     return None
 
 
-def _field_with_nul(request: HttpRequest, path_params: dict) -> str | None:
-    """The input field (path parameter, query parameter or body field) that
-    holds a NUL character, or None. PostgreSQL cannot store NUL in text, so
-    such input must be refused before it reaches a query."""
-    if found := _nul_in(path_params, ""):
-        return found
+def _field_with_nul(request: HttpRequest) -> str | None:
+    """The input field (query parameter or body field) that holds a NUL
+    character, or None. PostgreSQL cannot store NUL in text, so such input
+    must be refused before it reaches a query."""
     for key, values in request.GET.lists():
         if "\x00" in key or any("\x00" in v for v in values):
             return key.replace("\x00", "")
@@ -108,12 +106,16 @@ def _field_with_nul(request: HttpRequest, path_params: dict) -> str | None:
 def as_problem(view):
     """Wrap a view of the API so that the responses ninja builds itself, outside
     every exception handler (405 for a method the path does not offer), are
-    problems too; and refuse a NUL character in any input with a 422 naming
-    the field (on PostgreSQL it would otherwise be a database error)."""
+    problems too; and refuse a NUL character in any input (on PostgreSQL it
+    would otherwise be a database error): 404 in a path, 422 naming the field
+    in a query or body."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
-        if field := _field_with_nul(request, kwargs):
+        if _nul_in(kwargs, ""):
+            # An id or key with a NUL names nothing, like any unknown id.
+            return problem(404, "Nothing has this id or key.", code="not_found")
+        if field := _field_with_nul(request):
             return problem(422, f"Invalid input: {field}.", code="validation", title="Validation failed",
                            errors=[FieldError(field, "Text may not contain NUL characters.", "nul_character")])
         response = view(request, *args, **kwargs)
