@@ -168,7 +168,8 @@ def run_one(args: argparse.Namespace) -> int:
         f"it sees {visible:,} contacts, {matching:,} of them match q={args.term!r}",
         f"{args.repetitions} timed repetitions after {args.warmup} warm-up runs; "
         f"ORM and SQL alternate; both return the same ids in the same order (checked)",
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}"
         + (f"; generation took {generation_s:.0f} s" if generation_s else ""),
     ]
     if args.explain:

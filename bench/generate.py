@@ -177,10 +177,10 @@ class Loader:
             else:
                 # SQLite: indexes made by CREATE INDEX have their SQL; those
                 # behind PRIMARY KEY / UNIQUE have none and cannot be dropped.
-                cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-                               "AND tbl_name = %s AND sql IS NOT NULL", [table])
                 # A big page cache keeps the remaining B-trees in memory.
                 cursor.execute("PRAGMA cache_size = -1000000")
+                cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                               "AND tbl_name = %s AND sql IS NOT NULL", [table])
             found = cursor.fetchall()
             for name, _ in found:
                 cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
