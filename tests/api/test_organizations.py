@@ -475,3 +475,37 @@ def test_cursor_pagination_visits_every_visible_organization_exactly_once(world,
     # then
     assert len(seen) == len(set(seen)) and set(seen) == expected
     assert len(expected) == (23 if who == "admin" else 11)
+
+
+def test_a_patch_cannot_move_an_organization_to_the_top_for_a_non_administrator(world, accounts, caller):
+    grant_permission(accounts["csr"], "change_organization")
+    before = tree_state()
+    assert_problem(caller("csr").patch("/organizations/EU-MGMT", {"parent": None}), 403)
+    assert tree_state() == before
+
+
+def test_a_patch_of_parent_moves_the_subtree_like_a_move(world, admin_api):
+    response = admin_api.patch("/organizations/EU-HQ", {"parent": "US-HQ"})
+    assert response.status_code == 200, response.content
+    assert org("EU-MGMT").depth == 2 and org("EU-MGMT").path.startswith(org("US-HQ").path)
+
+
+def test_a_change_through_a_token_is_recorded_with_the_tokens_account(world, accounts):
+    from django.test import Client
+
+    from clientbase.customers.models import ApiToken
+    _, raw = ApiToken.issue(accounts["admin"])
+    client = Client(headers={"Authorization": f"Bearer {raw}"})
+    response = client.post("/api/v1/organizations/US-SALES/move", data={"parent": "ADMIN"},
+                           content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert org("US-SALES").history.first().history_user == accounts["admin"]
+
+
+def test_a_scoped_caller_creates_only_inside_what_it_manages(world, accounts, caller):
+    grant_permission(accounts["csr"], "add_organization")
+    csr = caller("csr")
+    created = csr.post("/organizations", {"name": "EU Team", "parent": "EU-MGMT"})
+    assert created.status_code == 201, created.content
+    assert_problem(csr.post("/organizations", {"name": "US Team", "parent": "US-HQ"}), 422, field="parent")
+    assert_problem(csr.post("/organizations", {"name": "Top"}), 403)

@@ -171,11 +171,15 @@ def update_organization(request: HttpRequest, response: HttpResponse, ident: str
     with transaction.atomic():
         org = _get_for_change(request, ident, "customers.change_organization")
         changes = {k: data[k] for k in ("key", "name", "kind") if k in data}
+        parent = _parent(request, data.get("parent")) if "parent" in data else None
+        if "parent" in data and parent is None and org.parent_id is not None \
+                and not request.user.sees_everything:
+            # The same rule as POST /move: only administrators make new roots.
+            raise Forbidden(detail="Only administrators move organizations to the top.", code="forbidden")
         org = services.update_organization(
             org, changes=changes,
             customer_groups=_groups(data["customer_groups"]) if "customer_groups" in data else None,
-            parent=_parent(request, data.get("parent")) if "parent" in data else None,
-            parent_given="parent" in data,
+            parent=parent, parent_given="parent" in data,
         )
     org = _get(request, str(org.pk))
     set_etag(response, org)
