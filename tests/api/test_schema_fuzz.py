@@ -76,3 +76,24 @@ CHECKS = [not_a_server_error, response_schema_conformance, problem_json_for_ever
 def test_every_operation_answers_within_its_schema_and_never_with_a_5xx(case, admin_token):
     response = case.call(headers={"Authorization": f"Bearer {admin_token}"})
     case.validate_response(response, checks=CHECKS)
+
+
+@pytest.fixture
+def scoped_token(world, accounts) -> str:
+    """A CSR who may change organizations but manages only EU Headquarters."""
+    from django.contrib.auth.models import Permission
+
+    csr = accounts["csr"]
+    csr.user_permissions.add(*Permission.objects.filter(
+        content_type__app_label="customers",
+        codename__in=["add_organization", "change_organization", "delete_organization"]))
+    _, raw = ApiToken.issue(csr)
+    return raw
+
+
+@schema.include(path_regex=r"/organizations").parametrize()
+@settings(max_examples=15, derandomize=True, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_organization_operations_hold_for_a_scoped_caller_too(case, scoped_token):
+    response = case.call(headers={"Authorization": f"Bearer {scoped_token}"})
+    case.validate_response(response, checks=CHECKS)
