@@ -131,9 +131,10 @@ def test_random_creates_and_moves_keep_every_path_depth_and_subtree_consistent(m
                     unchanged_parent = before[node.pk][0] == after[node.pk][0]
                     assert after[node.pk][3] == before[node.pk][3] + (0 if unchanged_parent else 1)
                     assert moved.pk == node.pk
-            # refresh the Python objects: a move rewrote paths in the database
-            nodes = list(model._default_manager.filter(pk__in=[n.pk for n in nodes]).order_by("created_at", "id")) \
-                if len(nodes) > 0 else nodes
+            # refresh the Python objects (a move rewrote paths in the database),
+            # keeping their order: operations refer to nodes by position
+            fresh = model._default_manager.in_bulk([n.pk for n in nodes])
+            nodes = [fresh[n.pk] for n in nodes]
             assert_tree_consistent(model)
 
 
