@@ -627,3 +627,12 @@ def test_deleting_a_market_with_prices_needs_the_permission_to_delete_prices(cat
     assert not any("with its price rows" in m for m in messages_of(refused))
     assert client.post(url + "?with_prices=1", {"post": "yes"}).status_code == 403
     assert PriceRow.objects.filter(market=catalog["EU"]).count() == 5
+
+
+@pytest.mark.parametrize("who, offered", [("manager", True), ("csr", False)])
+def test_the_variant_page_offers_adding_prices_only_to_those_who_may(login, manager, catalog, who, offered):
+    client = manager if who == "manager" else login(who)
+    html = client.get(reverse("admin:catalog_variant_change", args=[catalog["TS-M"].pk])).content.decode()
+    assert ('id="add-price"' in html) is offered
+    assert (f'?product={catalog["TSHIRT"].pk}' in html) is offered
+    assert 'id="preview-form"' in html

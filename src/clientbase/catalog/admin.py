@@ -365,4 +365,6 @@ class VariantAdmin(CatalogModelAdmin):
             "preview_url": variant_preview_url(variant),
             "add_price_url": (reverse("admin:pricing_pricerow_add") + f"?variant={variant.pk}"
                               if request.user.has_perm("pricing.add_pricerow") else None),
+            "add_product_price_url": (reverse("admin:pricing_pricerow_add") + f"?product={variant.product_id}"
+                                      if request.user.has_perm("pricing.add_pricerow") else None),
         }
