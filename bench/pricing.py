@@ -12,8 +12,8 @@ break, group prices for random groups (some expired or not yet valid), a few
 customer prices, and rows in the second market; some products carry only
 product-level rows. Cases:
 
-- resolve 100 SKUs in one batch for the contact (`resolve_prices` with the
-  contact's effective groups, as `POST /api/v1/prices/resolve` runs it);
+- resolve 100 SKUs in one batch for the contact (`resolve_prices`, as
+  `POST /api/v1/prices/resolve` runs it);
 - resolve one SKU (`GET /api/v1/prices/resolve`);
 - the same for an anonymous visitor.
 
@@ -206,7 +206,8 @@ def existing(scale: PricingScale) -> bool:
 def hand_written_sql() -> str:
     """One query: the contact's effective groups, the candidate rows of each
     SKU (product rows only where the variant has none of its own in the market
-    and currency), the applicable ones, and the winner per SKU."""
+    and currency), the applicable ones, and the winning row per SKU — every
+    column of it, as tuples."""
     from django.db import connection
 
     from clientbase.catalog.models import Variant
@@ -219,6 +220,8 @@ def hand_written_sql() -> str:
     contact_orgs = Contact.organizations.through._meta.db_table
     contact_groups = Contact.customer_groups.through._meta.db_table
     org_groups = Organization.customer_groups.through._meta.db_table
+    # The whole winning row, as the resolver answers it.
+    columns = ", ".join(q(f.column) for f in PriceRow._meta.concrete_fields)
     return f"""
     WITH RECURSIVE
       member_paths(path) AS (
@@ -243,7 +246,7 @@ def hand_written_sql() -> str:
            AND NOT EXISTS (SELECT 1 FROM {price} own WHERE own.variant_id = w.id
                            AND own.market_id = %(market)s AND own.currency = %(currency)s)),
       ranked AS (
-        SELECT sku, id, unit_price, ROW_NUMBER() OVER (
+        SELECT candidates.*, ROW_NUMBER() OVER (
                  PARTITION BY sku
                  ORDER BY unit_price,
                           CASE sale_type WHEN 'customer' THEN 0 WHEN 'customer_group' THEN 1 ELSE 2 END,
@@ -255,7 +258,7 @@ def hand_written_sql() -> str:
            AND (sale_type = 'all_customers'
                 OR (sale_type = 'customer' AND sale_code IN (%(key)s, %(id)s))
                 OR (sale_type = 'customer_group' AND sale_code IN (SELECT key FROM group_keys))))
-    SELECT sku, id FROM ranked WHERE n = 1 ORDER BY sku
+    SELECT sku, {columns} FROM ranked WHERE n = 1 ORDER BY sku
     """
 
 
@@ -272,29 +275,25 @@ def run_sql(sql: str, *, skus: list[str], contact, market, currency: str, quanti
         "contact": db_uuid(contact.pk if contact else uuid.UUID(int=0)),
         "key": (contact.key or "") if contact else "",
         "id": str(contact.pk) if contact else "",
-        "skus": tuple(skus),
         "market": db_uuid(market.pk),
         "currency": currency,
-        "quantity": quantity,
+        "quantity": str(quantity) if connection.vendor == "sqlite" else quantity,
         "at": connection.ops.adapt_datetimefield_value(at),
+        **{f"sku{i}": sku for i, sku in enumerate(skus)},
     }
+    text = sql.replace("%(skus)s", "(" + ", ".join(f"%(sku{i})s" for i in range(len(skus))) + ")")
     if connection.vendor == "sqlite":
-        # sqlite3 takes named parameters as :name, and no tuple for IN.
-        marks = ", ".join(f":sku{i}" for i in range(len(skus)))
-        text = sql.replace("%(skus)s", f"({marks})")
-        for name in ("contact", "key", "id", "market", "currency", "quantity", "at"):
+        # Straight to sqlite3, which takes named parameters as :name.
+        for name in params:
             text = text.replace(f"%({name})s", f":{name}")
-        named = {k: v for k, v in params.items() if k != "skus"}
-        named["quantity"] = str(quantity)
-        named.update({f"sku{i}": s for i, s in enumerate(skus)})
         cursor = connection.connection.cursor()
-        cursor.execute(text, named)
+        cursor.execute(text, params)
         rows = cursor.fetchall()
     else:
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(text, params)
             rows = cursor.fetchall()
-    return [(sku, uuid.UUID(str(pk))) for sku, pk in rows]
+    return [(row[0], uuid.UUID(str(row[1]))) for row in rows]
 
 
 # --- Running ------------------------------------------------------------------
@@ -306,7 +305,7 @@ def build_cases(scale: PricingScale, rng: random.Random):
     from bench.measure import Case
     from clientbase.catalog.models import Market
     from clientbase.customers.models import Contact
-    from clientbase.pricing.services import resolve_prices, visitor_for
+    from clientbase.pricing.services import resolve_prices
 
     contact = Contact.objects.get(key=BENCH_CONTACT)
     market = Market.objects.get(key="EU")
@@ -318,7 +317,7 @@ def build_cases(scale: PricingScale, rng: random.Random):
 
     def orm(skus, who):
         def call():
-            found = resolve_prices(skus, visitor=visitor_for(who), quantity=Decimal(1), market=market,
+            found = resolve_prices(skus, contact=who, quantity=Decimal(1), market=market,
                                    currency="EUR", at=at)
             return sorted((sku, r.price.pk) for sku, r in found.items() if r.price)
         return call
@@ -331,7 +330,7 @@ def build_cases(scale: PricingScale, rng: random.Random):
 
     return [
         Case(f"resolve {len(batch)} SKUs, contact", orm(batch, contact), hand(batch, contact),
-             note="effective groups + variants + rows"),
+             note="one query, winners as PriceRow objects"),
         Case("resolve 1 SKU, contact", orm(single, contact), hand(single, contact)),
         Case(f"resolve {len(batch)} SKUs, anonymous", orm(batch, None), hand(batch, None)),
         Case("resolve 1 SKU, anonymous", orm(single, None), hand(single, None)),

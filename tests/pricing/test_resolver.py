@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from clientbase.pricing.services import resolve_price, resolve_prices, visitor_for
+from clientbase.pricing.services import explain_prices, resolve_price, resolve_prices
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=tz.utc)
 
@@ -200,11 +200,12 @@ def test_explain_names_product_rows_that_the_variant_hides(catalog, price):
     assert hidden.code == "variant_has_own_prices"
 
 
-def test_resolving_many_skus_takes_a_constant_number_of_queries(
-        catalog, price, world, contact_in, django_assert_num_queries):
+@pytest.fixture
+def many_skus(catalog, price, world, contact_in):
+    """A contact deep in the tree (Gold through an ancestor organization) and
+    30 variants with a few rows each."""
     from clientbase.catalog.models import Product, Variant
 
-    # given a contact deep in the tree and 30 variants with a few rows each
     world["ADMIN"].customer_groups.set([world["GOLD"]])
     contact = contact_in(organizations=["EU-MGMT"], groups=["BRONZE"])
     product = Product.objects.create(key="MANY", name="Many")
@@ -215,12 +216,35 @@ def test_resolving_many_skus_takes_a_constant_number_of_queries(
         catalog[variant.sku] = variant
         price(variant.sku, "20.00")
         price(variant.sku, "15.00", sale_type="customer_group", sale_code="GOLD")
-    # when / then: effective groups (1) + variants (1) + rows (1)
-    with django_assert_num_queries(3):
-        result = resolve_prices(skus + ["NOPE"], visitor=visitor_for(contact), quantity=Decimal(1),
+    return contact, skus
+
+
+def test_resolving_many_skus_takes_one_query(catalog, many_skus, django_assert_num_queries):
+    contact, skus = many_skus
+    with django_assert_num_queries(1):
+        result = resolve_prices(skus + ["NOPE"], contact=contact, quantity=Decimal(1),
                                 market=catalog["EU"], currency="EUR", at=NOW)
+        # what the API shows of each winner is at hand, without more queries
+        assert {(r.price.sku, r.price.market.key) for r in result.values() if r.price} == {
+            (sku, "EU") for sku in skus}
     assert {r.unit_price for sku, r in result.items() if sku != "NOPE"} == {Decimal("15.00")}
-    assert result["NOPE"].variant is None
+    assert not result["NOPE"].known and result["M-0"].known
+
+
+def test_explaining_many_skus_takes_three_queries(catalog, many_skus, django_assert_num_queries):
+    contact, skus = many_skus
+    with django_assert_num_queries(3):
+        result = explain_prices(skus, contact=contact, quantity=Decimal(1), market=catalog["EU"],
+                                currency="EUR", at=NOW)
+    assert all(len(r.candidates) == 2 for r in result.values())
+
+
+def test_a_product_level_winner_names_its_product_without_a_query(catalog, price,
+                                                                   django_assert_num_queries):
+    price("TSHIRT", "25.00")
+    with django_assert_num_queries(1):
+        result = resolve(catalog, sku="TS-S")
+        assert result.price.product.key == "TSHIRT"
 
 
 def test_changing_memberships_changes_prices_at_once(catalog, price, world, contact_in):

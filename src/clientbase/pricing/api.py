@@ -39,7 +39,7 @@ class PriceOut(Schema):
 
     @staticmethod
     def resolve_variant(row: PriceRow) -> str | None:
-        return row.variant.sku if row.variant_id else None
+        return row.sku
 
     @staticmethod
     def resolve_product(row: PriceRow) -> str | None:
@@ -235,13 +235,13 @@ def resolve_batch(request: HttpRequest, payload: BatchIn):
     market, currency, contact = _context(request, payload.market, payload.currency, payload.contact)
     skus = list(dict.fromkeys(payload.skus))
     resolutions = services.resolve_prices(
-        skus, visitor=services.visitor_for(contact), quantity=payload.quantity, market=market,
+        skus, contact=contact, quantity=payload.quantity, market=market,
         currency=currency, at=payload.at,
     )
     items = []
     for sku in skus:
         r = resolutions[sku]
-        problem = None if r.price else ("unknown_sku" if r.variant is None else "no_price")
+        problem = None if r.price else ("no_price" if r.known else "unknown_sku")
         items.append({"sku": sku, "unit_price": r.unit_price, "currency": currency,
                       "price": r.price, "problem": problem})
     return {"items": items, "market": market.key, "currency": currency,
@@ -299,18 +299,17 @@ def _context(request: HttpRequest, market_ident: str, currency: str | None,
 def _resolve_one(request: HttpRequest, params: ResolveParams, *, explain: bool) -> dict:
     require_perm(request, "pricing.view_pricerow")
     market, currency, contact = _context(request, params.market, params.currency, params.contact)
-    visitor = services.visitor_for(contact)
-    resolution = services.resolve_prices(
-        [params.sku], visitor=visitor, quantity=params.quantity, market=market, currency=currency,
+    resolution = services.resolve_price(
+        params.sku, contact=contact, quantity=params.quantity, market=market, currency=currency,
         at=params.at, explain=explain,
-    )[params.sku]
-    if resolution.variant is None:
+    )
+    if not resolution.known:
         raise NotFound(detail=f"No variant with SKU '{params.sku}'.", code="unknown_sku")
     body = {"sku": params.sku, "unit_price": resolution.unit_price, "currency": currency,
             "quantity": params.quantity, "market": market.key,
             "contact": contact.pk if contact else None, "price": resolution.price}
     if explain:
-        body["groups"] = sorted(visitor.group_keys)
+        body["groups"] = sorted(services.effective_group_keys(contact))
         body["candidates"] = [
             {"price": c.row, "applied": c.applied, "reason": c.reason or None, "code": c.code or None,
              "level": c.level} for c in resolution.candidates

@@ -74,9 +74,22 @@ class PriceRow(BaseModel):
             # one market and currency.
             models.Index(fields=["variant", "market", "currency"], name="price_variant_idx"),
             models.Index(fields=["product", "market", "currency"], name="price_product_idx"),
-            # Deleting a group or a customer checks for rows that name it.
-            models.Index(fields=["sale_type", "sale_code"], name="price_sale_code_idx"),
+            # Deleting or renaming a group or a customer finds the rows that
+            # name it. On sale_code alone: led by sale_type, this index
+            # tempted SQLite's planner to drive the resolver's query by
+            # `sale_type = 'all_customers'` instead of by the variants.
+            models.Index(fields=["sale_code"], name="price_sale_code_idx"),
         ]
+
+    @property
+    def sku(self) -> str | None:
+        """The variant's SKU for a variant-level row; None for a product-level one.
+
+        The resolver's query brings it along as `for_sku`, saving a query per row.
+        """
+        if not self.variant_id:
+            return None
+        return self.__dict__.get("for_sku") or self.variant.sku
 
     def __str__(self) -> str:
         target = self.variant or self.product

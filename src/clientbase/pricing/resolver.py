@@ -1,0 +1,323 @@
+"""The one price resolver: what a visitor pays for a variant, and why.
+
+Prices in the storefront, on carts, on orders and in the API all come from
+here. Two ways to the same answer:
+
+- `resolve_prices` asks the database for the winning row of every SKU in ONE
+  query (effective groups, candidate rows, applicability and ranking in SQL).
+  This is the hot path: carts, listings, `GET/POST /prices/resolve`.
+- `explain_prices` reads every row of the variants and their products and
+  judges each in Python (`_judge`), keeping the reason a row did not apply.
+
+Both follow DESIGN.md's rules; the property tests check that they always
+choose the same row. The single SQL statement exists because building a
+model instance for every candidate row cost several times the query itself
+(see docs/benchmarks.md, pricing).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import connection
+from django.utils import timezone
+
+from clientbase.catalog.models import Market, Product, Variant
+from clientbase.core.currencies import quantize
+from clientbase.customers.models import Contact, CustomerGroup, Organization
+from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
+
+# The length of one materialized-path segment (32 hex digits and "/"), see
+# clientbase.core.models.path_for.
+SEGMENT = 33
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A price row considered for a variant: whether it applied, and if not, why."""
+
+    row: PriceRow
+    applied: bool
+    reason: str = ""
+    code: str = ""
+    level: str = "variant"  # "variant" or "product": where the row is set
+
+    @property
+    def unit_price(self) -> Decimal:
+        return quantize(self.row.unit_price, self.row.currency)
+
+
+@dataclass
+class Resolution:
+    """The price of one SKU for one visitor. `variant_id` is None for an
+    unknown SKU; `price` is None when no row applies. `variant` (the object)
+    is filled in by `explain_prices` only."""
+
+    sku: str
+    currency: str
+    variant_id: UUID | None = None
+    price: PriceRow | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    variant: Variant | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.variant_id is not None
+
+    @property
+    def unit_price(self) -> Decimal | None:
+        return quantize(self.price.unit_price, self.currency) if self.price else None
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who is buying: a contact with its effective group keys, or anonymous."""
+
+    contact: Contact | None
+    group_keys: frozenset[str] = frozenset()
+
+
+def _db(value: UUID):
+    return Contact._meta.pk.get_db_prep_value(value, connection)
+
+
+def _group_keys_cte() -> str:
+    """SQL defining `group_keys(key)`: the effective groups of the contact
+    bound twice as the first two parameters.
+
+    Ancestors of an organization or a group are the prefixes of its
+    materialized path, each one segment shorter; a recursive CTE lists them
+    and the path indexes look them up, whatever the depth of either tree.
+    """
+    org = Organization._meta.db_table
+    grp = CustomerGroup._meta.db_table
+    contact_orgs = Contact.organizations.through._meta.db_table
+    contact_groups = Contact.customer_groups.through._meta.db_table
+    org_groups = Organization.customer_groups.through._meta.db_table
+    return f"""
+      member_paths(path) AS (
+        SELECT CAST(o.path AS TEXT) FROM {org} o
+          JOIN {contact_orgs} m ON m.organization_id = o.id
+         WHERE m.contact_id = %s
+        UNION
+        SELECT substr(path, 1, length(path) - {SEGMENT}) FROM member_paths WHERE length(path) > {SEGMENT}
+      ),
+      group_paths(path) AS (
+        SELECT CAST(g.path AS TEXT) FROM {grp} g
+          JOIN {contact_groups} cg ON cg.customergroup_id = g.id
+         WHERE cg.contact_id = %s
+        UNION
+        SELECT CAST(g.path AS TEXT) FROM {grp} g
+          JOIN {org_groups} og ON og.customergroup_id = g.id
+          JOIN {org} o ON o.id = og.organization_id
+          JOIN member_paths mp ON mp.path = o.path
+        UNION
+        SELECT substr(path, 1, length(path) - {SEGMENT}) FROM group_paths WHERE length(path) > {SEGMENT}
+      ),
+      group_keys(key) AS (
+        SELECT g.key FROM {grp} g JOIN group_paths gp ON gp.path = g.path
+      )"""
+
+
+def effective_group_keys(contact: Contact | None) -> frozenset[str]:
+    """Keys of the contact's effective customer groups, in ONE query; empty
+    for an anonymous visitor. Same answer as
+    customers.services.groups.effective_groups, which also explains each."""
+    if contact is None:
+        return frozenset()
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH RECURSIVE {_group_keys_cte()} SELECT key FROM group_keys",
+                       [_db(contact.pk), _db(contact.pk)])
+        return frozenset(row[0] for row in cursor.fetchall())
+
+
+def visitor_for(contact: Contact | None) -> Visitor:
+    return Visitor(contact, effective_group_keys(contact))
+
+
+# --- Resolving in the database -------------------------------------------------
+
+
+def _resolve_sql(sku_count: int) -> str:
+    price = PriceRow._meta.db_table
+    variant = Variant._meta.db_table
+    product = Product._meta.db_table
+    columns = ", ".join(f"r.{f.column}" for f in PriceRow._meta.concrete_fields)
+    skus = ", ".join(["%s"] * sku_count)
+    # Ties: the more specific sale type, then the higher minimum quantity,
+    # then the id, exactly as `_rank`.
+    specificity = " ".join(f"WHEN '{t.value}' THEN {n}" for t, n in SPECIFICITY.items())
+    return f"""
+    WITH RECURSIVE {_group_keys_cte()},
+      wanted(variant_id, sku, product_id) AS (
+        SELECT id, sku, product_id FROM {variant} WHERE sku IN ({skus})
+      ),
+      candidates AS (
+        -- The variant's own rows in this market and currency ...
+        SELECT w.sku AS for_sku, p.* FROM {price} p JOIN wanted w ON p.variant_id = w.variant_id
+         WHERE p.market_id = %s AND p.currency = %s
+        UNION ALL
+        -- ... or, when it has none there, its product's.
+        SELECT w.sku AS for_sku, p.* FROM {price} p JOIN wanted w ON p.product_id = w.product_id
+         WHERE p.market_id = %s AND p.currency = %s
+           AND NOT EXISTS (SELECT 1 FROM {price} own WHERE own.variant_id = w.variant_id
+                            AND own.market_id = %s AND own.currency = %s)
+      ),
+      ranked AS (
+        SELECT c.*, ROW_NUMBER() OVER (
+                 PARTITION BY for_sku
+                 ORDER BY unit_price, CASE sale_type {specificity} END, min_quantity DESC, id
+               ) AS place
+          FROM candidates c
+         WHERE min_quantity <= %s
+           AND (valid_from IS NULL OR valid_from <= %s)
+           AND (valid_until IS NULL OR valid_until > %s)
+           AND (sale_type = '{SaleType.ALL_CUSTOMERS.value}'
+                OR (sale_type = '{SaleType.CUSTOMER.value}' AND sale_code IN (%s, %s))
+                OR (sale_type = '{SaleType.CUSTOMER_GROUP.value}'
+                    AND sale_code IN (SELECT key FROM group_keys)))
+      )
+    SELECT w.sku AS for_sku, w.variant_id AS for_variant_id, pr.key AS for_product_key, {columns}
+      FROM wanted w
+      LEFT JOIN ranked r ON r.for_sku = w.sku AND r.place = 1
+      LEFT JOIN {product} pr ON pr.id = r.product_id
+    """
+
+
+def resolve_prices(skus: list[str], *, contact: Contact | None = None, visitor: Visitor | None = None,
+                   quantity: Decimal, market: Market, currency: str, at: datetime | None = None,
+                   explain: bool = False) -> dict[str, Resolution]:
+    """The price of each SKU for a contact (None: anonymous), keyed by SKU.
+    ONE query, whatever the number of SKUs and the depth of the trees.
+
+    Each Resolution has `variant_id` (None: unknown SKU) and `price` (None:
+    no row applies); `candidates` is empty — ask `explain_prices` for those.
+    `visitor` may stand for `contact` (its groups are recomputed in SQL).
+    """
+    if visitor is not None:
+        contact = visitor.contact
+    if explain:
+        return explain_prices(skus, contact=contact, quantity=quantity, market=market,
+                              currency=currency, at=at)
+    at = at or timezone.now()
+    unique = list(dict.fromkeys(skus))
+    result = {sku: Resolution(sku=sku, currency=currency) for sku in unique}
+    if not unique:
+        return result
+    # A contact id that matches nothing stands for the anonymous visitor.
+    contact_id = _db(contact.pk if contact else UUID(int=0))
+    market_id = _db(market.pk)
+    params = [
+        contact_id, contact_id, *unique,
+        market_id, currency, market_id, currency, market_id, currency,
+        connection.ops.adapt_decimalfield_value(Decimal(quantity)),
+        connection.ops.adapt_datetimefield_value(at), connection.ops.adapt_datetimefield_value(at),
+        (contact.key or "") if contact else "", str(contact.pk) if contact else "",
+    ]
+    for row in PriceRow.objects.raw(_resolve_sql(len(unique)), params):
+        resolution = result[row.for_sku]
+        resolution.variant_id = UUID(str(row.for_variant_id))
+        if row.pk is None:
+            continue  # a known SKU without an applicable price
+        # What callers show of the winner is at hand: its market, and its SKU
+        # (`for_sku`, read by PriceRow.sku) or product key. Spare each row a
+        # query for them.
+        row.market = market
+        if row.product_id:
+            row.product = Product(id=row.product_id, key=row.for_product_key)
+        resolution.price = row
+    return {sku: result[sku] for sku in skus}
+
+
+# --- Explaining in Python ------------------------------------------------------
+
+
+def _judge(row: PriceRow, *, visitor: Visitor, quantity: Decimal, market: Market, currency: str,
+           at: datetime) -> tuple[str, str]:
+    """(code, reason) why a row does not apply; ("", "") when it does."""
+    if row.market_id != market.pk:
+        return "market_mismatch", f"market mismatch (row is for {row.market.key})"
+    if row.currency != currency:
+        return "currency_mismatch", f"currency mismatch (row is in {row.currency})"
+    if row.valid_from and at < row.valid_from:
+        return "not_yet_valid", f"not yet valid (from {row.valid_from.isoformat()})"
+    if row.valid_until and at >= row.valid_until:
+        return "expired", f"expired (until {row.valid_until.isoformat()})"
+    if quantity < row.min_quantity:
+        return "quantity_below_minimum", f"quantity below {row.min_quantity.normalize():f}"
+    if row.sale_type == SaleType.CUSTOMER:
+        if visitor.contact is None:
+            return "anonymous", f"customer price for {row.sale_code}; the visitor is anonymous"
+        if row.sale_code not in {visitor.contact.key, str(visitor.contact.pk)}:
+            return "other_customer", f"customer price for {row.sale_code}, not this contact"
+    if row.sale_type == SaleType.CUSTOMER_GROUP:
+        if visitor.contact is None:
+            return "anonymous", f"group price for {row.sale_code}; the visitor is anonymous"
+        if row.sale_code not in visitor.group_keys:
+            return "not_in_group", f"contact not in group {row.sale_code}"
+    return "", ""
+
+
+def _rank(row: PriceRow) -> tuple:
+    # Lowest price wins; ties go to the more specific sale type, then to the
+    # higher minimum quantity; the id keeps the answer stable.
+    return (row.unit_price, SPECIFICITY[SaleType(row.sale_type)], -row.min_quantity, row.pk.hex)
+
+
+def explain_prices(skus: list[str], *, contact: Contact | None, quantity: Decimal, market: Market,
+                   currency: str, at: datetime | None = None) -> dict[str, Resolution]:
+    """Like `resolve_prices`, with every row of each variant and of its
+    product in `candidates`: applied or not, and why not. Three queries
+    (effective groups, variants, rows) whatever the number of SKUs."""
+    at = at or timezone.now()
+    quantity = Decimal(quantity)
+    visitor = visitor_for(contact)
+    variants = {v.sku: v for v in Variant.objects.filter(sku__in=set(skus)).order_by()}
+    rows = PriceRow.objects.for_variants(
+        [v.pk for v in variants.values()], {v.product_id for v in variants.values()}
+    ).select_related("market", "variant", "product").order_by()
+    by_variant: dict[UUID, list[PriceRow]] = {}
+    by_product: dict[UUID, list[PriceRow]] = {}
+    for row in rows:
+        if row.variant_id:
+            by_variant.setdefault(row.variant_id, []).append(row)
+        else:
+            by_product.setdefault(row.product_id, []).append(row)
+
+    result: dict[str, Resolution] = {}
+    for sku in skus:
+        variant = variants.get(sku)
+        resolution = Resolution(sku=sku, currency=currency, variant=variant,
+                                variant_id=variant.pk if variant else None)
+        result[sku] = resolution
+        if variant is None:
+            continue
+        own = by_variant.get(variant.pk, [])
+        # Product-level rows stand in only when the variant has no row of its
+        # own in this market and currency, whether or not any of those applies.
+        has_own_here = any(r.market_id == market.pk and r.currency == currency for r in own)
+        for level, level_rows in (("variant", own), ("product", by_product.get(variant.product_id, []))):
+            for row in level_rows:
+                code, reason = _judge(row, visitor=visitor, quantity=quantity, market=market,
+                                      currency=currency, at=at)
+                if not code and level == "product" and has_own_here:
+                    code = "variant_has_own_prices"
+                    reason = f"the variant has its own prices in {market.key}/{currency}"
+                resolution.candidates.append(Candidate(row, not code, reason, code, level))
+        applicable = [c.row for c in resolution.candidates if c.applied]
+        resolution.price = min(applicable, key=_rank) if applicable else None
+    return result
+
+
+def resolve_price(sku: str, *, contact: Contact | None, quantity: Decimal = Decimal(1),
+                  market: Market, currency: str | None = None, at: datetime | None = None,
+                  explain: bool = False) -> Resolution:
+    """The price of one SKU for a contact (None: anonymous); with explain, the
+    candidates too."""
+    currency = currency or market.default_currency
+    if explain:
+        return explain_prices([sku], contact=contact, quantity=quantity, market=market,
+                              currency=currency, at=at)[sku]
+    return resolve_prices([sku], contact=contact, quantity=quantity, market=market,
+                          currency=currency, at=at)[sku]
