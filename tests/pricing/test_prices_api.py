@@ -229,3 +229,26 @@ def test_catalog_managers_manage_the_catalog_and_customer_service_only_reads_it(
     csr = caller("csr")
     assert csr.get("/products/MUG").status_code == 200
     assert csr.post("/products", {"key": "CUP", "name": "Cup"}).status_code == 403
+
+
+def test_deleting_a_customer_group_that_prices_use_is_refused_with_the_count(admin_api, grid):
+    # given GOLD has one price row (see grid)
+    # when
+    refused = admin_api.delete("/customer-groups/GOLD")
+    # then
+    assert refused.status_code == 409
+    assert "1 price row(s)" in refused.json()["detail"]
+    assert admin_api.get("/customer-groups/GOLD").status_code == 200
+
+
+def test_a_customer_group_can_be_deleted_with_its_prices_in_one_request(admin_api, grid):
+    response = admin_api.delete("/customer-groups/GOLD?delete_prices=true")
+    assert response.status_code == 204, response.content
+    assert not PriceRow.objects.filter(sale_code="GOLD").exists()
+    assert PriceRow.objects.filter(sale_code="SILVER").exists()
+
+
+def test_deleting_a_contact_removes_its_customer_prices(admin_api, catalog, price, gold_contact):
+    price("TS-M", "9.00", sale_type="customer", sale_code="C-GOLD")
+    assert admin_api.delete("/contacts/C-GOLD").status_code == 204
+    assert not PriceRow.objects.filter(sale_type="customer").exists()

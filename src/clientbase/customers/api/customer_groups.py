@@ -13,6 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
+# The API layer may call any domain's services; customers' own services know
+# nothing of prices (pricing refuses, by signal, to lose a group it uses).
+from clientbase.pricing.services import delete_group_prices
+
 from clientbase.api.common import (
     KeyStr, Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
 )
@@ -146,9 +150,15 @@ def update_customer_group(request: HttpRequest, response: HttpResponse, ident: s
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a customer group without children")
-def delete_customer_group(request: HttpRequest, ident: str):
+def delete_customer_group(request: HttpRequest, ident: str,
+                          delete_prices: bool = Query(False, description=(
+                              "Also delete the price rows for this group; without it, a group "
+                              "that prices use is refused (409, with the count)."))):
     with transaction.atomic():
         group = _get_for_change(request, ident, "customers.delete_customergroup")
+        if delete_prices:
+            require_perm(request, "pricing.delete_pricerow")
+            delete_group_prices(group)
         services.delete_customer_group(group)
     return 204, None
 
