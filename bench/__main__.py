@@ -155,12 +155,9 @@ def run_one(args: argparse.Namespace) -> int:
 
     version = _server_version(connection)
     title = f"{report.now_utc()} — {args.scale}, {version}"
-    api = [r for r in results if not r.name.startswith("tree:")]
-    tree = [r for r in results if r.name.startswith("tree:")]
-    console.print(report.table(api, title))
-    if tree:
-        console.print(report.table(tree, "tree representation: materialized path vs adjacency list",
-                                   "path", "CTE"))
+    for labels, group in report.grouped(results):
+        heading = title if labels == ("ORM", "SQL") else f"tree representation: {labels[0]} vs {labels[1]}"
+        console.print(report.table(group, heading, *labels))
     facts = [
         f"scale `{args.scale}`: {scale.organizations:,} organizations (max depth {scale.max_depth}), "
         f"{scale.contacts:,} contacts, {generated.memberships:,} memberships",

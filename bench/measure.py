@@ -36,6 +36,7 @@ class Case:
     note: str = ""
     repetitions: int | None = None  # caps the run's count (slow cases)
     compare: str = "ordered"  # "ordered", "as sets", or "no" (writes)
+    labels: tuple[str, str] = ("ORM", "SQL")  # what the two columns are
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Result:
     orm_ms: list[float]
     sql_ms: list[float] = field(default_factory=list)
     note: str = ""
+    labels: tuple[str, str] = ("ORM", "SQL")
 
     @staticmethod
     def p(values: list[float], q: float) -> float:
@@ -166,6 +168,58 @@ class HandWritten:
                f"AND m.organization_id IN (SELECT id FROM sub))" + self.order)
         return self._run(sql, [_db_uuid(root_id), PAGE + 1])[:PAGE]
 
+    def page_by_like(self, root_path: str) -> list[uuid.UUID]:
+        """The first page with the subtree as `path LIKE 'prefix%'`, the query
+        django-treebeard's materialized path runs for descendants."""
+        visible = (f"EXISTS (SELECT 1 FROM {self.through} m JOIN {self.org} o ON o.id = m.organization_id "
+                   f"WHERE m.contact_id = c.id AND o.path LIKE %s)")
+        return self._run(self.select + "WHERE " + visible + self.order,
+                         [root_path + "%", PAGE + 1])[:PAGE]
+
+    # PostgreSQL ltree, for comparison only: a column added to the bench
+    # database's organization table (never to the application's schema).
+    LTREE_COLUMN = "bench_lpath"
+
+    def ensure_ltree(self) -> bool:
+        """Add and fill the ltree column and its GiST index once; False when
+        the extension is not available."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'ltree'")
+            if not cursor.fetchone():
+                return False
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS ltree")
+            cursor.execute("SELECT 1 FROM information_schema.columns WHERE table_name = %s "
+                           "AND column_name = %s", [self.org.strip('"'), self.LTREE_COLUMN])
+            if not cursor.fetchone():
+                if connection.in_atomic_block:
+                    # Inside a test's transaction: fire the deferred foreign-key
+                    # checks first, ALTER TABLE refuses to run with them pending.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(f"ALTER TABLE {self.org} ADD COLUMN {self.LTREE_COLUMN} ltree")
+                cursor.execute(f"UPDATE {self.org} SET {self.LTREE_COLUMN} = "
+                               f"text2ltree(replace(rtrim(path, '/'), '/', '.'))")
+                cursor.execute(f"CREATE INDEX bench_lpath_gist ON {self.org} "
+                               f"USING gist ({self.LTREE_COLUMN})")
+                if not connection.in_atomic_block:
+                    cursor.execute(f"VACUUM ANALYZE {self.org}")
+                else:
+                    cursor.execute(f"ANALYZE {self.org}")
+        return True
+
+    @staticmethod
+    def _lquery(root_path: str) -> str:
+        return root_path.rstrip("/").replace("/", ".")
+
+    def subtree_by_ltree(self, root_path: str) -> list[uuid.UUID]:
+        return self._run(f"SELECT id FROM {self.org} WHERE {self.LTREE_COLUMN} <@ %s::ltree",
+                         [self._lquery(root_path)])
+
+    def page_by_ltree(self, root_path: str) -> list[uuid.UUID]:
+        visible = (f"EXISTS (SELECT 1 FROM {self.through} m JOIN {self.org} o ON o.id = m.organization_id "
+                   f"WHERE m.contact_id = c.id AND o.{self.LTREE_COLUMN} <@ %s::ltree)")
+        return self._run(self.select + "WHERE " + visible + self.order,
+                         [self._lquery(root_path), PAGE + 1])[:PAGE]
+
     def subtree_by_path(self, root_path: str) -> list[uuid.UUID]:
         return self._run(f"SELECT id FROM {self.org} WHERE path >= %s AND path < %s",
                          [root_path, root_path + "~"])
@@ -198,6 +252,11 @@ class HandWritten:
                 count = cursor.rowcount
             transaction.set_rollback(True)
         return [root_id] * count
+
+
+CTE = ("path", "CTE")
+LIKE = ("range", "LIKE")
+LTREE = ("path", "ltree")
 
 
 def build_cases(account, root_id: uuid.UUID, root_path: str, term: str,
@@ -247,9 +306,9 @@ def build_cases(account, root_id: uuid.UUID, root_path: str, term: str,
         cases += [
             Case("tree: subtree ids", lambda: sql.subtree_by_path(root_path),
                  lambda: sql.subtree_by_cte(root_id), note="all ids of the granted subtree",
-                 compare="as sets"),
+                 compare="as sets", labels=CTE),
             Case("tree: list page 1", lambda: sql.page(root_path),
-                 lambda: sql.page_by_cte(root_id), note="hand-written SQL both"),
+                 lambda: sql.page_by_cte(root_id), note="hand-written SQL both", labels=CTE),
         ]
         if other_root:
             cases.append(Case(
@@ -257,7 +316,20 @@ def build_cases(account, root_id: uuid.UUID, root_path: str, term: str,
                 lambda: sql.move_by_path(root_path, other_root[0]),
                 lambda: sql.move_by_parent(root_id, other_root[1]),
                 note="path: one UPDATE of every path; CTE: one parent_id; rolled back; rows = paths rewritten",
-                repetitions=10, compare="no"))
+                repetitions=10, compare="no", labels=CTE))
+        cases.append(Case(
+            "tree: list page 1, LIKE", lambda: sql.page(root_path),
+            lambda: sql.page_by_like(root_path),
+            note="subtree as path LIKE 'prefix%' (django-treebeard MP's query)", labels=LIKE))
+        if connection.vendor == "postgresql" and sql.ensure_ltree():
+            cases += [
+                Case("tree: subtree ids, ltree", lambda: sql.subtree_by_path(root_path),
+                     lambda: sql.subtree_by_ltree(root_path), compare="as sets", labels=LTREE,
+                     note="ltree <@ with a GiST index"),
+                Case("tree: list page 1, ltree", lambda: sql.page(root_path),
+                     lambda: sql.page_by_ltree(root_path), labels=LTREE,
+                     note="ltree <@ with a GiST index"),
+            ]
     return cases
 
 
@@ -291,7 +363,7 @@ def run(cases: list[Case], repetitions: int, warmup: int,
         if case.compare == "no":
             _vacuum()
         rows = len(orm_ids)
-        results.append(Result(case.name, rows, orm_ms, sql_ms, case.note))
+        results.append(Result(case.name, rows, orm_ms, sql_ms, case.note, case.labels))
     return results
 
 

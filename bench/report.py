@@ -37,7 +37,7 @@ def table(results: list[Result], title: str, a: str = "ORM", b: str = "SQL") -> 
     t.add_column("note")
     for r in results:
         flag = ""
-        if r.ratio is not None and not r.name.startswith("tree:"):
+        if r.ratio is not None and r.labels == ("ORM", "SQL"):
             ok = r.orm_p50 <= TARGET_P50_MS and r.ratio <= TARGET_RATIO
             flag = "[green]✓[/]" if ok else "[red]✗[/]"
         t.add_row(r.name, str(r.rows), _ms(r.orm_p50), _ms(r.orm_p95), _ms(r.sql_p50),
@@ -48,12 +48,17 @@ def table(results: list[Result], title: str, a: str = "ORM", b: str = "SQL") -> 
 def markdown(results: list[Result], heading: str, facts: list[str]) -> str:
     lines = [f"### {heading}", ""]
     lines += [f"- {fact}" for fact in facts]
-    api = [r for r in results if not r.name.startswith("tree:")]
-    tree = [r for r in results if r.name.startswith("tree:")]
-    lines += _md_table(api, "ORM", "SQL")
-    if tree:
-        lines += _md_table(tree, "path", "CTE")
+    for labels, group in grouped(results):
+        lines += _md_table(group, *labels)
     return "\n".join(lines) + "\n"
+
+
+def grouped(results: list[Result]) -> list[tuple[tuple[str, str], list[Result]]]:
+    """Results grouped by what their two columns compare, in first-seen order."""
+    groups: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        groups.setdefault(r.labels, []).append(r)
+    return list(groups.items())
 
 
 def _md_table(results: list[Result], a: str, b: str) -> list[str]:
