@@ -195,7 +195,7 @@ def list_prices(request: HttpRequest, filters: Query[PriceFilters]):
     for name in ("currency", "sale_type", "sale_code"):
         if (value := getattr(filters, name)) is not None:
             qs = qs.filter(**{name: value})
-    items, next_cursor = paginate(qs, ordering=["created_at", "id"], limit=filters.limit,
+    items, next_cursor = paginate(qs, ordering=["id"], limit=filters.limit,
                                   cursor=filters.cursor)
     return {"items": items, "next_cursor": next_cursor}
 
