@@ -636,3 +636,17 @@ def test_the_variant_page_offers_adding_prices_only_to_those_who_may(login, mana
     assert ('id="add-price"' in html) is offered
     assert (f'?product={catalog["TSHIRT"].pk}' in html) is offered
     assert 'id="preview-form"' in html
+
+
+def test_the_contact_page_shows_effective_groups_and_links_to_its_prices(client, accounts, world):
+    from clientbase.customers.models import Contact
+
+    contact = Contact.objects.create(first_name="Goldie", last_name="Eu", key="C-LINK")
+    contact.organizations.set([world["EU-MGMT"]])
+    world["EU-HQ"].customer_groups.set([world["GOLD"]])
+    client.force_login(accounts["admin"])
+    page = client.get(f"/admin/customers/contact/{contact.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "GOLD" in html and "an ancestor of organization EU Management" in html
+    assert f"/admin/pricing/pricerow/preview/?contact={contact.pk}" in html

@@ -6,6 +6,9 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from unfold.admin import StackedInline
 
 from clientbase.customers.admin.base import ScopedModelAdmin
@@ -18,6 +21,7 @@ from clientbase.customers.services.contacts import (
     clean_contact_fields,
     delete_contact,
 )
+from clientbase.customers.services.groups import effective_groups
 
 
 class AddressFormSet(BaseInlineFormSet):
@@ -124,7 +128,8 @@ class ContactAdmin(ScopedModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     autocomplete_fields = ["organizations", "customer_groups"]
-    readonly_fields = ["id", "version", "created_at", "updated_at"]
+    readonly_fields = ["id", "version", "created_at", "updated_at", "effective_groups_display",
+                       "prices_link"]
     fieldsets = [
         (None, {"fields": [("first_name", "last_name"), ("email", "phone"), "key"]}),
         ("Membership", {"fields": ["organizations", "customer_groups"]}),
@@ -133,6 +138,31 @@ class ContactAdmin(ScopedModelAdmin):
         ("Record", {"fields": [("id", "version"), ("created_at", "updated_at")],
                     "classes": ["collapse"]}),
     ]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Contact | None = None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            fields = ["effective_groups_display"]
+            if request.user.has_perm("pricing.view_pricerow"):
+                fields.append("prices_link")
+            fieldsets.insert(2, ("Groups and prices", {"fields": fields}))
+        return fieldsets
+
+    @admin.display(description="Effective customer groups")
+    def effective_groups_display(self, obj: Contact) -> str:
+        groups = effective_groups(obj)
+        if not groups:
+            return "None: this contact gets the prices for all customers."
+        return format_html_join(
+            mark_safe("<br>"), "<strong>{}</strong> — {}",
+            ((eg.group.key, "; or ".join(eg.reasons)) for eg in groups),
+        )
+
+    @admin.display(description="Prices")
+    def prices_link(self, obj: Contact) -> str:
+        # By URL name: the pricing admin builds on this one, not the reverse.
+        url = f"{reverse('admin:pricing_pricerow_preview')}?contact={obj.pk}"
+        return format_html('<a class="text-primary-600 underline" href="{}">Prices as {}</a>', url, obj)
 
     def scoped_queryset(self, request: HttpRequest) -> QuerySet:
         return Contact.objects.visible_to(request.user)
