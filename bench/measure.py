@@ -176,6 +176,9 @@ class HandWritten:
         return self._run(self.select + "WHERE " + visible + self.order,
                          [root_path + "%", PAGE + 1])[:PAGE]
 
+    def subtree_by_like(self, root_path: str) -> list[uuid.UUID]:
+        return self._run(f"SELECT id FROM {self.org} WHERE path LIKE %s", [root_path + "%"])
+
     # PostgreSQL ltree, for comparison only: a column added to the bench
     # database's organization table (never to the application's schema).
     LTREE_COLUMN = "bench_lpath"
@@ -317,6 +320,10 @@ def build_cases(account, root_id: uuid.UUID, root_path: str, term: str,
                 lambda: sql.move_by_parent(root_id, other_root[1]),
                 note="path: one UPDATE of every path; CTE: one parent_id; rolled back; rows = paths rewritten",
                 repetitions=10, compare="no", labels=CTE))
+        cases.append(Case(
+            "tree: subtree ids, LIKE", lambda: sql.subtree_by_path(root_path),
+            lambda: sql.subtree_by_like(root_path), compare="as sets", labels=LIKE,
+            note="subtree as path LIKE 'prefix%' (django-treebeard MP's query)"))
         cases.append(Case(
             "tree: list page 1, LIKE", lambda: sql.page(root_path),
             lambda: sql.page_by_like(root_path),
