@@ -55,7 +55,7 @@ class PriceRow(BaseModel):
     class Meta:
         # The variant index serves this order, so a page of a 2,000,000-row
         # list (admin, API) reads an index range instead of sorting the table.
-        ordering = ["variant", "market", "currency", "id"]
+        ordering = ["variant_id", "market_id", "currency", "id"]
         constraints = [
             models.CheckConstraint(
                 condition=(models.Q(variant__isnull=False, product__isnull=True)

@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
                 ('variant', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='prices', to='catalog.variant')),
             ],
             options={
-                'ordering': ['variant', 'market', 'currency', 'id'],
+                'ordering': ['variant_id', 'market_id', 'currency', 'id'],
                 'indexes': [models.Index(fields=['variant', 'market', 'currency', 'id'], name='price_variant_idx'), models.Index(fields=['product', 'market', 'currency'], name='price_product_idx'), models.Index(fields=['sale_code'], name='price_sale_code_idx')],
                 'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('product__isnull', True), ('variant__isnull', False)), models.Q(('product__isnull', False), ('variant__isnull', True)), _connector='OR'), name='price_on_variant_xor_product'), models.CheckConstraint(condition=models.Q(('unit_price__gte', 0)), name='price_not_negative'), models.CheckConstraint(condition=models.Q(('min_quantity__gte', 0)), name='price_min_quantity_not_negative'), models.CheckConstraint(condition=models.Q(('valid_from__isnull', True), ('valid_until__isnull', True), ('valid_until__gt', models.F('valid_from')), _connector='OR'), name='price_validity_ordered')],
             },
