@@ -28,7 +28,9 @@ PAGE = 50
 
 @dataclass
 class Case:
-    """One measured question, asked through the ORM and through plain SQL."""
+    """One measured question, asked two ways: through the ORM (`orm`) and
+    through plain SQL (`sql`) — or, for the tree cases, with the path range
+    (`orm`) and with the alternative named by `labels[1]` (`sql`)."""
 
     name: str
     orm: Callable[[], list[uuid.UUID]]
