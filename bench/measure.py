@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from rich.progress import Progress
 
 from clientbase.api.common import _after, _decode, paginate
@@ -91,7 +91,7 @@ def api_queryset(account, q: str | None = None, prefetch: bool = False):
     pages it with `paginate(..., late_rows=bool(q))`)."""
     from clientbase.customers.models import Contact
 
-    qs = Contact.objects.visible_to(account).select_related("account")
+    qs = Contact.objects.visible_to(account).annotate(account_ref=F("account__id"))
     if prefetch:
         qs = qs.prefetch_related("organizations", "customer_groups", "addresses")
     if q and (term := q.strip()):
@@ -114,7 +114,8 @@ class HandWritten:
         self.org = qn(Organization._meta.db_table)
         self.through = qn(Contact.organizations.through._meta.db_table)
         self.pg = connection.vendor == "postgresql"
-        self.select = (f"SELECT c.*, a.* FROM {self.contact} c "
+        # The API shows the account's id only.
+        self.select = (f"SELECT c.*, a.id FROM {self.contact} c "
                        f"LEFT JOIN {self.account} a ON a.contact_id = c.id ")
         self.order = " ORDER BY c.search_last_name, c.search_first_name, c.id LIMIT %s"
 

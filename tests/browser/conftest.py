@@ -6,6 +6,7 @@ missing browser must fail the run rather than pass it silently.
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,18 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+# What tests.conftest.make_account gives every account it creates.
+PASSWORD = "Secret-pass-123"
+
+
+def log_in(page, base_url: str, email: str, password: str = PASSWORD) -> None:
+    """Log in through the back office's login form and land on its index."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/admin/login/")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit], input[type=submit]")
+    expect(page).to_have_url(re.compile(r"/admin/$"))

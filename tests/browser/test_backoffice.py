@@ -8,19 +8,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from clientbase.customers.models import Contact, Organization, Role
+from tests.browser.conftest import log_in
 from tests.conftest import make_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "Secret-pass-123"  # what tests.conftest.make_account sets
-
-
-def log_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/admin/login/")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit], input[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
 def pick_autocomplete(page: Page, field: str, term: str, choice: str) -> None:

@@ -11,20 +11,12 @@ from playwright.sync_api import Page, expect
 from clientbase.catalog.models import Market
 from clientbase.customers.models import Contact, Grant, Role
 from clientbase.pricing.models import PriceRow
+from tests.browser.conftest import log_in
 from tests.conftest import make_account
 from tests.pricing.conftest import catalog  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "Secret-pass-123"  # what tests.conftest.make_account sets
-
-
-def log_in(page: Page, base_url: str, email: str) -> None:
-    page.goto(f"{base_url}/admin/login/")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit], input[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
 def add_prices(catalog) -> None:

@@ -22,6 +22,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.widgets import UnfoldAdminTextInputWidget
 
+from clientbase.backoffice.errors import DomainErrorsAsMessages, change_url_of_delete
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.catalog.services import save_market, save_product, save_variant, validate_market
 from clientbase.core.errors import DomainError
@@ -36,7 +37,7 @@ def without_nul(text: str) -> str:
     return text.replace("\x00", "")
 
 
-class CatalogModelAdmin(SimpleHistoryAdmin, ModelAdmin):
+class CatalogModelAdmin(DomainErrorsAsMessages, SimpleHistoryAdmin, ModelAdmin):
     """A catalog or pricing ModelAdmin with its history (who changed what).
 
     The catalog is not scoped by organization: whoever holds a model's view
@@ -45,20 +46,6 @@ class CatalogModelAdmin(SimpleHistoryAdmin, ModelAdmin):
     """
 
     warn_unsaved_form = True
-
-    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            messages.error(request, exc.detail)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except DomainError as exc:
-            messages.error(request, exc.detail)
-            return HttpResponseRedirect(_change_url_of_delete(request.path))
 
 
 # -- sidebar links (named in clientbase.backoffice.unfold_settings) --------------
@@ -78,10 +65,6 @@ def can_view_products(request: HttpRequest) -> bool:
 
 def can_view_variants(request: HttpRequest) -> bool:
     return _can_view(request, "variant")
-
-
-def _change_url_of_delete(path: str) -> str:
-    return path.removesuffix("delete/") + "change/" if path.endswith("/delete/") else path
 
 
 # --- Markets ----------------------------------------------------------------
@@ -200,7 +183,7 @@ class MarketAdmin(CatalogModelAdmin):
             message = format_html('{}, or <a href="{}?with_prices=1" class="underline" id="delete-with-prices">'
                                   'delete the market with its price rows</a>.', message, request.path)
         messages.error(request, message)
-        return HttpResponseRedirect(_change_url_of_delete(request.path))
+        return HttpResponseRedirect(change_url_of_delete(request.path))
 
     def _delete_with_prices(self, request: HttpRequest, market: Market, count: int) -> HttpResponse:
         """A confirmation page; on POST, the market and its price rows go in

@@ -9,13 +9,12 @@ model's `visible_to` (see clientbase.customers.services.visibility).
 
 from typing import Any
 
-from django.contrib import messages
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
-from clientbase.core.errors import DomainError
+from clientbase.backoffice.errors import DomainErrorsAsMessages
 
 
 class ScopedMixin:
@@ -104,33 +103,8 @@ class ScopedMixin:
                          "them first"]
         return deleted, model_count, perms_needed, protected
 
-    # -- domain errors are messages, never 500s -------------------------------
-    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            # The service refused (a race past the form's checks); the
-            # transaction is rolled back already.
-            messages.error(request, exc.detail)
-            return HttpResponseRedirect(request.get_full_path())
 
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except DomainError as exc:
-            messages.error(request, exc.detail)
-            return HttpResponseRedirect(request.path.removesuffix("delete/") + "change/"
-                                        if request.path.endswith("/delete/") else request.path)
-
-    def response_action(self, request: HttpRequest, queryset) -> HttpResponse | None:
-        try:
-            return super().response_action(request, queryset)
-        except DomainError as exc:
-            messages.error(request, exc.detail)
-            return HttpResponseRedirect(request.get_full_path())
-
-
-class ScopedModelAdmin(ScopedMixin, SimpleHistoryAdmin, ModelAdmin):
+class ScopedModelAdmin(ScopedMixin, DomainErrorsAsMessages, SimpleHistoryAdmin, ModelAdmin):
     """A scoped ModelAdmin with its history (who changed what, and when)."""
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context=None):

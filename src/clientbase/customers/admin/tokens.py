@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from unfold.admin import ModelAdmin
 
+from clientbase.backoffice.errors import DomainErrorsAsMessages
 from clientbase.customers.admin.base import ScopedMixin
 from clientbase.customers.models import Account, ApiToken
 from clientbase.customers.services.accounts import issue_token, revoke_token
@@ -26,7 +27,7 @@ class ApiTokenForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(ScopedMixin, ModelAdmin):
+class ApiTokenAdmin(ScopedMixin, DomainErrorsAsMessages, ModelAdmin):
     form = ApiTokenForm
     list_display = ["hint", "name", "account", "created_at", "last_used_at", "expires_at",
                     "revoked_at", "active"]

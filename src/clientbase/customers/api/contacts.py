@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
@@ -84,6 +84,8 @@ class ContactOut(Schema):
 
     @staticmethod
     def resolve_account(obj: Contact) -> UUID | None:
+        if "account_ref" in obj.__dict__:  # annotated by _visible
+            return obj.account_ref
         account = getattr(obj, "account", None)  # a missing reverse one-to-one raises AttributeError
         return account.pk if account is not None else None
 
@@ -187,9 +189,11 @@ class EffectiveGroupsOut(Schema):
 # --- helpers ----------------------------------------------------------------
 
 def _visible(request: HttpRequest, level: str = GrantLevel.VIEW):
-    # One query per relation whatever the page size: the list stays constant in queries.
+    # One query per relation whatever the page size: the list stays constant in
+    # queries. Of the account only its id is shown: join for that column alone
+    # rather than build an Account object per contact.
     return (Contact.objects.visible_to(request.user, level)
-            .select_related("account")
+            .annotate(account_ref=F("account__id"))
             .prefetch_related("organizations", "customer_groups", "addresses"))
 
 

@@ -1,7 +1,6 @@
 """/api/v1/organizations: the organization tree."""
 
 from datetime import datetime
-from typing import Literal
 from uuid import UUID
 
 from django.db import transaction
