@@ -79,8 +79,9 @@ def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
-def generate(scale: PricingScale, progress=None) -> None:
-    """Fill the (migrated, empty) current database."""
+def generate(scale: PricingScale, progress=None, fast_indexes: bool = True) -> None:
+    """Fill the (migrated, empty) current database. Tests pass
+    fast_indexes=False: indexes cannot be rebuilt inside their transaction."""
     from django.utils import timezone
 
     from bench.generate import Loader, _constants, analyze
@@ -91,7 +92,7 @@ def generate(scale: PricingScale, progress=None) -> None:
     from clientbase.pricing.services import effective_group_keys
 
     rng = random.Random(scale.seed)
-    loader = Loader(progress)
+    loader = Loader(progress, fast_indexes=fast_indexes)
     U = loader.uuid
     now = timezone.now()
 

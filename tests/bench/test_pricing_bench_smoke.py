@@ -20,7 +20,7 @@ TINY = pricing.PricingScale("test", groups=40, products=20, variants_per_product
 
 @pytest.fixture
 def generated(db):
-    pricing.generate(TINY)
+    pricing.generate(TINY, fast_indexes=False)
     return Contact.objects.get(key=pricing.BENCH_CONTACT)
 
 
