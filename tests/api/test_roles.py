@@ -178,3 +178,32 @@ def test_roles_page_by_cursor_in_name_order(admin_api):
         if not (cursor := body["next_cursor"]):
             break
     assert names == list(Group.objects.order_by("name", "id").values_list("name", flat=True))
+
+
+def test_a_role_has_a_version_and_a_stale_if_match_changes_nothing(admin_api):
+    # given
+    created = admin_api.post("/roles", {"name": "Auditors", "permissions": ["customers.view_contact"]})
+    assert created.status_code == 201 and created.json()["version"] == 1
+    etag = created["ETag"]
+    # when
+    renamed = admin_api.patch("/roles/Auditors", {"name": "Inspectors"}, headers={"If-Match": etag})
+    stale = admin_api.patch("/roles/Inspectors", {"permissions": []}, headers={"If-Match": etag})
+    # then
+    assert renamed.status_code == 200 and renamed.json()["version"] == 2
+    assert renamed["ETag"] == '"2"'
+    assert stale.status_code == 412
+    assert admin_api.get("/roles/Inspectors").json()["permissions"] == ["customers.view_contact"]
+    assert admin_api.delete("/roles/Inspectors", headers={"If-Match": etag}).status_code == 412
+
+
+def test_role_changes_are_recorded_with_who_made_them(admin_api, accounts):
+    from django.contrib.auth.models import Group
+
+    admin_api.post("/roles", {"name": "Auditors"})
+    admin_api.patch("/roles/Auditors", {"name": "Inspectors", "permissions": ["customers.view_contact"]})
+    role = Group.objects.get(name="Inspectors")
+    history = list(role.history.order_by("history_date"))
+    # the creation, the rename, and the new permissions (m2m changes add a row)
+    assert history[0].name == "Auditors" and history[-1].name == "Inspectors"
+    assert [p.permission.codename for p in history[-1].permissions.all()] == ["view_contact"]
+    assert {h.history_user for h in history} == {accounts["admin"]}

@@ -9,12 +9,13 @@ from typing import Annotated
 
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
-from clientbase.api.common import Page, paginate, require_perm
+from clientbase.api.common import Page, check_if_match, paginate, require_perm
 from clientbase.core.errors import NotFound
+from clientbase.customers.models import RoleVersion
 from clientbase.customers.services import accounts as services
 
 router = Router(tags=["roles"])
@@ -31,6 +32,12 @@ class RoleOut(Schema):
     name: str
     permissions: list[str] = Field(..., description='"app_label.codename" strings.')
     built_in: bool
+    version: int
+
+    @staticmethod
+    def resolve_version(obj: Group) -> int:
+        row = getattr(obj, "version_row", None)  # a missing reverse one-to-one raises AttributeError
+        return row.version if row is not None else 1
 
     @staticmethod
     def resolve_permissions(obj: Group) -> list[str]:
@@ -64,7 +71,7 @@ class RoleFilters(Schema):
 
 
 def _roles():
-    return Group.objects.prefetch_related("permissions__content_type")
+    return Group.objects.select_related("version_row").prefetch_related("permissions__content_type")
 
 
 def _get(request: HttpRequest, ident: str, perm: str = "auth.view_group", lock: bool = False) -> Group:
@@ -72,10 +79,18 @@ def _get(request: HttpRequest, ident: str, perm: str = "auth.view_group", lock: 
     ident = str(ident).strip()
     if "\x00" in ident:
         raise NotFound(detail="No such role.", code="not_found")
-    qs = _roles().select_for_update() if lock else _roles()
+    qs = Group.objects.select_for_update() if lock else _roles()
     role = (qs.filter(pk=int(ident)) if ident.isdigit() and len(ident) < 19 else qs.filter(name=ident)).first()
     if role is None:
         raise NotFound(detail=f"No role '{ident}'.", code="not_found")
+    if lock:
+        # A write: lock the role's version row too, and refuse a stale If-Match.
+        check_if_match(request, RoleVersion.of(role, lock=True))
+    return role
+
+
+def _with_etag(response: HttpResponse, role: Group) -> Group:
+    response["ETag"] = f'"{RoleOut.resolve_version(role)}"'
     return role
 
 
@@ -90,22 +105,22 @@ def list_roles(request: HttpRequest, filters: Query[RoleFilters]):
 
 
 @router.post("", response={201: RoleOut}, summary="Create a role")
-def create_role(request: HttpRequest, payload: RoleIn):
+def create_role(request: HttpRequest, response: HttpResponse, payload: RoleIn):
     require_perm(request, "auth.add_group")
     with transaction.atomic():
         permissions = services.permissions_by_name(payload.permissions)
         services.check_may_delegate(request.user, permissions={services.permission_name(p) for p in permissions})
         role = services.create_role(payload.name, permissions)
-    return 201, _roles().get(pk=role.pk)
+    return 201, _with_etag(response, _roles().get(pk=role.pk))
 
 
 @router.get("/{ident}", response=RoleOut, summary="Get a role by id or name")
-def get_role(request: HttpRequest, ident: str):
-    return _get(request, ident)
+def get_role(request: HttpRequest, response: HttpResponse, ident: str):
+    return _with_etag(response, _get(request, ident))
 
 
 @router.patch("/{ident}", response=RoleOut, summary="Rename a role or replace its permissions")
-def update_role(request: HttpRequest, ident: str, payload: RolePatch):
+def update_role(request: HttpRequest, response: HttpResponse, ident: str, payload: RolePatch):
     data = payload.model_dump(exclude_unset=True)
     with transaction.atomic():
         role = _get(request, ident, "auth.change_group", lock=True)
@@ -115,7 +130,7 @@ def update_role(request: HttpRequest, ident: str, payload: RolePatch):
             current = {services.permission_name(p) for p in role.permissions.all()}
             services.check_may_delegate(request.user, permissions=current ^ {services.permission_name(p) for p in permissions})
         role = services.update_role(role, name=data.get("name"), permissions=permissions)
-    return _roles().get(pk=role.pk)
+    return _with_etag(response, _roles().get(pk=role.pk))
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a role that is not built in")

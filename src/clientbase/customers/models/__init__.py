@@ -4,7 +4,7 @@ Split by concept: accounts (log-in, roles, tokens), contacts (people and their
 addresses), organizations (the tree and its grants) and customer groups.
 """
 
-from clientbase.customers.models.accounts import Account, ApiToken, Role
+from clientbase.customers.models.accounts import Account, ApiToken, Role, RoleVersion
 from clientbase.customers.models.contacts import Address, Contact, ContactSource
 from clientbase.customers.models.groups import CustomerGroup
 from clientbase.customers.models.organizations import (
@@ -26,4 +26,5 @@ __all__ = [
     "Organization",
     "OrganizationKind",
     "Role",
+    "RoleVersion",
 ]

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from simple_history import register as register_history
 from simple_history.models import HistoricalRecords
 
 from clientbase.core.models import BaseModel
@@ -122,6 +123,40 @@ class Account(AbstractBaseUser, PermissionsMixin):
     def sees_everything(self) -> bool:
         """Administrators see every organization, contact and account."""
         return self.is_active and (self.is_superuser or Role.ADMINISTRATORS in self.role_names)
+
+
+class RoleVersion(models.Model):
+    """The optimistic-concurrency version of a role (a Django group, which
+    has no column for it): bumped by every rename and permission change, so
+    that a write with a stale If-Match gets 412 like any other object."""
+
+    role = models.OneToOneField(Group, primary_key=True, on_delete=models.CASCADE,
+                                related_name="version_row")
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = "role"
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+    @classmethod
+    def of(cls, role: Group, *, lock: bool = False) -> "RoleVersion":
+        """The role's version row, made on first use (roles created before it
+        existed, or by Django itself, have none)."""
+        rows = cls.objects.select_for_update() if lock else cls.objects
+        row, _ = rows.get_or_create(role=role)
+        return row
+
+    @classmethod
+    def bump(cls, role: Group) -> None:
+        cls.of(role)
+        cls.objects.filter(role=role).update(version=models.F("version") + 1)
+
+
+# Roles are Django's groups; record who renamed them or changed their permissions.
+register_history(Group, app="clientbase.customers", m2m_fields=["permissions"])
 
 
 TOKEN_PREFIX = "cb_"

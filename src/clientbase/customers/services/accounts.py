@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clientbase.core.errors import Conflict, FieldError, Forbidden, Invalid
-from clientbase.customers.models import Account, ApiToken, Contact, ContactSource, Role
+from clientbase.customers.models import Account, ApiToken, Contact, ContactSource, Role, RoleVersion
 from clientbase.customers.services.visibility import forget_scopes
 
 
@@ -279,6 +279,7 @@ def create_role(name: str, permissions: list[Permission]) -> Group:
     except IntegrityError as exc:
         raise Conflict.on("name", f"A role named {role.name} already exists.", code="duplicate_name") from exc
     role.permissions.set(permissions)
+    RoleVersion.objects.create(role=role)
     return role
 
 
@@ -300,6 +301,8 @@ def update_role(role: Group, *, name: str | None = None,
                               code="duplicate_name") from exc
     if permissions is not None:
         role.permissions.set(permissions)
+    if name is not None or permissions is not None:
+        RoleVersion.bump(role)
     return role
 
 
