@@ -205,7 +205,9 @@ def existing(scale: PricingScale) -> bool:
 
 
 def hand_written_sql() -> str:
-    """One query: the contact's effective groups, the candidate rows of each
+    """One query, written for both databases (the CROSS JOINs keep SQLite's
+    planner from scanning a market's rows or every organization): the
+    contact's effective groups, the candidate rows of each
     SKU (product rows only where the variant has none of its own in the market
     and currency), the applicable ones, and the winning row per SKU — every
     column of it, as tuples."""
@@ -226,24 +228,25 @@ def hand_written_sql() -> str:
     return f"""
     WITH RECURSIVE
       member_paths(path) AS (
-        SELECT CAST(o.path AS TEXT) FROM {org} o JOIN {contact_orgs} m ON m.organization_id = o.id
-         WHERE m.contact_id = %(contact)s
+        SELECT CAST(o.path AS TEXT) FROM {contact_orgs} m CROSS JOIN {org} o
+         WHERE m.contact_id = %(contact)s AND o.id = m.organization_id
         UNION SELECT substr(path, 1, length(path) - 33) FROM member_paths WHERE length(path) > 33),
       group_paths(path) AS (
-        SELECT CAST(g.path AS TEXT) FROM {grp} g JOIN {contact_groups} cg ON cg.customergroup_id = g.id
-         WHERE cg.contact_id = %(contact)s
-        UNION SELECT CAST(g.path AS TEXT) FROM {grp} g
-          JOIN {org_groups} og ON og.customergroup_id = g.id
-          JOIN {org} o ON o.id = og.organization_id JOIN member_paths mp ON mp.path = o.path
+        SELECT CAST(g.path AS TEXT) FROM {contact_groups} cg CROSS JOIN {grp} g
+         WHERE cg.contact_id = %(contact)s AND g.id = cg.customergroup_id
+        UNION SELECT CAST(g.path AS TEXT)
+          FROM member_paths mp CROSS JOIN {org} o CROSS JOIN {org_groups} og CROSS JOIN {grp} g
+         WHERE o.path = mp.path AND og.organization_id = o.id AND g.id = og.customergroup_id
         UNION SELECT substr(path, 1, length(path) - 33) FROM group_paths WHERE length(path) > 33),
-      group_keys(key) AS (SELECT g.key FROM {grp} g JOIN group_paths gp ON gp.path = g.path),
+      group_keys(key) AS (SELECT g.key FROM group_paths gp CROSS JOIN {grp} g WHERE g.path = gp.path),
       wanted AS (SELECT id, sku, product_id FROM {variant} WHERE sku IN %(skus)s),
       candidates AS (
-        SELECT w.sku, p.* FROM {price} p JOIN wanted w ON p.variant_id = w.id
-         WHERE p.market_id = %(market)s AND p.currency = %(currency)s
+        -- CROSS JOIN: SQLite keeps this join order (the few SKUs first).
+        SELECT w.sku, p.* FROM wanted w CROSS JOIN {price} p
+         WHERE p.variant_id = w.id AND p.market_id = %(market)s AND p.currency = %(currency)s
         UNION ALL
-        SELECT w.sku, p.* FROM {price} p JOIN wanted w ON p.product_id = w.product_id
-         WHERE p.market_id = %(market)s AND p.currency = %(currency)s
+        SELECT w.sku, p.* FROM wanted w CROSS JOIN {price} p
+         WHERE p.product_id = w.product_id AND p.market_id = %(market)s AND p.currency = %(currency)s
            AND NOT EXISTS (SELECT 1 FROM {price} own WHERE own.variant_id = w.id
                            AND own.market_id = %(market)s AND own.currency = %(currency)s)),
       ranked AS (

@@ -89,6 +89,11 @@ def _group_keys_cte() -> str:
     Ancestors of an organization or a group are the prefixes of its
     materialized path, each one segment shorter; a recursive CTE lists them
     and the path indexes look them up, whatever the depth of either tree.
+
+    The CROSS JOINs fix SQLite's join order (it never reorders them; for
+    PostgreSQL they are plain inner joins): from the few rows at hand to the
+    big tables through their indexes, never a scan of every organization or
+    of a market's price rows.
     """
     org = Organization._meta.db_table
     grp = CustomerGroup._meta.db_table
@@ -97,26 +102,23 @@ def _group_keys_cte() -> str:
     org_groups = Organization.customer_groups.through._meta.db_table
     return f"""
       member_paths(path) AS (
-        SELECT CAST(o.path AS TEXT) FROM {org} o
-          JOIN {contact_orgs} m ON m.organization_id = o.id
-         WHERE m.contact_id = %s
+        SELECT CAST(o.path AS TEXT) FROM {contact_orgs} m CROSS JOIN {org} o
+         WHERE m.contact_id = %s AND o.id = m.organization_id
         UNION
         SELECT substr(path, 1, length(path) - {SEGMENT}) FROM member_paths WHERE length(path) > {SEGMENT}
       ),
       group_paths(path) AS (
-        SELECT CAST(g.path AS TEXT) FROM {grp} g
-          JOIN {contact_groups} cg ON cg.customergroup_id = g.id
-         WHERE cg.contact_id = %s
+        SELECT CAST(g.path AS TEXT) FROM {contact_groups} cg CROSS JOIN {grp} g
+         WHERE cg.contact_id = %s AND g.id = cg.customergroup_id
         UNION
-        SELECT CAST(g.path AS TEXT) FROM {grp} g
-          JOIN {org_groups} og ON og.customergroup_id = g.id
-          JOIN {org} o ON o.id = og.organization_id
-          JOIN member_paths mp ON mp.path = o.path
+        SELECT CAST(g.path AS TEXT)
+          FROM member_paths mp CROSS JOIN {org} o CROSS JOIN {org_groups} og CROSS JOIN {grp} g
+         WHERE o.path = mp.path AND og.organization_id = o.id AND g.id = og.customergroup_id
         UNION
         SELECT substr(path, 1, length(path) - {SEGMENT}) FROM group_paths WHERE length(path) > {SEGMENT}
       ),
       group_keys(key) AS (
-        SELECT g.key FROM {grp} g JOIN group_paths gp ON gp.path = g.path
+        SELECT g.key FROM group_paths gp CROSS JOIN {grp} g WHERE g.path = gp.path
       )"""
 
 
@@ -155,12 +157,12 @@ def _resolve_sql(sku_count: int) -> str:
       ),
       candidates AS (
         -- The variant's own rows in this market and currency ...
-        SELECT w.sku AS for_sku, p.* FROM {price} p JOIN wanted w ON p.variant_id = w.variant_id
-         WHERE p.market_id = %s AND p.currency = %s
+        SELECT w.sku AS for_sku, p.* FROM wanted w CROSS JOIN {price} p
+         WHERE p.variant_id = w.variant_id AND p.market_id = %s AND p.currency = %s
         UNION ALL
         -- ... or, when it has none there, its product's.
-        SELECT w.sku AS for_sku, p.* FROM {price} p JOIN wanted w ON p.product_id = w.product_id
-         WHERE p.market_id = %s AND p.currency = %s
+        SELECT w.sku AS for_sku, p.* FROM wanted w CROSS JOIN {price} p
+         WHERE p.product_id = w.product_id AND p.market_id = %s AND p.currency = %s
            AND NOT EXISTS (SELECT 1 FROM {price} own WHERE own.variant_id = w.variant_id
                             AND own.market_id = %s AND own.currency = %s)
       ),
