@@ -223,8 +223,10 @@ def hand_written_sql() -> str:
     contact_orgs = Contact.organizations.through._meta.db_table
     contact_groups = Contact.customer_groups.through._meta.db_table
     org_groups = Organization.customer_groups.through._meta.db_table
-    # The whole winning row, as the resolver answers it.
-    columns = ", ".join(q(f.column) for f in PriceRow._meta.concrete_fields)
+    # The winning row's columns that the resolver answers with.
+    from clientbase.pricing.resolver import RESOLVED_FIELDS
+
+    columns = ", ".join(q(PriceRow._meta.get_field(name).column) for name in RESOLVED_FIELDS)
     return f"""
     WITH RECURSIVE
       member_paths(path) AS (

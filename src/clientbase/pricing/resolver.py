@@ -141,11 +141,17 @@ def visitor_for(contact: Contact | None) -> Visitor:
 # --- Resolving in the database -------------------------------------------------
 
 
+# What a resolved price shows (the API's price object); the row's timestamps
+# stay deferred, which spares converting them for every winner.
+RESOLVED_FIELDS = ("id", "version", "variant", "product", "market", "currency", "sale_type",
+                   "sale_code", "min_quantity", "unit_price", "valid_from", "valid_until")
+
+
 def _resolve_sql(sku_count: int) -> str:
     price = PriceRow._meta.db_table
     variant = Variant._meta.db_table
     product = Product._meta.db_table
-    columns = ", ".join(f"r.{f.column}" for f in PriceRow._meta.concrete_fields)
+    columns = ", ".join(f"r.{PriceRow._meta.get_field(name).column}" for name in RESOLVED_FIELDS)
     skus = ", ".join(["%s"] * sku_count)
     # Ties: the more specific sale type, then the higher minimum quantity,
     # then the id, exactly as `_rank`.
@@ -194,7 +200,8 @@ def resolve_prices(skus: list[str], *, contact: Contact | None = None, visitor: 
     ONE query, whatever the number of SKUs and the depth of the trees.
 
     Each Resolution has `variant_id` (None: unknown SKU) and `price` (None:
-    no row applies); `candidates` is empty — ask `explain_prices` for those.
+    no row applies; its `created_at` and `updated_at` are deferred);
+    `candidates` is empty — ask `explain_prices` for those.
     `visitor` may stand for `contact` (its groups are recomputed in SQL).
     """
     if visitor is not None:
