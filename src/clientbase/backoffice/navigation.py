@@ -34,3 +34,20 @@ def can_view_grants(request: HttpRequest) -> bool:
 
 def can_view_api_tokens(request: HttpRequest) -> bool:
     return _can_view(request, "apitoken")
+
+
+def can_view_markets(request: HttpRequest) -> bool:
+    return _can_view(request, "market", "catalog")
+
+
+def can_view_products(request: HttpRequest) -> bool:
+    return _can_view(request, "product", "catalog")
+
+
+def can_view_variants(request: HttpRequest) -> bool:
+    return _can_view(request, "variant", "catalog")
+
+
+def can_view_prices(request: HttpRequest) -> bool:
+    """The price list and the price previews."""
+    return _can_view(request, "pricerow", "pricing")

@@ -48,25 +48,6 @@ class CatalogModelAdmin(DomainErrorsAsMessages, SimpleHistoryAdmin, ModelAdmin):
     warn_unsaved_form = True
 
 
-# -- sidebar links (named in clientbase.backoffice.unfold_settings) --------------
-
-
-def _can_view(request: HttpRequest, model: str) -> bool:
-    return request.user.has_perm(f"catalog.view_{model}") or request.user.has_perm(f"catalog.change_{model}")
-
-
-def can_view_markets(request: HttpRequest) -> bool:
-    return _can_view(request, "market")
-
-
-def can_view_products(request: HttpRequest) -> bool:
-    return _can_view(request, "product")
-
-
-def can_view_variants(request: HttpRequest) -> bool:
-    return _can_view(request, "variant")
-
-
 # --- Markets ----------------------------------------------------------------
 
 

@@ -50,12 +50,6 @@ def quantity_label(quantity: Decimal) -> str:
     return f"{quantity.normalize():f}"
 
 
-def can_view_prices(request: HttpRequest) -> bool:
-    """Sidebar: the price list and the previews (see unfold_settings)."""
-    user = request.user
-    return user.has_perm("pricing.view_pricerow") or user.has_perm("pricing.change_pricerow")
-
-
 # --- The price grid -------------------------------------------------------------
 
 
