@@ -650,3 +650,20 @@ def test_the_contact_page_shows_effective_groups_and_links_to_its_prices(client,
     html = page.content.decode()
     assert "GOLD" in html and "an ancestor of organization EU Management" in html
     assert f"/admin/pricing/pricerow/preview/?contact={contact.pk}" in html
+
+
+def test_the_contact_page_previews_what_the_contact_pays(client, accounts, world, catalog, price):
+    from clientbase.customers.models import Contact
+
+    # given a Gold contact (through an ancestor organization) and a grid
+    contact = Contact.objects.create(first_name="Goldie", last_name="Eu", key="C-PAGE")
+    contact.organizations.set([world["EU-MGMT"]])
+    world["EU-HQ"].customer_groups.set([world["GOLD"]])
+    price("TS-M", "20.00")
+    price("TS-M", "15.00", sale_type="customer_group", sale_code="GOLD")
+    client.force_login(accounts["csr"])
+    # when
+    html = client.get(f"/admin/customers/contact/{contact.pk}/change/").content.decode()
+    # then: the Gold price, and no price for the variants without rows
+    assert "15.00 EUR" in html and "GOLD" in html
+    assert "no price" in html

@@ -1,6 +1,8 @@
 """Contacts in the back office: a person with addresses, organizations and
 customer groups."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Q, QuerySet
@@ -11,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from unfold.admin import StackedInline
 
+from clientbase.catalog.models import Market, Variant
 from clientbase.customers.admin.base import ScopedModelAdmin
 from clientbase.customers.admin.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
@@ -22,6 +25,10 @@ from clientbase.customers.services.contacts import (
     delete_contact,
 )
 from clientbase.customers.services.groups import effective_groups
+from clientbase.pricing.services import resolve_prices
+
+# How many variants the contact page prices (the full list is a link away).
+PRICE_PREVIEW_SIZE = 10
 
 
 class AddressFormSet(BaseInlineFormSet):
@@ -160,9 +167,25 @@ class ContactAdmin(ScopedModelAdmin):
 
     @admin.display(description="Prices")
     def prices_link(self, obj: Contact) -> str:
-        # By URL name: the pricing admin builds on this one, not the reverse.
+        """A preview of what the contact pays — the first variants in the
+        first active market, through the one resolver — and a link to all of
+        its prices (the pricing admin's page, by URL name: the pricing admin
+        builds on this one, not the reverse)."""
         url = f"{reverse('admin:pricing_pricerow_preview')}?contact={obj.pk}"
-        return format_html('<a class="text-primary-600 underline" href="{}">Prices as {}</a>', url, obj)
+        link = format_html('<a class="text-primary-600 underline" href="{}">All prices as {}</a>', url, obj)
+        market = Market.objects.filter(is_active=True).order_by("key").first()
+        skus = list(Variant.objects.order_by("sku").values_list("sku", flat=True)[:PRICE_PREVIEW_SIZE])
+        if market is None or not skus:
+            return link
+        prices = resolve_prices(skus, contact=obj, quantity=Decimal(1), market=market,
+                                currency=market.default_currency)
+        rows = format_html_join(
+            "", "<tr><td class='pr-4'>{}</td><td class='text-right'>{}</td><td class='pl-4'>{}</td></tr>",
+            ((sku, f"{r.unit_price} {r.currency}" if r.price else "no price",
+              r.price.sale_code or r.price.sale_type if r.price else "") for sku, r in prices.items()),
+        )
+        return format_html("<table><caption class='text-left'>{} ({}), quantity 1</caption>{}</table>{}",
+                           market.name, market.key, rows, link)
 
     def scoped_queryset(self, request: HttpRequest) -> QuerySet:
         return Contact.objects.visible_to(request.user)
