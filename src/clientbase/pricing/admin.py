@@ -36,7 +36,7 @@ from clientbase.customers.admin.contacts import search_contacts
 from clientbase.customers.models import Contact
 from clientbase.pricing.forms import PreviewForm, PriceRowForm, contact_label, find_contact
 from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
-from clientbase.pricing.services import resolve_price, resolve_prices, save_price_row, visitor_for
+from clientbase.pricing.services import resolve_price, resolve_prices, save_price_row
 
 PAGE_SIZE = 50
 
@@ -309,7 +309,7 @@ class PriceRowAdmin(CatalogModelAdmin):
                 variants = variants.filter(sku__startswith=sku_prefix)
             page = Paginator(variants, PAGE_SIZE).get_page(request.GET.get("page"))
             skus = [v.sku for v in page.object_list]
-            prices = resolve_prices(skus, visitor=visitor_for(contact), quantity=data["quantity"],
+            prices = resolve_prices(skus, contact=contact, quantity=data["quantity"],
                                     market=data["market"], currency=data["currency"], at=data["at"])
             for variant in page.object_list:
                 resolution = prices[variant.sku]

@@ -221,22 +221,15 @@ def _resolve_sql(sku_count: int) -> str:
     """
 
 
-def resolve_prices(skus: list[str], *, contact: Contact | None = None, visitor: Visitor | None = None,
-                   quantity: Decimal, market: Market, currency: str, at: datetime | None = None,
-                   explain: bool = False) -> dict[str, Resolution]:
+def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decimal, market: Market,
+                   currency: str, at: datetime | None = None) -> dict[str, Resolution]:
     """The price of each SKU for a contact (None: anonymous), keyed by SKU.
     ONE query, whatever the number of SKUs and the depth of the trees.
 
     Each Resolution has `variant_id` (None: unknown SKU) and `price` (None:
     no row applies; its `created_at` and `updated_at` are deferred);
     `candidates` is empty — ask `explain_prices` for those.
-    `visitor` may stand for `contact` (its groups are recomputed in SQL).
     """
-    if visitor is not None:
-        contact = visitor.contact
-    if explain:
-        return explain_prices(skus, contact=contact, quantity=quantity, market=market,
-                              currency=currency, at=at)
     at = at or timezone.now()
     unique = list(dict.fromkeys(skus))
     result = {sku: Resolution(sku=sku, currency=currency) for sku in unique}

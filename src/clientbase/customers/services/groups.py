@@ -103,12 +103,6 @@ def effective_groups(contact: Contact) -> list[EffectiveGroup]:
     return sorted(result.values(), key=lambda eg: eg.group.path)
 
 
-def effective_group_keys(contact: Contact | None) -> set[str]:
-    """The keys of the contact's effective groups; empty for an anonymous visitor."""
-    if contact is None:
-        return set()
-    return {eg.group.key for eg in effective_groups(contact)}
-
 
 @transaction.atomic
 def delete_customer_group(group: CustomerGroup) -> None:
