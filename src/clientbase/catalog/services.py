@@ -2,10 +2,9 @@
 
 import re
 
-from django.db import IntegrityError, transaction
-
 from clientbase.catalog.models import Market, Product, Variant
-from clientbase.core.errors import Conflict, FieldError, Invalid
+from clientbase.core.errors import FieldError, Invalid
+from clientbase.core.unique import check_unique, save_unique
 from clientbase.core.currencies import is_currency
 
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
@@ -29,37 +28,21 @@ def validate_market(market: Market) -> None:
                       errors=errors)
 
 
-def _unique(model, field: str, value, obj) -> None:
-    if value and model.objects.filter(**{field: value}).exclude(pk=obj.pk).exists():
-        raise Conflict.on(field, f"A {model._meta.verbose_name} with {field} '{value}' already exists.",
-                          code=f"duplicate_{field}")
-
-
-def _save(obj, field: str) -> None:
-    try:
-        with transaction.atomic():
-            obj.save()
-    except IntegrityError as exc:
-        raise Conflict.on(field, f"A {obj._meta.verbose_name} with {field} "
-                                 f"'{getattr(obj, field)}' already exists.",
-                          code=f"duplicate_{field}") from exc
-
-
 def save_market(market: Market) -> Market:
     market.countries = sorted({c.upper() if isinstance(c, str) else c for c in market.countries})
     market.currencies = list(dict.fromkeys(c.upper() if isinstance(c, str) else c for c in market.currencies))
     market.default_currency = (market.default_currency or
                                (market.currencies[0] if market.currencies else "")).upper()
     validate_market(market)
-    _unique(Market, "key", market.key, market)
-    _save(market, "key")
+    check_unique(market, "key")
+    save_unique(market, "key")
     return market
 
 
 def save_product(product: Product) -> Product:
     product.key = product.key or None
-    _unique(Product, "key", product.key, product)
-    _save(product, "key")
+    check_unique(product, "key")
+    save_unique(product, "key")
     return product
 
 
@@ -67,6 +50,6 @@ def save_variant(variant: Variant) -> Variant:
     if not isinstance(variant.options, dict) or not all(
             isinstance(k, str) and isinstance(v, (str, int, float, bool)) for k, v in variant.options.items()):
         raise Invalid.on("options", "Options are a flat object of names to values, e.g. {\"size\": \"M\"}.")
-    _unique(Variant, "sku", variant.sku, variant)
-    _save(variant, "sku")
+    check_unique(variant, "sku")
+    save_unique(variant, "sku")
     return variant

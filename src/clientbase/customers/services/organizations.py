@@ -1,27 +1,11 @@
 """Operations on the organization tree."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from clientbase.core.errors import Conflict
+from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.models import CustomerGroup, Organization
 from clientbase.customers.services.trees import check_parent, move_node
-
-
-def _save(org: Organization) -> None:
-    try:
-        with transaction.atomic():
-            org.save()
-    except IntegrityError as exc:
-        # Two requests raced for the same key; the loser gets the same answer
-        # as if it had come second.
-        raise Conflict.on("key", f"An organization with key '{org.key}' already exists.",
-                          code="duplicate_key") from exc
-
-
-def check_unique_key(org: Organization) -> None:
-    if org.key and Organization.objects.filter(key=org.key).exclude(pk=org.pk).exists():
-        raise Conflict.on("key", f"An organization with key '{org.key}' already exists.",
-                          code="duplicate_key")
 
 
 @transaction.atomic
@@ -30,8 +14,8 @@ def create_organization(*, name: str, parent: Organization | None = None, key: s
                         customer_groups: list[CustomerGroup] | None = None) -> Organization:
     org = Organization(name=name, key=key or None, kind=kind, parent=parent)
     check_parent(None, parent)
-    check_unique_key(org)
-    _save(org)
+    check_unique(org, "key")
+    save_unique(org, "key")
     if customer_groups:
         org.customer_groups.set(customer_groups)
     return org
@@ -49,9 +33,9 @@ def update_organization(org: Organization, *, changes: dict,
         setattr(org, name, value)
     if "key" in changes:
         org.key = org.key or None
-        check_unique_key(org)
+        check_unique(org, "key")
     if changes or customer_groups is not None:
-        _save(org)
+        save_unique(org, "key")
     if customer_groups is not None:
         org.customer_groups.set(customer_groups)
     if parent_given and (parent.pk if parent else None) != org.parent_id:
