@@ -50,16 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.database == "both":
-        # One process per database: Django reads DATABASE_URL once, at setup.
-        status = 0
-        for database in ("sqlite", "postgres"):
-            child = [a for a in argv if not a.startswith("--database")]
-            if "--database" in argv:
-                i = argv.index("--database")
-                child = argv[:i] + argv[i + 2:]
-            status |= subprocess.call([sys.executable, "-m", "bench", *child, "--database", database])
-        return status
+        return run_per_database("bench", argv)
     return run_one(args)
+
+
+def run_per_database(module: str, argv: list[str]) -> int:
+    """Run `python -m module` once on SQLite, once on PostgreSQL: one process
+    per database, as Django reads DATABASE_URL once, at setup."""
+    child = [a for i, a in enumerate(argv)
+             if not a.startswith("--database") and (i == 0 or argv[i - 1] != "--database")]
+    status = 0
+    for database in ("sqlite", "postgres"):
+        status |= subprocess.call([sys.executable, "-m", module, *child, "--database", database])
+    return status
 
 
 def _database_url(args: argparse.Namespace) -> str:

@@ -26,7 +26,6 @@ import argparse
 import os
 import platform
 import random
-import subprocess
 import sys
 import time
 import uuid
@@ -35,7 +34,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from bench.__main__ import _ensure_database, _reset_database, _server_version, parse_args as _base_args
+from bench.__main__ import (
+    _ensure_database, _reset_database, _server_version, parse_args as _base_args, run_per_database,
+)
 
 BENCH_CONTACT = "BENCH-CONTACT"
 CHAIN_DEPTH = 8
@@ -361,12 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.database == "both":
-        status = 0
-        for database in ("sqlite", "postgres"):
-            child = [a for i, a in enumerate(argv)
-                     if a != "--database" and (i == 0 or argv[i - 1] != "--database")]
-            status |= subprocess.call([sys.executable, "-m", "bench.pricing", *child, "--database", database])
-        return status
+        return run_per_database("bench.pricing", argv)
     return run_one(args)
 
 
