@@ -21,7 +21,7 @@ from rich.progress import Progress
 
 from clientbase.api.common import _after, _decode, paginate
 
-# The contacts list order (clientbase.customers.api.contacts.ORDERING).
+# The contacts list order (clientbase.api.contacts.ORDERING).
 ORDERING = ["search_last_name", "search_first_name", "id"]
 PAGE = 50
 
@@ -87,7 +87,7 @@ def _db_uuid(value: uuid.UUID) -> Any:
 
 def api_queryset(account, q: str | None = None, prefetch: bool = False):
     """The contacts queryset of `GET /api/v1/contacts?q=…`, built the way
-    `clientbase.customers.api.contacts.list_contacts` builds it (which then
+    `clientbase.api.contacts.list_contacts` builds it (which then
     pages it with `paginate(..., late_rows=bool(q))`)."""
     from clientbase.customers.models import Contact
 
@@ -272,7 +272,7 @@ def build_cases(account, root_id: uuid.UUID, root_path: str, term: str,
     scope is resolved once (the API does that once per request, in one small
     query, before the page query)."""
     from clientbase.customers.models import Account, Organization
-    from clientbase.customers.services.visibility import contact_scope, forget_scopes
+    from clientbase.customers.models.visibility import contact_scope, forget_scopes
 
     sql = HandWritten()
     contact_scope(account)  # resolve and cache the scope, as a request does first

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "clientbase.catalog",
     "clientbase.pricing",
     "clientbase.backoffice",
+    "clientbase.cli",
 ]
 
 MIDDLEWARE = [

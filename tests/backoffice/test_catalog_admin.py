@@ -343,7 +343,7 @@ def test_a_variant_without_prices_says_so(login, catalog):
 
 
 def test_the_grid_costs_the_same_queries_for_many_rows(login, catalog, price, django_assert_max_num_queries):
-    from clientbase.pricing.admin import price_grid
+    from clientbase.backoffice.prices import price_grid
 
     for n in range(30):
         price("TS-M", f"{20 - n / 10:.2f}", min_quantity=str(n))

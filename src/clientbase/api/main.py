@@ -59,7 +59,7 @@ errors.install(api)
 
 
 def _mount() -> None:
-    from clientbase.customers.api import accounts, contacts, customer_groups, grants, organizations, roles
+    from clientbase.api import accounts, catalog, contacts, customer_groups, grants, organizations, prices, roles
 
     api.add_router("/contacts", contacts.router)
     api.add_router("/organizations", organizations.router)
@@ -68,13 +68,10 @@ def _mount() -> None:
     api.add_router("/roles", roles.router)
     api.add_router("/grants", grants.router)
 
-    from clientbase.catalog.api import markets, products, variants
-    from clientbase.pricing.api import router as prices
-
-    api.add_router("/markets", markets)
-    api.add_router("/products", products)
-    api.add_router("/variants", variants)
-    api.add_router("/prices", prices)
+    api.add_router("/markets", catalog.markets)
+    api.add_router("/products", catalog.products)
+    api.add_router("/variants", catalog.variants)
+    api.add_router("/prices", prices.router)
 
 
 _mount()

@@ -7,12 +7,8 @@ addresses), organizations (the tree and its grants) and customer groups.
 from clientbase.customers.models.accounts import Account, ApiToken, Role, RoleVersion
 from clientbase.customers.models.contacts import Address, Contact, ContactSource
 from clientbase.customers.models.groups import CustomerGroup
-from clientbase.customers.models.organizations import (
-    Grant,
-    GrantLevel,
-    Organization,
-    OrganizationKind,
-)
+from clientbase.customers.models.organizations import Grant, Organization, OrganizationKind
+from clientbase.customers.models.visibility import GrantLevel
 
 __all__ = [
     "Account",

@@ -11,6 +11,7 @@ from simple_history import register as register_history
 from simple_history.models import HistoricalRecords
 
 from clientbase.core.models import BaseModel
+from clientbase.customers.models.contacts import Contact
 
 
 class Role(models.TextChoices):
@@ -29,8 +30,6 @@ class AccountQuerySet(models.QuerySet):
         """The accounts `account` may see: every one for an administrator;
         otherwise those whose contact it may see (level=manage: may change),
         plus its own. Anonymous callers see none."""
-        from clientbase.customers.models.contacts import Contact
-
         if account is None or not account.is_authenticated or not account.is_active:
             return self.none()
         if account.sees_everything:

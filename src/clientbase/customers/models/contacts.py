@@ -5,6 +5,7 @@ from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 from clientbase.core.models import BaseModel, KeyField
+from clientbase.customers.models.visibility import contact_scope
 
 
 def validate_e164(value: str) -> None:
@@ -32,8 +33,6 @@ class ContactQuerySet(models.QuerySet):
     def visible_to(self, account, level: str = "view") -> "ContactQuerySet":
         """The contacts `account` may see: those in an organization it sees, or
         all of them with `view_all_contacts` (level=manage: `manage_all_contacts`)."""
-        from clientbase.customers.services.visibility import contact_scope
-
         return contact_scope(account, level).apply(self)
 
 

@@ -2,6 +2,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from clientbase.core.models import BaseModel, KeyField, TreeNode
+from clientbase.customers.models.visibility import GrantLevel, organization_scope
 
 
 class OrganizationKind(models.TextChoices):
@@ -9,16 +10,9 @@ class OrganizationKind(models.TextChoices):
     UNIT = "unit", "Organization unit"
 
 
-class GrantLevel(models.TextChoices):
-    VIEW = "view", "View"
-    MANAGE = "manage", "Manage"
-
-
 class OrganizationQuerySet(models.QuerySet):
     def visible_to(self, account, level: str = GrantLevel.VIEW) -> "OrganizationQuerySet":
         """The organizations `account` may see (or, with level=manage, change)."""
-        from clientbase.customers.services.visibility import organization_scope
-
         scope = organization_scope(account, level)
         return self if scope.everything else self.filter(scope.q())
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from clientbase.core.errors import Conflict, FieldError, Forbidden, Invalid
 from clientbase.customers.models import Account, ApiToken, Contact, ContactSource, Role, RoleVersion
-from clientbase.customers.services.visibility import forget_scopes
+from clientbase.customers.models.visibility import forget_scopes
 
 
 EMAIL_MAX_LENGTH = Account._meta.get_field("email").max_length

@@ -22,7 +22,7 @@ from clientbase.customers.models import (
     Address, Contact, ContactSource, CustomerGroup, GrantLevel, Organization,
 )
 from clientbase.customers.models.contacts import validate_e164
-from clientbase.customers.services.visibility import OrganizationScope, organization_scope
+from clientbase.customers.models.visibility import OrganizationScope, organization_scope
 
 # ISO 3166-1 alpha-2: the 249 officially assigned codes.
 ISO_COUNTRIES = frozenset(

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from clientbase.core.errors import Conflict, Forbidden, Invalid
 from clientbase.customers.models import Account, Grant, GrantLevel, Organization
-from clientbase.customers.services.visibility import forget_scopes
+from clientbase.customers.models.visibility import forget_scopes
 
 _EDITABLE = ("role", "account", "organization", "include_descendants", "level")
 

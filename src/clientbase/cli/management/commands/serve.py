@@ -67,7 +67,7 @@ class Command(BaseCommand):
         banner = []
         shown_host = f"[{host}]" if ":" in host else host
         if demo:
-            from clientbase.core.management.commands.demo import load_all
+            from clientbase.cli.management.commands.demo import load_all
             from clientbase.customers.demo import is_loaded, login_lines
 
             # Once only: later starts keep what was changed in the back office.

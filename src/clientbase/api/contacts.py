@@ -21,7 +21,7 @@ from clientbase.customers.models import (
 )
 from clientbase.customers.services import contacts as services
 from clientbase.customers.services.groups import Step, effective_groups
-from clientbase.customers.services.visibility import organization_scope
+from clientbase.customers.models.visibility import organization_scope
 
 router = Router(tags=["contacts"])
 

@@ -3,7 +3,7 @@
 Saving goes through clientbase.catalog.services (as in the API), so the admin
 refuses what the API refuses, and shows it on the field at fault. A variant's
 change page also shows its price grid and a price preview (see
-clientbase.pricing.admin, which owns the price views).
+clientbase.backoffice.prices, which owns the price views).
 """
 
 import re
@@ -22,30 +22,15 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.widgets import UnfoldAdminTextInputWidget
 
-from clientbase.backoffice.errors import DomainErrorsAsMessages, change_url_of_delete
+from clientbase.backoffice.base import CatalogModelAdmin, without_nul
+from clientbase.backoffice.errors import change_url_of_delete
+from clientbase.backoffice.price_grid import price_grid, variant_preview_url
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.catalog.services import save_market, save_product, save_variant, validate_market
 from clientbase.core.errors import DomainError
-from clientbase.pricing.forms import PreviewForm, add_domain_errors
+from clientbase.backoffice.price_forms import PreviewForm, add_domain_errors
 from clientbase.pricing.models import PriceRow
 from clientbase.pricing.services import check_market_currencies, delete_market
-
-
-def without_nul(text: str) -> str:
-    """`text` without NUL characters, which PostgreSQL refuses in a text
-    comparison (and which no key, SKU or name holds)."""
-    return text.replace("\x00", "")
-
-
-class CatalogModelAdmin(DomainErrorsAsMessages, SimpleHistoryAdmin, ModelAdmin):
-    """A catalog or pricing ModelAdmin with its history (who changed what).
-
-    The catalog is not scoped by organization: whoever holds a model's view
-    permission sees all of it. A domain error that slips past a form (a race
-    with another writer) becomes a message, never a 500.
-    """
-
-    warn_unsaved_form = True
 
 
 # --- Markets ----------------------------------------------------------------
@@ -289,8 +274,6 @@ class VariantAdmin(CatalogModelAdmin):
 
     @admin.display(description="Prices")
     def prices_link(self, obj: Variant) -> str:
-        from clientbase.pricing.admin import variant_preview_url
-
         return format_html('<a href="{}" class="text-primary-600">grid and preview</a>',
                            variant_preview_url(obj))
 
@@ -320,9 +303,6 @@ class VariantAdmin(CatalogModelAdmin):
 
     def prices_context(self, request: HttpRequest, variant: Variant) -> dict[str, Any]:
         """The grid and an empty preview form, for the variant's change page."""
-        # pricing's admin builds on this module's base class: import it late.
-        from clientbase.pricing.admin import price_grid, variant_preview_url
-
         return {
             "price_grid": price_grid(variant),
             "preview_form": PreviewForm(user=request.user),

@@ -4,7 +4,7 @@ messages, and history through simple_history.
 
 Visibility is never decided here: `scoped_queryset` (and its `manage` twin)
 are the only place a ModelAdmin asks who sees what, and they call the
-model's `visible_to` (see clientbase.customers.services.visibility).
+model's `visible_to` (see clientbase.customers.models.visibility).
 """
 
 from typing import Any
@@ -46,8 +46,8 @@ class ScopedMixin:
 
     def choice_queryset(self, request: HttpRequest, model: type[models.Model]) -> models.QuerySet | None:
         """The objects of `model` that a form field may offer, or None for no
-        restriction (see `clientbase.customers.admin.scopes`)."""
-        from clientbase.customers.admin.scopes import choices_for
+        restriction (see `clientbase.backoffice.scopes`)."""
+        from clientbase.backoffice.scopes import choices_for
 
         return choices_for(request, model)
 
@@ -130,3 +130,19 @@ def _pk_or_none(model: type[models.Model], value: Any):
     except Exception:  # noqa: BLE001 - a malformed id is simply not found
         return None
 
+
+def without_nul(text: str) -> str:
+    """`text` without NUL characters, which PostgreSQL refuses in a text
+    comparison (and which no key, SKU or name holds)."""
+    return text.replace("\x00", "")
+
+
+class CatalogModelAdmin(DomainErrorsAsMessages, SimpleHistoryAdmin, ModelAdmin):
+    """A catalog or pricing ModelAdmin with its history (who changed what).
+
+    The catalog is not scoped by organization: whoever holds a model's view
+    permission sees all of it. A domain error that slips past a form (a race
+    with another writer) becomes a message, never a 500.
+    """
+
+    warn_unsaved_form = True

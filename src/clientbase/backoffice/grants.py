@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from clientbase.customers.admin.base import ScopedModelAdmin
+from clientbase.backoffice.base import ScopedModelAdmin
 from clientbase.customers.models import Grant, GrantLevel, Organization
 from clientbase.customers.services.grants import create_grant, delete_grant, update_grant
 

@@ -9,8 +9,8 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from clientbase.core.errors import DomainError
-from clientbase.customers.admin.base import ScopedModelAdmin
-from clientbase.customers.admin.organizations import tree_label
+from clientbase.backoffice.base import ScopedModelAdmin
+from clientbase.backoffice.organizations import tree_label
 from clientbase.customers.models import CustomerGroup
 from clientbase.customers.services.groups import delete_customer_group, save_customer_group
 from clientbase.customers.services.trees import check_parent

@@ -11,10 +11,21 @@ answers 404 as if it did not exist.
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from django.db.models import BooleanField, Expression, F, Q, QuerySet
+from django.apps import apps
+from django.db.models import BooleanField, Expression, F, Q, QuerySet, TextChoices
 
 from clientbase.core.models import subtree_q
-from clientbase.customers.models import Grant, GrantLevel
+
+
+class GrantLevel(TextChoices):
+    VIEW = "view", "View"
+    MANAGE = "manage", "Manage"
+
+
+def _model(name: str):
+    # The models' querysets call into this module, so it names the models
+    # through the app registry rather than importing them (no import cycle).
+    return apps.get_model("customers", name)
 
 
 @dataclass(frozen=True)
@@ -83,8 +94,7 @@ class MemberOfScope(Expression):
         (self.contact,) = exprs
 
     def as_sql(self, compiler, connection):
-        from clientbase.customers.models import Contact, Organization
-
+        Contact, Organization = _model("Contact"), _model("Organization")
         contact_sql, contact_params = compiler.compile(self.contact)
         qn = connection.ops.quote_name
         through = qn(Contact.organizations.through._meta.db_table)
@@ -117,7 +127,7 @@ def organization_scope(account, level: str = GrantLevel.VIEW) -> OrganizationSco
     if level in cache:
         return cache[level]
     grants = (
-        Grant.objects.filter(Q(account=account) | Q(role__in=account.groups.all()))
+        _model("Grant").objects.filter(Q(account=account) | Q(role__in=account.groups.all()))
         .filter(level__in=_LEVELS[GrantLevel(level)])
         .values_list("organization_id", "organization__path", "include_descendants")
     )

@@ -9,7 +9,7 @@ from django.utils import timezone
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.errors import DomainErrorsAsMessages
-from clientbase.customers.admin.base import ScopedMixin
+from clientbase.backoffice.base import ScopedMixin
 from clientbase.customers.models import Account, ApiToken
 from clientbase.customers.services.accounts import issue_token, revoke_token
 

@@ -14,8 +14,8 @@ from django.utils.safestring import mark_safe
 from unfold.admin import StackedInline
 
 from clientbase.catalog.models import Market, Variant
-from clientbase.customers.admin.base import ScopedModelAdmin
-from clientbase.customers.admin.scopes import choices_for, is_autocomplete
+from clientbase.backoffice.base import ScopedModelAdmin
+from clientbase.backoffice.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
 from clientbase.customers.services.contacts import (
     ADDRESS_FIELDS,

@@ -16,8 +16,8 @@ from unfold.decorators import action
 from unfold.widgets import UnfoldAdminSelectWidget
 
 from clientbase.core.errors import DomainError
-from clientbase.customers.admin.base import ScopedModelAdmin
-from clientbase.customers.admin.scopes import is_autocomplete
+from clientbase.backoffice.base import ScopedModelAdmin
+from clientbase.backoffice.scopes import is_autocomplete
 from clientbase.customers.models import GrantLevel, Organization
 from clientbase.customers.services.organizations import (
     create_organization,

@@ -18,8 +18,8 @@ from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm
 from unfold.widgets import UnfoldAdminPasswordWidget
 
-from clientbase.customers.admin.base import ScopedModelAdmin
-from clientbase.customers.admin.scopes import visible_accounts
+from clientbase.backoffice.base import ScopedModelAdmin
+from clientbase.backoffice.scopes import visible_accounts
 from clientbase.customers.models import Account, Role
 from clientbase.core.errors import DomainError
 from clientbase.customers.services.accounts import (

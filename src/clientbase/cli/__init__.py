@@ -1,5 +1,6 @@
-"""The `clientbase` command: Django's manage.py, plus clientbase's own commands
-(serve, demo, createtoken, import, export)."""
+"""The command-line door: `clientbase` is Django's manage.py, plus
+clientbase's own commands in `management/commands` (serve, demo, createtoken).
+Like every door it only translates: the commands call the domains' services."""
 
 import os
 import sys
@@ -11,6 +12,3 @@ def main(argv: list[str] | None = None) -> None:
 
     execute_from_command_line(["clientbase", *(sys.argv[1:] if argv is None else argv)])
 
-
-if __name__ == "__main__":
-    main()

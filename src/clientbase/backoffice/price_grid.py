@@ -1,0 +1,112 @@
+"""A variant's price grid and the links to the price previews, shared by the
+variant page (backoffice.catalog) and the price pages (backoffice.prices)."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
+
+from clientbase.catalog.models import Market, Variant
+from clientbase.core.currencies import is_currency, quantize
+from clientbase.customers.models import Contact
+from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
+
+
+def shown_price(row: PriceRow) -> Decimal:
+    """The row's unit price in its currency's precision (stored with four decimals)."""
+    return quantize(row.unit_price, row.currency) if is_currency(row.currency) else row.unit_price
+
+
+def quantity_label(quantity: Decimal) -> str:
+    return f"{quantity.normalize():f}"
+
+
+# --- The price grid -------------------------------------------------------------
+
+
+@dataclass
+class GridCell:
+    """One price row in the grid: its unit price and validity window."""
+
+    row: PriceRow
+    url: str
+    unit_price: Decimal
+    valid_from: Any = None
+    valid_until: Any = None
+    state: str = ""  # "", "expired" or "future"
+
+
+@dataclass
+class GridLine:
+    """A grid row: the prices of one (level, market, currency, sale type,
+    sale code), one list of cells per quantity break."""
+
+    level: str  # "variant" or "product"
+    market: Market
+    currency: str
+    sale_type: SaleType
+    sale_code: str
+    cells: list[list[GridCell]] = field(default_factory=list)
+    shadowed: bool = False  # a product row the variant's own rows replace here
+
+    @property
+    def sale_type_label(self) -> str:
+        return SaleType(self.sale_type).label
+
+
+@dataclass
+class PriceGrid:
+    columns: list[Decimal]
+    lines: list[GridLine]
+
+    @property
+    def column_labels(self) -> list[str]:
+        return [quantity_label(q) for q in self.columns]
+
+
+def price_grid(variant: Variant) -> PriceGrid:
+    """A variant's price rows, and its product's, as a grid: one line per
+    (level, market, currency, sale type, sale code), one column per distinct
+    minimum quantity. Two queries, whatever the number of rows."""
+    rows = list(PriceRow.objects.for_variants([variant.pk], [variant.product_id])
+                .select_related("market"))
+    now = timezone.now()
+    columns = sorted({r.min_quantity for r in rows})
+    own_here = {(r.market_id, r.currency) for r in rows if r.variant_id}
+    lines: dict[tuple, GridLine] = {}
+    for row in rows:
+        level = "variant" if row.variant_id else "product"
+        key = (level, row.market_id, row.currency, row.sale_type, row.sale_code)
+        line = lines.get(key)
+        if line is None:
+            line = lines[key] = GridLine(
+                level=level, market=row.market, currency=row.currency, sale_type=row.sale_type,
+                sale_code=row.sale_code, cells=[[] for _ in columns],
+                shadowed=level == "product" and (row.market_id, row.currency) in own_here,
+            )
+        state = ("expired" if row.valid_until and row.valid_until <= now
+                 else "future" if row.valid_from and row.valid_from > now else "")
+        line.cells[columns.index(row.min_quantity)].append(GridCell(
+            row=row, url=reverse("admin:pricing_pricerow_change", args=[row.pk]),
+            unit_price=shown_price(row), valid_from=row.valid_from, valid_until=row.valid_until,
+            state=state,
+        ))
+    # Market and currency first; the variant's own rows before the product's;
+    # then everyone's price, groups and single customers, as the resolver
+    # reads them from the general to the specific.
+    ordered = sorted(lines.values(), key=lambda ln: (
+        ln.market.key, ln.currency, ln.level != "variant",
+        -SPECIFICITY[SaleType(ln.sale_type)], ln.sale_code))
+    return PriceGrid(columns=columns, lines=ordered)
+
+
+def variant_preview_url(variant: Variant) -> str:
+    return reverse("admin:pricing_variant_preview", args=[variant.pk])
+
+
+def contact_prices_url(contact: Contact | None = None) -> str:
+    """The "prices as this contact" page (anonymous without a contact)."""
+    url = reverse("admin:pricing_pricerow_preview")
+    return f"{url}?contact={contact.pk}" if contact is not None else url

@@ -1,0 +1,5 @@
+"""`python -m clientbase.cli`: the same as the `clientbase` command."""
+
+from clientbase.cli import main
+
+main()
