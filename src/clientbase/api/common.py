@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 from typing import Annotated, Any, Iterable
 from uuid import UUID
 
@@ -11,11 +12,14 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Schema
 from pydantic import AfterValidator, StringConstraints
 
-from clientbase.core.errors import Forbidden, Invalid, NotFound, PreconditionFailed
+from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import KEY_MAX_LENGTH, KEY_PATTERN, looks_like_uuid, validate_key
+from clientbase.core.permissions import require
+from clientbase.core.versions import check_version
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
+_ETAG_RE = re.compile(r'"([0-9]{1,18})"')  # BaseModel.etag
 
 
 def _valid_key(value: str) -> str:
@@ -35,8 +39,7 @@ KeyStr = Annotated[str, StringConstraints(max_length=KEY_MAX_LENGTH, pattern=KEY
 
 def require_perm(request: HttpRequest, *perms: str) -> None:
     """403 unless the caller holds every permission named (app_label.codename)."""
-    if not request.user.has_perms(perms):
-        raise Forbidden(detail=f"You lack the permission {', '.join(perms)}.", code="forbidden")
+    require(request.user, *perms)
 
 
 def by_id_or_key(queryset: QuerySet, ident: str | UUID, *, key_field: str = "key",
@@ -83,19 +86,28 @@ def resolve_ref(queryset: QuerySet, ident: str | UUID | None, field: str, *,
     return resolve_refs(queryset, [ident], field, key_field=key_field)[0]
 
 
-def check_if_match(request: HttpRequest, obj: Model) -> None:
-    """412 when the request carries an If-Match that is not the object's ETag."""
+def if_match_version(request: HttpRequest) -> int | None:
+    """The version the request's If-Match names, for a service's
+    `expected_version`: None without the header or with `*`.
+
+    Our ETags are the version in quotes (weak or not). A header that names
+    no version we gave out, or several different ones, answers 0, which no
+    object has (versions start at 1): the write is refused as stale, never
+    let through.
+    """
     header = request.headers.get("If-Match")
     if not header:
-        return
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    if "*" in tags or obj.etag in tags:
-        return
-    raise PreconditionFailed(
-        detail=f"The {obj._meta.verbose_name} changed since you read it "
-               f"(now version {obj.version}); read it again and retry.",
-        code="stale_version",
-    )
+        return None
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    if "*" in tags:
+        return None
+    versions = {int(m[1]) if (m := _ETAG_RE.fullmatch(t)) else 0 for t in tags}
+    return versions.pop() if len(versions) == 1 else 0
+
+
+def check_if_match(request: HttpRequest, obj: Model) -> None:
+    """412 when the request carries an If-Match that is not the object's ETag."""
+    check_version(obj, if_match_version(request))
 
 
 def set_etag(response: HttpResponse, obj: Model) -> None:
