@@ -599,11 +599,13 @@ def test_a_market_is_deleted_with_its_prices_only_when_asked_explicitly(manager,
     # given: the refusal offers the explicit way
     refused = manager.get(url)
     assert any("delete the market with its price rows" in m for m in messages_of(refused))
-    # when: the confirmation page, then its POST
-    confirm = manager.get(url, {"with_prices": "1"})
+    # when: the confirmation page (at a URL naming the version it shows), then its POST
+    confirm = manager.get(url, {"with_prices": "1"}, follow=True)
     assert confirm.status_code == 200 and confirm.context["count"] == 5
+    confirm_url = confirm.redirect_chain[-1][0]
+    assert "version=1" in confirm_url
     assert Market.objects.filter(pk=eu.pk).exists()
-    done = manager.post(url + "?with_prices=1", {"post": "yes"})
+    done = manager.post(confirm_url, {"post": "yes"})
     # then
     assert done.status_code == 302
     assert any("Deleted market EU and 5 price row(s)" in m for m in messages_of(done))
@@ -612,6 +614,21 @@ def test_a_market_is_deleted_with_its_prices_only_when_asked_explicitly(manager,
     from django.contrib.admin.models import DELETION, LogEntry
 
     assert LogEntry.objects.filter(object_id=str(eu.pk), action_flag=DELETION).count() == 1
+
+
+def test_a_market_changed_after_the_confirmation_page_is_not_deleted(manager, catalog, gold_grid):
+    # given the confirmation page, then someone else saves the market
+    eu = catalog["EU"]
+    url = reverse("admin:catalog_market_delete", args=[eu.pk])
+    confirm = manager.get(url, {"with_prices": "1"}, follow=True)
+    eu.refresh_from_db()
+    eu.save()
+    # when
+    refused = manager.post(confirm.redirect_chain[-1][0], {"post": "yes"})
+    # then
+    assert refused.status_code == 302
+    assert any("changed since you read it (now version 2)" in m for m in messages_of(refused))
+    assert PriceRow.objects.filter(market=eu).count() == 5
 
 
 def test_deleting_a_market_with_prices_needs_the_permission_to_delete_prices(catalog, gold_grid, accounts):
@@ -667,3 +684,98 @@ def test_the_contact_page_previews_what_the_contact_pays(client, accounts, world
     # then: the Gold price, and no price for the variants without rows
     assert "15.00 EUR" in html and "GOLD" in html
     assert "no price" in html
+
+
+# --- versions: the page's version goes back to the service ------------------------
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m._meta.model_name)
+def test_a_change_page_carries_the_version_it_shows(login, catalog, gold_grid, model):
+    # given an object saved once since it was made
+    obj = _object(model, catalog, gold_grid)
+    obj.save()
+    opts = model._meta
+    # when
+    html = login("admin").get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change",
+                                      args=[obj.pk])).content.decode()
+    # then
+    assert '<input type="hidden" name="expected_version" value="2"' in html
+
+
+def test_the_product_page_carries_each_variant_s_version(login, catalog):
+    catalog["TS-M"].save()
+    html = login("admin").get(reverse("admin:catalog_product_change",
+                                      args=[catalog["TSHIRT"].pk])).content.decode()
+    assert html.count('name="variants-') and 'value="2"' in html
+    assert html.count('-expected_version"') >= 3
+
+
+def _product_page_data(client, product) -> dict:
+    from tests.parity.test_catalog_parity import form_data
+
+    return form_data(client.get(reverse("admin:catalog_product_change", args=[product.pk])))
+
+
+def test_a_variant_changed_by_someone_else_is_not_overwritten_from_the_product_page(manager, catalog):
+    # given the product page, then someone else renames TS-M
+    data = _product_page_data(manager, catalog["TSHIRT"])
+    variant = catalog["TS-M"]
+    variant.refresh_from_db()
+    variant.name = "Theirs"
+    variant.save()
+    index = next(k.split("-")[1] for k, v in data.items() if k.endswith("-sku") and v == "TS-M")
+    data[f"variants-{index}-name"] = "Mine"
+    # when
+    response = manager.post(reverse("admin:catalog_product_change", args=[catalog["TSHIRT"].pk]), data)
+    # then
+    assert response.status_code == 302
+    assert any("changed since you read it" in m for m in messages_of(response))
+    variant.refresh_from_db()
+    assert variant.name == "Theirs"
+
+
+def test_the_product_page_adds_changes_and_deletes_variants_through_the_services(manager, catalog):
+    # given the product page: rename TS-S, delete TS-L, add TS-XL
+    data = _product_page_data(manager, catalog["TSHIRT"])
+    index = {v: k.split("-")[1] for k, v in data.items() if k.endswith("-sku")}
+    data[f"variants-{index['TS-S']}-name"] = "Small"
+    data[f"variants-{index['TS-L']}-DELETE"] = "on"
+    total = int(data["variants-TOTAL_FORMS"])
+    data.update({"variants-TOTAL_FORMS": str(total + 1), f"variants-{total}-sku": "TS-XL",
+                 f"variants-{total}-name": "T-shirt XL", f"variants-{total}-options": '{"size": "XL"}'})
+    # when
+    response = manager.post(reverse("admin:catalog_product_change", args=[catalog["TSHIRT"].pk]), data)
+    # then
+    assert response.status_code == 302, response.context["errors"] if response.context else None
+    assert set(Variant.objects.values_list("sku", flat=True)) == {"TS-S", "TS-M", "TS-XL"}
+    small = Variant.objects.get(sku="TS-S")
+    assert (small.name, small.version) == ("Small", 2)
+    # and the history names who did it
+    assert small.history.first().history_user.email == "catalog@example.com"
+
+
+def test_a_bulk_delete_refuses_variants_whose_prices_the_caller_may_not_delete(catalog, gold_grid):
+    # given a catalog editor who may delete variants but not price rows
+    from django.contrib.auth.models import Permission
+
+    account = make_account("variants@example.com", Role.EVERYONE)
+    account.user_permissions.add(*Permission.objects.filter(
+        codename__in=["access_backoffice", "view_variant", "delete_variant"]))
+    client = Client()
+    client.force_login(account)
+    # when
+    response = client.post(reverse("admin:catalog_variant_changelist"), {
+        "action": "delete_selected", "_selected_action": [str(catalog["TS-M"].pk)], "post": "yes"})
+    # then
+    assert response.status_code == 403
+    assert Variant.objects.filter(sku="TS-M").exists()
+
+
+def test_a_bulk_delete_of_price_rows_goes_through_the_service(manager, gold_grid):
+    rows = [gold_grid["gold"].pk, gold_grid["silver"].pk]
+    response = manager.post(reverse("admin:pricing_pricerow_changelist"), {
+        "action": "delete_selected", "_selected_action": [str(pk) for pk in rows], "post": "yes"})
+    assert response.status_code == 302
+    assert not PriceRow.objects.filter(pk__in=rows).exists()
+    assert PriceRow.history.filter(id=rows[0], history_type="-").first().history_user.email == (
+        "catalog@example.com")

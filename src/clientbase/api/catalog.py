@@ -1,16 +1,14 @@
 """/api/v1/markets, /products and /variants."""
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
+    Page, by_id_or_key, if_match_version, paginate, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog import services
 from clientbase.catalog.models import Market, Product, Variant
@@ -27,18 +25,6 @@ class ListParams(Schema):
     q: str | None = Field(None, max_length=200, description="Prefix of the key or name.")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=2000)
-
-
-def _locked(request: HttpRequest, model, ident: str, perm: str, key_field: str = "key"):
-    require_perm(request, perm)
-    obj = by_id_or_key(model.objects.select_for_update(), ident, key_field=key_field)
-    check_if_match(request, obj)
-    return obj
-
-
-def _apply(obj, data: dict[str, Any]) -> None:
-    for name, value in data.items():
-        setattr(obj, name, value)
 
 
 # --- Markets ----------------------------------------------------------------
@@ -93,8 +79,7 @@ def list_markets(request: HttpRequest, params: Query[ListParams]):
 
 @markets.post("", response={201: MarketOut}, summary="Create a market")
 def create_market(request: HttpRequest, response: HttpResponse, payload: MarketIn):
-    require_perm(request, "catalog.add_market")
-    market = services.save_market(Market(**payload.model_dump()))
+    market = services.create_market(Market(**payload.model_dump()), actor=request.user)
     set_etag(response, market)
     return 201, market
 
@@ -109,11 +94,10 @@ def get_market(request: HttpRequest, response: HttpResponse, ident: str):
 
 @markets.patch("/{ident}", response=MarketOut, summary="Change a market")
 def update_market(request: HttpRequest, response: HttpResponse, ident: str, payload: MarketPatch):
-    with transaction.atomic():
-        market = _locked(request, Market, ident, "catalog.change_market")
-        _apply(market, {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None})
-        pricing.check_market_currencies(market)
-        services.save_market(market)
+    market = services.update_market(
+        by_id_or_key(Market.objects.all(), ident),
+        changes={k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None},
+        actor=request.user, expected_version=if_match_version(request))
     set_etag(response, market)
     return market
 
@@ -121,9 +105,8 @@ def update_market(request: HttpRequest, response: HttpResponse, ident: str, payl
 @markets.delete("/{ident}", response={204: None}, summary="Delete a market")
 def delete_market(request: HttpRequest, ident: str,
                   delete_prices: bool = Query(False, description="Also delete the market's price rows.")):
-    with transaction.atomic():
-        market = _locked(request, Market, ident, "catalog.delete_market")
-        pricing.delete_market(market, delete_prices=delete_prices)
+    pricing.delete_market(by_id_or_key(Market.objects.all(), ident), actor=request.user,
+                          expected_version=if_match_version(request), delete_prices=delete_prices)
     return 204, None
 
 
@@ -170,8 +153,7 @@ def list_products(request: HttpRequest, params: Query[ListParams]):
 
 @products.post("", response={201: ProductOut}, summary="Create a product")
 def create_product(request: HttpRequest, response: HttpResponse, payload: ProductIn):
-    require_perm(request, "catalog.add_product")
-    product = services.save_product(Product(**payload.model_dump()))
+    product = services.create_product(Product(**payload.model_dump()), actor=request.user)
     set_etag(response, product)
     return 201, product
 
@@ -187,19 +169,18 @@ def get_product(request: HttpRequest, response: HttpResponse, ident: str):
 @products.patch("/{ident}", response=ProductOut, summary="Change a product")
 def update_product(request: HttpRequest, response: HttpResponse, ident: str, payload: ProductPatch):
     data = payload.model_dump(exclude_unset=True)
-    with transaction.atomic():
-        product = _locked(request, Product, ident, "catalog.change_product")
-        _apply(product, {k: v for k, v in data.items() if v is not None or k == "key"})
-        services.save_product(product)
+    product = services.update_product(
+        by_id_or_key(Product.objects.all(), ident),
+        changes={k: v for k, v in data.items() if v is not None or k == "key"},
+        actor=request.user, expected_version=if_match_version(request))
     set_etag(response, product)
     return product
 
 
 @products.delete("/{ident}", response={204: None}, summary="Delete a product, its variants and prices")
 def delete_product(request: HttpRequest, ident: str):
-    with transaction.atomic():
-        product = _locked(request, Product, ident, "catalog.delete_product")
-        product.delete()
+    services.delete_product(by_id_or_key(Product.objects.all(), ident), actor=request.user,
+                            expected_version=if_match_version(request))
     return 204, None
 
 
@@ -257,10 +238,9 @@ def list_variants(request: HttpRequest, params: Query[VariantFilters]):
 
 @variants.post("", response={201: VariantOut}, summary="Create a variant")
 def create_variant(request: HttpRequest, response: HttpResponse, payload: VariantIn):
-    require_perm(request, "catalog.add_variant")
     data = payload.model_dump()
     data["product"] = resolve_ref(Product.objects.all(), data["product"], "product")
-    variant = services.save_variant(Variant(**data))
+    variant = services.create_variant(Variant(**data), actor=request.user)
     set_etag(response, variant)
     return 201, variant
 
@@ -276,19 +256,17 @@ def get_variant(request: HttpRequest, response: HttpResponse, ident: str):
 @variants.patch("/{ident}", response=VariantOut, summary="Change a variant")
 def update_variant(request: HttpRequest, response: HttpResponse, ident: str, payload: VariantPatch):
     data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
-    with transaction.atomic():
-        variant = _locked(request, Variant, ident, "catalog.change_variant", key_field="sku")
-        if "product" in data:
-            data["product"] = resolve_ref(Product.objects.all(), data["product"], "product")
-        _apply(variant, data)
-        services.save_variant(variant)
+    if "product" in data:
+        data["product"] = resolve_ref(Product.objects.all(), data["product"], "product")
+    variant = services.update_variant(
+        by_id_or_key(Variant.objects.all(), ident, key_field="sku"), changes=data,
+        actor=request.user, expected_version=if_match_version(request))
     set_etag(response, variant)
     return variant
 
 
 @variants.delete("/{ident}", response={204: None}, summary="Delete a variant and its prices")
 def delete_variant(request: HttpRequest, ident: str):
-    with transaction.atomic():
-        variant = _locked(request, Variant, ident, "catalog.delete_variant", key_field="sku")
-        variant.delete()
+    services.delete_variant(by_id_or_key(Variant.objects.all(), ident, key_field="sku"),
+                            actor=request.user, expected_version=if_match_version(request))
     return 204, None

@@ -4,13 +4,12 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, field_serializer
 
 from clientbase.api.common import (
-    Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
+    Page, by_id_or_key, if_match_version, paginate, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.currencies import is_currency, quantize
@@ -202,19 +201,15 @@ def list_prices(request: HttpRequest, filters: Query[PriceFilters]):
 
 @router.post("", response={201: PriceOut}, summary="Create a price row")
 def create_price(request: HttpRequest, response: HttpResponse, payload: PriceIn):
-    require_perm(request, "pricing.add_pricerow")
-    if (payload.variant is None) == (payload.product is None):
-        raise Invalid.on("variant", "Give either a variant or a product, not both.")
-    market = _market(payload.market)
     row = PriceRow(
         variant=resolve_ref(Variant.objects.all(), payload.variant, "variant", key_field="sku"),
         product=resolve_ref(Product.objects.all(), payload.product, "product"),
-        market=market, currency=(payload.currency or market.default_currency).upper(),
-        sale_type=payload.sale_type, sale_code=payload.sale_code.strip(),
+        market=_market(payload.market), currency=payload.currency or "",
+        sale_type=payload.sale_type, sale_code=payload.sale_code,
         min_quantity=payload.min_quantity, unit_price=payload.unit_price,
         valid_from=payload.valid_from, valid_until=payload.valid_until,
     )
-    services.save_price_row(row)
+    services.create_price_row(row, actor=request.user)
     set_etag(response, row)
     return 201, row
 
@@ -258,26 +253,19 @@ def get_price(request: HttpRequest, response: HttpResponse, ident: UUID):
 
 @router.patch("/{ident}", response=PriceOut, summary="Change a price row")
 def update_price(request: HttpRequest, response: HttpResponse, ident: UUID, payload: PricePatch):
-    require_perm(request, "pricing.change_pricerow")
-    with transaction.atomic():
-        row = by_id_or_key(_rows().select_for_update(of=("self",)), ident, label="price row")
-        check_if_match(request, row)
-        for name, value in payload.model_dump(exclude_unset=True).items():
-            if value is None and name not in ("valid_from", "valid_until"):
-                continue
-            setattr(row, name, value.upper() if name == "currency" else value)
-        services.save_price_row(row)
+    # A null leaves a field as it is, except the validity bounds: null is "always".
+    changes = {name: value for name, value in payload.model_dump(exclude_unset=True).items()
+               if value is not None or name in ("valid_from", "valid_until")}
+    row = services.update_price_row(by_id_or_key(_rows(), ident, label="price row"), changes=changes,
+                                    actor=request.user, expected_version=if_match_version(request))
     set_etag(response, row)
     return row
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a price row")
 def delete_price(request: HttpRequest, ident: UUID):
-    require_perm(request, "pricing.delete_pricerow")
-    with transaction.atomic():
-        row = by_id_or_key(PriceRow.objects.select_for_update(), ident, label="price row")
-        check_if_match(request, row)
-        row.delete()
+    services.delete_price_row(by_id_or_key(PriceRow.objects.all(), ident, label="price row"),
+                              actor=request.user, expected_version=if_match_version(request))
     return 204, None
 
 

@@ -1,7 +1,9 @@
 """The catalog in the back office: markets, products and their variants.
 
-Saving goes through clientbase.catalog.services (as in the API), so the admin
-refuses what the API refuses, and shows it on the field at fault. A variant's
+Every save and delete is one call of clientbase.catalog.services (or, for a
+market's deletion, clientbase.pricing.services) with the staff member and the
+version the page showed, as the API calls them: the back office refuses what
+the API refuses, and shows it on the field at fault or as a message. A variant's
 change page also shows its price grid and a price preview (see
 clientbase.backoffice.prices, which owns the price views).
 """
@@ -18,16 +20,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import TabularInline
 from unfold.widgets import UnfoldAdminTextInputWidget
 
 from clientbase.backoffice.base import CatalogModelAdmin, without_nul
 from clientbase.backoffice.errors import change_url_of_delete
 from clientbase.backoffice.price_grid import price_grid, variant_preview_url
 from clientbase.catalog.models import Market, Product, Variant
-from clientbase.catalog.services import save_market, save_product, save_variant, validate_market
-from clientbase.core.errors import DomainError
+from clientbase.backoffice.versions import VersionedForm, read_version
+from clientbase.catalog import services
+from clientbase.core.errors import DomainError, Invalid
 from clientbase.backoffice.price_forms import PreviewForm, add_domain_errors
 from clientbase.pricing.models import PriceRow
 from clientbase.pricing.services import check_market_currencies, delete_market
@@ -56,7 +58,7 @@ class CodeListField(forms.CharField):
         return self.to_python(initial) != self.to_python(data)
 
 
-class MarketForm(forms.ModelForm):
+class MarketForm(VersionedForm):
     countries = CodeListField(required=False, help_text="ISO 3166-1 alpha-2 codes, e.g. DE, FR, NL.")
     currencies = CodeListField(help_text="ISO 4217 codes, e.g. EUR, USD. The first is the default "
                                          "unless you choose one.")
@@ -75,16 +77,16 @@ class MarketForm(forms.ModelForm):
         cleaned = super().clean()
         if {"countries", "currencies"} & set(self.errors):
             return cleaned
-        # The same normalization and rules as catalog.services.save_market,
-        # reported on the fields instead of as a 422.
-        currencies = list(dict.fromkeys(cleaned.get("currencies") or []))
-        default = (cleaned.get("default_currency") or (currencies[0] if currencies else "")).upper()
-        cleaned.update(countries=sorted(set(cleaned.get("countries") or [])), currencies=currencies,
-                       default_currency=default)
+        # The service's normalization and rules, reported on the fields
+        # instead of as a 422 after the form.
         probe = Market(pk=self.instance.pk, key=cleaned.get("key") or "", name=cleaned.get("name", ""),
-                       countries=cleaned["countries"], currencies=currencies, default_currency=default)
+                       countries=cleaned.get("countries") or [], currencies=cleaned.get("currencies") or [],
+                       default_currency=cleaned.get("default_currency") or "")
         probe._state.adding = self.instance._state.adding
-        for check in (validate_market, check_market_currencies):
+        services.normalize_market(probe)
+        cleaned.update(countries=probe.countries, currencies=probe.currencies,
+                       default_currency=probe.default_currency)
+        for check in (services.validate_market, check_market_currencies):
             try:
                 check(probe)
             except DomainError as exc:
@@ -121,9 +123,12 @@ class MarketAdmin(CatalogModelAdmin):
     def currencies_display(self, obj: Market) -> str:
         return ", ".join(obj.currencies)
 
-    def save_model(self, request, obj: Market, form, change: bool) -> None:
-        check_market_currencies(obj)
-        save_market(obj)
+    def save_model(self, request, obj: Market, form: MarketForm, change: bool) -> None:
+        if change:
+            services.update_market(obj, changes=form.changes(), actor=request.user,
+                                   expected_version=form.read_version)
+        else:
+            services.create_market(obj, actor=request.user)
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
         # Price rows protect their market. Django's confirmation page would
@@ -140,7 +145,7 @@ class MarketAdmin(CatalogModelAdmin):
         if request.GET.get("with_prices") == "1":
             if not may_delete_prices:
                 raise PermissionDenied
-            return self._delete_with_prices(request, market, count)
+            return self.with_version(request, market) or self._delete_with_prices(request, market, count)
         rows_url = reverse("admin:pricing_pricerow_changelist") + f"?market__id__exact={market.pk}"
         message = format_html('Market {} was not deleted: {} price row(s) use it. Delete or move them '
                               'first (<a href="{}" class="underline">see them</a>)', market.key, count,
@@ -156,9 +161,14 @@ class MarketAdmin(CatalogModelAdmin):
         one transaction (pricing.services.delete_market)."""
         if request.method == "POST":
             key = market.key
-            with transaction.atomic():
-                self.log_deletions(request, [market])  # before: deleting clears the pk
-                deleted = delete_market(market, delete_prices=True)
+            try:
+                with transaction.atomic():
+                    self.log_deletions(request, [market])  # before: deleting clears the pk
+                    deleted = delete_market(market, actor=request.user, delete_prices=True,
+                                            expected_version=read_version(request))
+            except DomainError as exc:
+                messages.error(request, exc.detail)
+                return HttpResponseRedirect(change_url_of_delete(request.path))
             messages.success(request, f"Deleted market {key} and {deleted} price row(s).")
             return HttpResponseRedirect(reverse("admin:catalog_market_changelist"))
         context = {
@@ -175,7 +185,7 @@ class MarketAdmin(CatalogModelAdmin):
 
     def delete_model(self, request, obj: Market) -> None:
         # Refuses (Conflict) if rows appeared since the confirmation page.
-        delete_market(obj)
+        delete_market(obj, actor=request.user, expected_version=read_version(request))
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -187,7 +197,7 @@ class MarketAdmin(CatalogModelAdmin):
 # --- Products and variants ----------------------------------------------------
 
 
-class VariantForm(forms.ModelForm):
+class VariantForm(VersionedForm):
     class Meta:
         model = Variant
         fields = ["sku", "product", "name", "options"]
@@ -196,18 +206,17 @@ class VariantForm(forms.ModelForm):
         options = self.cleaned_data.get("options")
         if options in (None, ""):
             return {}
-        # The rule of catalog.services.save_variant, shown on the field.
-        if not isinstance(options, dict) or not all(
-                isinstance(k, str) and isinstance(v, (str, int, float, bool)) for k, v in options.items()):
-            raise ValidationError('Options are a flat object of names to values, e.g. '
-                                  '{"size": "M", "colour": "red"}.', code="invalid")
+        try:  # the service's rule, shown on the field
+            services.validate_options(options)
+        except Invalid as exc:
+            raise ValidationError(exc.detail, code=exc.code) from exc
         return options
 
 
 class VariantInline(TabularInline):
     model = Variant
     form = VariantForm
-    fields = ["sku", "name", "options"]
+    fields = ["sku", "name", "options", "expected_version"]
     extra = 0
     show_change_link = True
     tab = True
@@ -215,6 +224,7 @@ class VariantInline(TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(CatalogModelAdmin):
+    form = VersionedForm
     inlines = [VariantInline]
     list_display = ["name", "key", "variant_count"]
     search_fields = ["name", "key"]
@@ -238,17 +248,33 @@ class ProductAdmin(CatalogModelAdmin):
             return queryset, False
         return queryset.filter(Q(name__istartswith=term) | Q(key__startswith=term)), False
 
-    def save_model(self, request, obj: Product, form, change: bool) -> None:
-        save_product(obj)
+    def save_model(self, request, obj: Product, form: VersionedForm, change: bool) -> None:
+        if change:
+            services.update_product(obj, changes=form.changes(), actor=request.user,
+                                    expected_version=form.read_version)
+        else:
+            services.create_product(obj, actor=request.user)
+
+    def delete_model(self, request, obj: Product) -> None:
+        services.delete_product(obj, actor=request.user, expected_version=read_version(request))
+
+    def delete_queryset(self, request, queryset) -> None:
+        for product in queryset:
+            services.delete_product(product, actor=request.user)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Variant:
             return super().save_formset(request, form, formset, change)
-        for variant in formset.save(commit=False):
-            save_variant(variant)
-        for variant in formset.deleted_objects:
-            variant.delete()
-        formset.save_m2m()
+        formset.save(commit=False)  # sorts the forms, and sets the product of new variants
+        for variant in formset.new_objects:
+            services.create_variant(variant, actor=request.user)
+        for variant_form in formset.initial_forms:
+            if variant_form in formset.deleted_forms:
+                services.delete_variant(variant_form.instance, actor=request.user,
+                                        expected_version=variant_form.read_version)
+            elif variant_form.has_changed():
+                services.update_variant(variant_form.instance, changes=variant_form.changes(),
+                                        actor=request.user, expected_version=variant_form.read_version)
 
 
 @admin.register(Variant)
@@ -284,8 +310,19 @@ class VariantAdmin(CatalogModelAdmin):
         # Prefix lookups: the SKU's unique index answers them on a big catalog.
         return queryset.filter(Q(sku__startswith=term) | Q(name__istartswith=term)), False
 
-    def save_model(self, request, obj: Variant, form, change: bool) -> None:
-        save_variant(obj)
+    def save_model(self, request, obj: Variant, form: VariantForm, change: bool) -> None:
+        if change:
+            services.update_variant(obj, changes=form.changes(), actor=request.user,
+                                    expected_version=form.read_version)
+        else:
+            services.create_variant(obj, actor=request.user)
+
+    def delete_model(self, request, obj: Variant) -> None:
+        services.delete_variant(obj, actor=request.user, expected_version=read_version(request))
+
+    def delete_queryset(self, request, queryset) -> None:
+        for variant in queryset:
+            services.delete_variant(variant, actor=request.user)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None
                     ) -> HttpResponse:

@@ -20,7 +20,8 @@ from clientbase.core.errors import DomainError
 from clientbase.core.models import looks_like_uuid
 from clientbase.customers.models import Contact
 from clientbase.pricing.models import PriceRow
-from clientbase.pricing.services import validate_price_row
+from clientbase.backoffice.versions import VersionedForm
+from clientbase.pricing.services import normalize_price_row, validate_price_row
 
 NO_SUCH_CONTACT = "No such contact."
 
@@ -34,10 +35,10 @@ def add_domain_errors(form: forms.BaseForm, exc: DomainError) -> None:
         form.add_error(None, exc.detail)
 
 
-class PriceRowForm(forms.ModelForm):
-    """A price row, validated by pricing.services.validate_price_row — the
-    same rules as the API: the market's currency, a price of zero or more in
-    the currency's precision, an ordered validity, a sale code that exists."""
+class PriceRowForm(VersionedForm):
+    """A price row, normalized and validated by pricing.services — the same
+    rules as the API: the market's currency, a price of zero or more in the
+    currency's precision, an ordered validity, a sale code that exists."""
 
     class Meta:
         model = PriceRow
@@ -56,19 +57,11 @@ class PriceRowForm(forms.ModelForm):
         if "currency" in self.fields:  # absent on a read-only page
             self.fields["currency"].required = False
 
-    def clean_currency(self) -> str:
-        return (self.cleaned_data.get("currency") or "").strip().upper()
-
-    def clean_sale_code(self) -> str:
-        return (self.cleaned_data.get("sale_code") or "").strip()
-
     def clean(self) -> dict:
         cleaned = super().clean()
         market = cleaned.get("market")
         if market is None:
             return cleaned  # "market" already carries its error; every rule below needs it
-        if not cleaned.get("currency") and "currency" not in self.errors:
-            cleaned["currency"] = market.default_currency
         probe = PriceRow(
             pk=self.instance.pk, variant=cleaned.get("variant"), product=cleaned.get("product"),
             market=market, currency=cleaned.get("currency") or "",
@@ -76,6 +69,8 @@ class PriceRowForm(forms.ModelForm):
             min_quantity=cleaned.get("min_quantity"), unit_price=cleaned.get("unit_price"),
             valid_from=cleaned.get("valid_from"), valid_until=cleaned.get("valid_until"),
         )
+        normalize_price_row(probe)
+        cleaned.update(currency=probe.currency, sale_code=probe.sale_code)
         try:
             validate_price_row(probe)
         except DomainError as exc:

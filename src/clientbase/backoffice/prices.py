@@ -13,8 +13,6 @@ Every price shown comes from pricing.services (resolve_price/resolve_prices),
 the resolver the storefront and the API use.
 """
 
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin
@@ -26,7 +24,6 @@ from django.http import (
 )
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from unfold.decorators import action
 
 from clientbase.backoffice.base import CatalogModelAdmin, without_nul
@@ -34,12 +31,13 @@ from clientbase.backoffice.price_grid import (
     contact_prices_url, price_grid, quantity_label, shown_price, variant_preview_url,
 )
 from clientbase.catalog.models import Market, Variant
-from clientbase.core.currencies import is_currency, quantize
 from clientbase.backoffice.contacts import search_contacts
 from clientbase.customers.models import Contact
 from clientbase.backoffice.price_forms import PreviewForm, PriceRowForm, contact_label, find_contact
 from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
-from clientbase.pricing.services import resolve_price, resolve_prices, save_price_row
+from clientbase.backoffice.versions import read_version
+from clientbase.pricing import services
+from clientbase.pricing.services import resolve_price, resolve_prices
 
 PAGE_SIZE = 50
 
@@ -127,8 +125,19 @@ class PriceRowAdmin(CatalogModelAdmin):
         return queryset.filter(Q(variant__sku__startswith=term) | Q(product__key=term)
                                | Q(sale_code=term)), False
 
-    def save_model(self, request, obj: PriceRow, form, change: bool) -> None:
-        save_price_row(obj)
+    def save_model(self, request, obj: PriceRow, form: PriceRowForm, change: bool) -> None:
+        if change:
+            services.update_price_row(obj, changes=form.changes(), actor=request.user,
+                                      expected_version=form.read_version)
+        else:
+            services.create_price_row(obj, actor=request.user)
+
+    def delete_model(self, request, obj: PriceRow) -> None:
+        services.delete_price_row(obj, actor=request.user, expected_version=read_version(request))
+
+    def delete_queryset(self, request, queryset) -> None:
+        for row in queryset:
+            services.delete_price_row(row, actor=request.user)
 
     @action(description="Preview prices", url_path="preview-prices", icon="price_check")
     def preview_prices(self, request: HttpRequest) -> HttpResponse:

@@ -6,9 +6,13 @@ form was rendered with; both hand it to the service, which compares it with
 the row it has locked.
 """
 
+from typing import TypeVar
+
 from django.db.models import Model
 
-from clientbase.core.errors import PreconditionFailed
+from clientbase.core.errors import NotFound, PreconditionFailed
+
+M = TypeVar("M", bound=Model)
 
 
 def check_version(obj: Model, expected_version: int | None) -> None:
@@ -21,3 +25,15 @@ def check_version(obj: Model, expected_version: int | None) -> None:
                f"(now version {obj.version}); read it again and retry.",
         code="stale_version",
     )
+
+
+def locked(obj: M) -> M:
+    """`obj`'s row read again and locked (SELECT … FOR UPDATE) until the
+    transaction ends: what a write checks and saves, so that a concurrent
+    writer waits instead of being overwritten. NotFound if it was deleted
+    since it was read."""
+    row = type(obj)._default_manager.select_for_update().filter(pk=obj.pk).first()
+    if row is None:
+        raise NotFound(detail=f"The {obj._meta.verbose_name} was deleted since you read it.",
+                       code="not_found")
+    return row

@@ -1,17 +1,28 @@
-"""Operations on price rows that the API, the admin and imports share:
-validation, and the deletions that must not leave rows pointing nowhere.
+"""Writes to price rows, the one path for the API, the back office and
+imports, and the deletions that must not leave rows pointing nowhere.
+
+Each write takes the acting account (`actor`; None is the system) and
+enforces, in this order: the actor's permission, the row's rules, the
+version the caller read (`expected_version`; None checks nothing), and
+records who did it in the history.
 
 Resolving prices lives in `clientbase.pricing.resolver`; its entry points are
 re-exported here so that callers import every pricing operation from one
 place.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.db import transaction
 
 from clientbase.catalog.models import Market
 from clientbase.core.currencies import EXPONENTS, has_precision, is_currency
 from clientbase.core.errors import Conflict, FieldError, Invalid
+from clientbase.core.history import record_actor
 from clientbase.core.models import looks_like_uuid, subtree_q
+from clientbase.core.permissions import require
+from clientbase.core.versions import check_version, locked
 from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.pricing.models import PriceRow, SaleType
 from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
@@ -27,6 +38,13 @@ from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
 
 
 # --- Price rows -------------------------------------------------------------
+
+
+def normalize_price_row(row: PriceRow) -> None:
+    """The currency in upper case (empty: the market's default), the sale
+    code without surrounding blanks."""
+    row.currency = (row.currency or (row.market.default_currency if row.market_id else "")).upper()
+    row.sale_code = (row.sale_code or "").strip()
 
 
 def validate_price_row(row: PriceRow) -> None:
@@ -66,10 +84,44 @@ def validate_price_row(row: PriceRow) -> None:
                       errors=errors)
 
 
-def save_price_row(row: PriceRow) -> PriceRow:
-    validate_price_row(row)
+def _save(row: PriceRow, actor) -> None:
+    record_actor(row, actor)
     row.save()
+
+
+def create_price_row(row: PriceRow, *, actor) -> PriceRow:
+    """Save a new price row; 403 without pricing.add_pricerow, 422 naming
+    every bad field."""
+    require(actor, "pricing.add_pricerow")
+    normalize_price_row(row)
+    validate_price_row(row)
+    _save(row, actor)
     return row
+
+
+@transaction.atomic
+def update_price_row(row: PriceRow, *, changes: Mapping[str, Any], actor,
+                     expected_version: int | None = None) -> PriceRow:
+    """Apply `changes` (field → value) to the row and save it; answers the
+    saved row. 412 when it is no longer at `expected_version`."""
+    require(actor, "pricing.change_pricerow")
+    row = locked(row)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    normalize_price_row(row)
+    validate_price_row(row)
+    check_version(row, expected_version)
+    _save(row, actor)
+    return row
+
+
+@transaction.atomic
+def delete_price_row(row: PriceRow, *, actor, expected_version: int | None = None) -> None:
+    require(actor, "pricing.delete_pricerow")
+    row = locked(row)
+    check_version(row, expected_version)
+    record_actor(row, actor)
+    row.delete()
 
 
 def check_market_currencies(market: Market) -> None:
@@ -83,20 +135,24 @@ def check_market_currencies(market: Market) -> None:
                           code="currency_in_use")
 
 
-def rows_naming_group(group: CustomerGroup):
-    return PriceRow.objects.filter(sale_type=SaleType.CUSTOMER_GROUP, sale_code=group.key)
-
-
 @transaction.atomic
-def delete_market(market: Market, *, delete_prices: bool = False) -> int:
-    """Delete a market; refused (409, with the count) while price rows use it,
-    unless `delete_prices`. Returns the number of rows deleted with it."""
+def delete_market(market: Market, *, actor, expected_version: int | None = None,
+                  delete_prices: bool = False) -> int:
+    """Delete a market; refused (409, with the count) while price rows use
+    it, unless `delete_prices` — which also needs pricing.delete_pricerow.
+    Returns the number of rows deleted with it."""
+    require(actor, "catalog.delete_market")
+    market = locked(market)
     rows = PriceRow.objects.filter(market=market)
     count = rows.count()
-    if count and not delete_prices:
-        raise Conflict.on("id", f"{count} price row(s) use market {market.key}; delete them first "
-                                "or pass delete_prices=true.", code="in_use")
+    if count:
+        if not delete_prices:
+            raise Conflict.on("id", f"{count} price row(s) use market {market.key}; delete them first "
+                                    "or pass delete_prices=true.", code="in_use")
+        require(actor, "pricing.delete_pricerow")
+    check_version(market, expected_version)
     rows.delete()
+    record_actor(market, actor)
     market.delete()
     return count
 

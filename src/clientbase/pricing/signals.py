@@ -2,15 +2,18 @@
 
 Price rows name a contact or a customer group by its code (key), not by a
 foreign key, as imports and other systems do. So when a key changes, the rows
-follow; and a group that rows still name cannot be deleted.
+follow; and a group that rows still name cannot be deleted. Likewise a
+market keeps the currencies its rows are in.
 """
 
 from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 
 from clientbase.core.errors import Conflict
+from clientbase.catalog.models import Market
 from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.pricing.models import PriceRow, SaleType
+from clientbase.pricing.services import check_market_currencies
 
 
 @receiver(pre_save, sender=CustomerGroup)
@@ -21,6 +24,12 @@ def follow_group_key(sender, instance: CustomerGroup, **kwargs) -> None:
     if old and old != instance.key:
         PriceRow.objects.filter(sale_type=SaleType.CUSTOMER_GROUP, sale_code=old).update(
             sale_code=instance.key)
+
+
+@receiver(pre_save, sender=Market)
+def keep_priced_currencies(sender, instance: Market, **kwargs) -> None:
+    # Whoever saves the market (catalog.services knows nothing of prices).
+    check_market_currencies(instance)
 
 
 @receiver(pre_save, sender=Contact)

@@ -1,0 +1,70 @@
+"""The version a back-office page was rendered with, handed to the service
+that writes, as the API hands over its If-Match.
+
+A change form carries it in a hidden field (`VersionedForm`); a delete
+confirmation page in its URL (`?version=N`), since Django's page has no
+place for one in its form and posts back to where it was shown. When someone
+else saved the object in between, the service refuses (stale_version) and the
+page shows why, instead of overwriting their change.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib.admin.utils import unquote
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+
+VERSION_PARAM = "version"
+
+
+class VersionedForm(forms.ModelForm):
+    """A ModelForm that sends back the version of the object it showed."""
+
+    expected_version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            self.initial.setdefault("expected_version", self.instance.version)
+
+    @property
+    def read_version(self) -> int | None:
+        """The version the page showed; None for a new object."""
+        return self.cleaned_data.get("expected_version")
+
+    def changes(self) -> dict[str, Any]:
+        """The fields of the object that the user changed, cleaned: what the
+        service's update applies to the row it locks."""
+        names = {f.name for f in self.instance._meta.concrete_fields}
+        return {name: self.cleaned_data[name] for name in self.changed_data if name in names}
+
+
+def read_version(request: HttpRequest) -> int | None:
+    """The version a delete confirmation page showed (its `?version=`);
+    None without one, 0 (never current) for one that is not a number."""
+    value = request.GET.get(VERSION_PARAM)
+    if value is None:
+        return None
+    return int(value) if value.isascii() and value.isdigit() else 0
+
+
+class VersionedAdminMixin:
+    """A ModelAdmin mixin: the change form renders `VersionedForm`'s hidden
+    field; the delete page moves to a URL naming the version it shows."""
+
+    change_form_before_template = "backoffice/expected_version.html"
+
+    def with_version(self, request: HttpRequest, obj) -> HttpResponse | None:
+        """A redirect to this page with `obj`'s version in the URL, when a GET
+        lacks it; None otherwise."""
+        if request.method != "GET" or VERSION_PARAM in request.GET:
+            return None
+        query = request.GET.copy()
+        query[VERSION_PARAM] = str(obj.version)
+        return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None and (moved := self.with_version(request, obj)):
+            return moved
+        return super().delete_view(request, object_id, extra_context)
