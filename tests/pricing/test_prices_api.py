@@ -99,6 +99,19 @@ def test_explain_lists_every_candidate_with_the_reason_it_did_not_apply(admin_ap
     assert len(winner) == 1
 
 
+def test_explain_computes_the_contact_s_effective_groups_once(admin_api, grid, us_contact,
+                                                              django_assert_num_queries):
+    # given a warm process (content types and the like are cached once)
+    admin_api.get("/prices/explain", sku="TS-M", market="EU", contact="C-US")
+    # when
+    with django_assert_num_queries(10) as queries:
+        body = admin_api.get("/prices/explain", sku="TS-M", market="EU", contact="C-US").json()
+    # then: session, account, its two permission sets, its roles; market,
+    # contact, effective groups, variant, rows (it was 11: the groups twice)
+    assert sum("group_keys" in q["sql"] for q in queries.captured_queries) == 1
+    assert body["groups"] == ["CUSTOMERS", "SILVER"]
+
+
 def test_batch_resolve_answers_each_sku_with_its_price_or_problem(admin_api, grid, gold_contact):
     response = admin_api.post("/prices/resolve",
                               {"skus": ["TS-M", "TS-S", "NOPE"], "market": "EU", "contact": "C-GOLD"})

@@ -297,7 +297,7 @@ def _resolve_one(request: HttpRequest, params: ResolveParams, *, explain: bool) 
             "quantity": params.quantity, "market": market.key,
             "contact": contact.pk if contact else None, "price": resolution.price}
     if explain:
-        body["groups"] = sorted(services.effective_group_keys(contact))
+        body["groups"] = sorted(resolution.group_keys)
         body["candidates"] = [
             {"price": c.row, "applied": c.applied, "reason": c.reason or None, "code": c.code or None,
              "level": c.level} for c in resolution.candidates

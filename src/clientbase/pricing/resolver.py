@@ -53,7 +53,8 @@ class Candidate:
 class Resolution:
     """The price of one SKU for one visitor. `variant_id` is None for an
     unknown SKU; `price` is None when no row applies. `variant` (the object)
-    is filled in by `explain_prices` only."""
+    and `group_keys` (the visitor's effective groups, which judged the group
+    prices) are filled in by `explain_prices` only."""
 
     sku: str
     currency: str
@@ -61,6 +62,7 @@ class Resolution:
     price: PriceRow | None = None
     candidates: list[Candidate] = field(default_factory=list)
     variant: Variant | None = None
+    group_keys: frozenset[str] = frozenset()
 
     @property
     def known(self) -> bool:
@@ -327,7 +329,8 @@ def explain_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
     for sku in skus:
         variant = variants.get(sku)
         resolution = Resolution(sku=sku, currency=currency, variant=variant,
-                                variant_id=variant.pk if variant else None)
+                                variant_id=variant.pk if variant else None,
+                                group_keys=visitor.group_keys)
         result[sku] = resolution
         if variant is None:
             continue
