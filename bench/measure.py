@@ -19,11 +19,14 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from rich.progress import Progress
 
-from clientbase.api.common import _after, _decode, paginate
+from clientbase.core.pagination import Keyset
 
-# The contacts list order (clientbase.api.contacts.ORDERING).
+# The contacts list order (clientbase.api.contacts.ORDERING), and its pages
+# as the router runs them: plain for the list, late rows for a search.
 ORDERING = ["search_last_name", "search_first_name", "id"]
 PAGE = 50
+PAGES = Keyset(*ORDERING)
+SEARCH_PAGES = Keyset(*ORDERING, late_rows=True)
 
 
 @dataclass
@@ -88,7 +91,7 @@ def _db_uuid(value: uuid.UUID) -> Any:
 def api_queryset(account, q: str | None = None, prefetch: bool = False):
     """The contacts queryset of `GET /api/v1/contacts?q=…`, built the way
     `clientbase.api.contacts.list_contacts` builds it (which then
-    pages it with `paginate(..., late_rows=bool(q))`)."""
+    pages it with `Keyset(..., late_rows=bool(q))`)."""
     from clientbase.customers.models import Contact
 
     qs = Contact.objects.visible_to(account).annotate(account_ref=F("account__id"))
@@ -278,20 +281,19 @@ def build_cases(account, root_id: uuid.UUID, root_path: str, term: str,
     contact_scope(account)  # resolve and cache the scope, as a request does first
 
     def orm_page(cursor=None, q=None, prefetch=False, late_rows=False):
-        items, next_cursor = paginate(api_queryset(account, q, prefetch), ordering=ORDERING,
-                                      limit=PAGE, cursor=cursor, late_rows=late_rows)
-        return items, next_cursor
+        page = (SEARCH_PAGES if late_rows else PAGES).page(api_queryset(account, q, prefetch),
+                                                           limit=PAGE, cursor=cursor)
+        return page.items, page.next_cursor
 
     _, cursor2 = orm_page()
-    after = tuple(_decode(cursor2, len(ORDERING))) if cursor2 else None
+    after = tuple(PAGES.values(cursor2)) if cursor2 else None
 
     def fresh_account_page():
         # What one request costs end to end in the database: the account's
         # roles and permissions, its grants, then the page.
         fresh = Account.objects.get(pk=account.pk)
         forget_scopes(fresh)
-        items, _ = paginate(api_queryset(fresh), ordering=ORDERING, limit=PAGE, cursor=None)
-        return [c.pk for c in items]
+        return [c.pk for c in PAGES.page(api_queryset(fresh), limit=PAGE).items]
 
     cases = [
         Case("list page 1", lambda: [c.pk for c in orm_page()[0]], lambda: sql.page(root_path)),
@@ -300,10 +302,10 @@ def build_cases(account, root_id: uuid.UUID, root_path: str, term: str,
         # The contacts router pages a search with late_rows=True; the plain
         # shape stays as the "before" of docs/benchmarks.md.
         Case(f"search q={term!r} page 1", lambda: [c.pk for c in orm_page(q=term, late_rows=True)[0]],
-             lambda: sql.search(root_path, term), note="as the API runs it: paginate(late_rows=True)"),
+             lambda: sql.search(root_path, term), note="as the API runs it: Keyset(late_rows=True)"),
         Case(f"search q={term!r} page 1, plain",
              lambda: [c.pk for c in orm_page(q=term)[0]],
-             lambda: sql.search(root_path, term), note="paginate() without late_rows (before)"),
+             lambda: sql.search(root_path, term), note="Keyset without late_rows (before)"),
         Case("list page 1 + API prefetches", lambda: [c.pk for c in orm_page(prefetch=True)[0]],
              None, note="4 queries: page, organizations, groups, addresses"),
         Case("list page 1 + scope resolution", fresh_account_page, None,
@@ -391,22 +393,17 @@ def _vacuum() -> None:
             cursor.execute(f"VACUUM {connection.ops.quote_name(Organization._meta.db_table)}")
 
 
-def _late(queryset):
-    # What paginate(late_rows=True) runs.
-    return queryset.filter(pk__in=queryset.values("pk")[: PAGE + 1])[: PAGE + 1]
-
-
 def explain(account, root_path: str, term: str) -> dict[str, str]:
     """The plans of the ORM's page queries (EXPLAIN ANALYZE on PostgreSQL,
     EXPLAIN QUERY PLAN on SQLite)."""
     options = {"analyze": True, "buffers": True} if connection.vendor == "postgresql" else {}
-    _, cursor2 = paginate(api_queryset(account), ordering=ORDERING, limit=PAGE, cursor=None)
+    cursor2 = PAGES.page(api_queryset(account), limit=PAGE).next_cursor
     plans = {
-        "list page 1": api_queryset(account).order_by(*ORDERING)[: PAGE + 1],
-        "search page 1 (late rows, as the API runs it)": _late(api_queryset(account, term).order_by(*ORDERING)),
-        "search page 1, plain (before)": api_queryset(account, term).order_by(*ORDERING)[: PAGE + 1],
+        "list page 1": PAGES.query(api_queryset(account), limit=PAGE),
+        "search page 1 (late rows, as the API runs it)": SEARCH_PAGES.query(api_queryset(account, term),
+                                                                            limit=PAGE),
+        "search page 1, plain (before)": PAGES.query(api_queryset(account, term), limit=PAGE),
     }
     if cursor2:
-        plans["list page 2"] = (api_queryset(account).order_by(*ORDERING)
-                                .filter(_after(ORDERING, _decode(cursor2, len(ORDERING))))[: PAGE + 1])
+        plans["list page 2"] = PAGES.query(api_queryset(account), limit=PAGE, cursor=cursor2)
     return {name: qs.explain(**options) for name, qs in plans.items()}

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from clientbase.api.common import _encode
+from clientbase.core.pagination import encode_cursor
 from clientbase.customers.models import ApiToken, Organization
 from tests.conftest import org
 
@@ -75,7 +75,8 @@ def test_a_json_body_that_is_not_an_object_is_a_422_problem(world, admin_api, bo
 
 
 @pytest.mark.parametrize("cursor", [
-    "zzz", "!!!", _encode(["only-one-value"]), _encode([{"a": 1}, "x"]), _encode([None, None]), "e30",
+    "zzz", "!!!", encode_cursor(["only-one-value"]), encode_cursor([{"a": 1}, "x"]),
+    encode_cursor([None, None]), "e30",
 ])
 def test_a_cursor_the_list_did_not_give_out_is_a_422_on_cursor(world, admin_api, cursor):
     assert_problem(admin_api.get("/organizations", cursor=cursor), 422, field="cursor")

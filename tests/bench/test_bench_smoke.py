@@ -88,16 +88,16 @@ def test_the_hand_written_pages_follow_the_api_order_and_cursor(generated):
 
 
 def test_late_rows_pages_walk_the_same_contacts_as_plain_pages(generated):
-    from clientbase.api.common import paginate
+    from clientbase.core.pagination import Keyset
 
     account = Account.objects.get(email=generated.account_email)
 
     def walk(late_rows: bool) -> list:
         seen, cursor = [], None
         while True:
-            items, cursor = paginate(measure.api_queryset(account, "s"), ordering=measure.ORDERING,
-                                     limit=7, cursor=cursor, late_rows=late_rows)
-            seen += [c.pk for c in items]
+            page = Keyset(*measure.ORDERING, late_rows=late_rows).page(
+                measure.api_queryset(account, "s"), limit=7, cursor=cursor)
+            seen, cursor = seen + [c.pk for c in page.items], page.next_cursor
             if cursor is None:
                 return seen
 

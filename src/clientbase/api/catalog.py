@@ -8,10 +8,11 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    Page, by_id_or_key, if_match_version, paginate, require_perm, resolve_ref, set_etag,
+    Page, by_id_or_key, if_match_version, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog import services
 from clientbase.catalog.models import Market, Product, Variant
+from clientbase.core.pagination import Keyset
 from clientbase.pricing import services as pricing
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
@@ -73,8 +74,7 @@ def list_markets(request: HttpRequest, params: Query[ListParams]):
     qs = Market.objects.all()
     if params.q:
         qs = qs.filter(key__istartswith=params.q) | qs.filter(name__istartswith=params.q)
-    items, next_cursor = paginate(qs, ordering=["key", "id"], limit=params.limit, cursor=params.cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return Keyset("key", "id").page(qs, limit=params.limit, cursor=params.cursor)
 
 
 @markets.post("", response={201: MarketOut}, summary="Create a market")
@@ -147,8 +147,7 @@ def list_products(request: HttpRequest, params: Query[ListParams]):
     qs = Product.objects.all()
     if params.q:
         qs = qs.filter(key__istartswith=params.q) | qs.filter(name__istartswith=params.q)
-    items, next_cursor = paginate(qs, ordering=["name", "id"], limit=params.limit, cursor=params.cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return Keyset("name", "id").page(qs, limit=params.limit, cursor=params.cursor)
 
 
 @products.post("", response={201: ProductOut}, summary="Create a product")
@@ -232,8 +231,7 @@ def list_variants(request: HttpRequest, params: Query[VariantFilters]):
         qs = qs.filter(sku__istartswith=params.q) | qs.filter(name__istartswith=params.q)
     if params.product:
         qs = qs.filter(product=by_id_or_key(Product.objects.all(), params.product))
-    items, next_cursor = paginate(qs, ordering=["sku", "id"], limit=params.limit, cursor=params.cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return Keyset("sku", "id").page(qs, limit=params.limit, cursor=params.cursor)
 
 
 @variants.post("", response={201: VariantOut}, summary="Create a variant")

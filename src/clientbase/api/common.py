@@ -1,9 +1,8 @@
-"""Helpers every router uses: permissions, id-or-key lookups, ETags, cursors."""
+"""Helpers every router uses: permissions, id-or-key lookups, ETags, pages
+(cursors: clientbase.core.pagination)."""
 
-import base64
-import json
 import re
-from typing import Annotated, Any, Iterable
+from typing import Annotated, Iterable
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -13,12 +12,11 @@ from ninja import Schema
 from pydantic import AfterValidator, StringConstraints
 
 from clientbase.core.errors import Invalid, NotFound
+from clientbase.core.pagination import Keyset
 from clientbase.core.models import KEY_MAX_LENGTH, KEY_PATTERN, looks_like_uuid, validate_key
 from clientbase.core.permissions import require
 from clientbase.core.versions import check_version
 
-MAX_LIMIT = 500
-DEFAULT_LIMIT = 50
 _ETAG_RE = re.compile(r'"([0-9]{1,18})"')  # BaseModel.etag
 
 
@@ -118,64 +116,10 @@ class Page(Schema):
     next_cursor: str | None = None
 
 
-def _encode(values: list[Any]) -> str:
-    raw = json.dumps([str(v) if isinstance(v, UUID) else v for v in values], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str, size: int) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError):
-        values = None
-    if not isinstance(values, list) or len(values) != size or not all(
-            isinstance(v, (str, int)) for v in values):
-        raise Invalid.on("cursor", "Not a cursor this list gave out.", code="invalid_cursor")
-    return values
-
-
-def _after(ordering: list[str], values: list[Any]) -> Q:
-    # Keyset condition for (a, b, c) > (x, y, z), written with a leading a >= x
-    # so that the database can seek the ordering index instead of scanning it.
-    first, *rest = ordering
-    if not rest:
-        return Q(**{f"{first}__gt": values[0]})
-    return Q(**{f"{first}__gte": values[0]}) & (
-        Q(**{f"{first}__gt": values[0]}) | (Q(**{first: values[0]}) & _after(rest, values[1:]))
-    )
-
-
 def paginate(queryset: QuerySet, *, ordering: list[str], limit: int | None,
              cursor: str | None, late_rows: bool = False) -> tuple[list[Model], str | None]:
-    """One page of `queryset` in `ordering` (which must end in a unique field),
-    and the cursor of the next page (None on the last).
-
-    `late_rows=True` finds the page's primary keys first and reads the full
-    rows only for them, still in one query (`WHERE pk IN (SELECT pk … LIMIT n)`).
-    Use it when the filter has to skip many rows of the ordering index and an
-    index holds every column the filter reads: the inner query is then an
-    index-only scan instead of one table read per skipped row (see
-    docs/benchmarks.md, contact search).
-    """
-    limit = DEFAULT_LIMIT if limit is None else limit
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid.on("limit", f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit")
-    queryset = queryset.order_by(*ordering)
-    if cursor:
-        queryset = queryset.filter(_after(ordering, _decode(cursor, len(ordering))))
-    if late_rows:
-        queryset = queryset.filter(pk__in=queryset.values("pk")[: limit + 1])
-    items = list(queryset[: limit + 1])
-    next_cursor = None
-    if len(items) > limit:
-        items = items[:limit]
-        last = items[-1]
-        next_cursor = _encode([_attr(last, f) for f in ordering])
-    return items, next_cursor
-
-
-def _attr(obj: Model, path: str) -> Any:
-    value = obj
-    for part in path.split("__"):
-        value = getattr(value, part)
-    return str(value) if isinstance(value, UUID) else value
+    """`Keyset(*ordering, late_rows=late_rows).page(queryset, …)` as a pair
+    (items, next cursor), for the routers that still spell it so; a router
+    can return the KeysetPage itself as its Page."""
+    page = Keyset(*ordering, late_rows=late_rows).page(queryset, limit=limit, cursor=cursor)
+    return page.items, page.next_cursor

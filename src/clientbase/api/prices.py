@@ -9,11 +9,12 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, field_serializer
 
 from clientbase.api.common import (
-    Page, by_id_or_key, if_match_version, paginate, require_perm, resolve_ref, set_etag,
+    Page, by_id_or_key, if_match_version, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.currencies import is_currency, quantize
 from clientbase.core.errors import Invalid, NotFound
+from clientbase.core.pagination import Keyset
 from clientbase.customers.models import Contact
 from clientbase.pricing import services
 from clientbase.pricing.models import PriceRow, SaleType
@@ -194,9 +195,7 @@ def list_prices(request: HttpRequest, filters: Query[PriceFilters]):
     for name in ("currency", "sale_type", "sale_code"):
         if (value := getattr(filters, name)) is not None:
             qs = qs.filter(**{name: value})
-    items, next_cursor = paginate(qs, ordering=["id"], limit=filters.limit,
-                                  cursor=filters.cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return Keyset("id").page(qs, limit=filters.limit, cursor=filters.cursor)
 
 
 @router.post("", response={201: PriceOut}, summary="Create a price row")

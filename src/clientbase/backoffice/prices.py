@@ -17,7 +17,6 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import (
     Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict,
@@ -31,6 +30,8 @@ from clientbase.backoffice.price_grid import (
     contact_prices_url, price_grid, quantity_label, shown_price, variant_preview_url,
 )
 from clientbase.catalog.models import Market, Variant
+from clientbase.core.errors import Invalid
+from clientbase.core.pagination import Keyset
 from clientbase.backoffice.contacts import search_contacts
 from clientbase.customers.models import Contact
 from clientbase.backoffice.price_forms import PreviewForm, PriceRowForm, contact_label, find_contact
@@ -40,6 +41,9 @@ from clientbase.pricing import services
 from clientbase.pricing.services import resolve_price, resolve_prices
 
 PAGE_SIZE = 50
+# The "prices as a contact" page walks the variants by SKU, a page at a time,
+# as the API's lists do: no count, no OFFSET, however big the catalog.
+VARIANT_PAGES = Keyset("sku")
 
 
 # --- The price-row admin ----------------------------------------------------------
@@ -217,19 +221,21 @@ class PriceRowAdmin(CatalogModelAdmin):
         lines: list[dict[str, Any]] = []
         if form.is_valid():
             data = form.cleaned_data
-            variants = Variant.objects.select_related("product").order_by("sku")
+            variants = Variant.objects.select_related("product")
             sku_prefix = without_nul(request.GET.get("q") or "").strip()
             if sku_prefix:
                 variants = variants.filter(sku__startswith=sku_prefix)
-            page = Paginator(variants, PAGE_SIZE).get_page(request.GET.get("page"))
-            skus = [v.sku for v in page.object_list]
-            prices = resolve_prices(skus, contact=contact, quantity=data["quantity"],
+            try:
+                page = VARIANT_PAGES.page(variants, limit=PAGE_SIZE, cursor=request.GET.get("cursor"))
+            except Invalid:  # a cursor we did not give out (edited by hand): the first page
+                page = VARIANT_PAGES.page(variants, limit=PAGE_SIZE)
+            prices = resolve_prices([v.sku for v in page.items], contact=contact, quantity=data["quantity"],
                                     market=data["market"], currency=data["currency"], at=data["at"])
-            for variant in page.object_list:
+            for variant in page.items:
                 resolution = prices[variant.sku]
                 lines.append({"variant": variant, "resolution": resolution,
                               "preview_url": variant_preview_url(variant) + "?" + _query(
-                                  request.GET, contact=ref, page=None, q=None)})
+                                  request.GET, contact=ref, cursor=None, q=None)})
         context = self._context(
             request, f"Prices as {contact_label(contact)}" if contact else "Prices as an anonymous visitor",
             contact=contact,
@@ -239,7 +245,7 @@ class PriceRowAdmin(CatalogModelAdmin):
             page=page,
             lines=lines,
             sku_prefix=request.GET.get("q", ""),
-            page_query=_query(request.GET, page=None),
+            page_query=_query(request.GET, cursor=None),
             media=form.media,
         )
         return TemplateResponse(request, "pricing/contact_prices.html", context)
