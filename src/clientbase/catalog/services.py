@@ -1,10 +1,10 @@
 """Writes to markets, products and variants: the one path for the API, the
 back office and imports.
 
-Each write takes the acting account (`actor`; None is the system) and
-enforces, in this order: the actor's permission, the object's rules, the
-version the caller read (`expected_version`, from If-Match or the back
-office's form; None checks nothing), and records who did it in the history.
+Each write takes the acting account (`actor`; None is the system) and goes
+through `clientbase.core.writes`: the actor's permission, the rules below,
+the version the caller read (`expected_version`, from If-Match or the back
+office's page; None checks nothing), then the save with its history.
 
 Deleting a market is a pricing operation (its price rows go first), see
 `clientbase.pricing.services.delete_market`.
@@ -14,23 +14,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
-
 from clientbase.catalog.models import Market, Product, Variant
+from clientbase.core import writes
 from clientbase.core.currencies import is_currency
-from clientbase.core.deletion import collect_deletion
 from clientbase.core.errors import FieldError, Invalid
-from clientbase.core.history import record_actor
-from clientbase.core.permissions import require
-from clientbase.core.unique import check_unique, save_unique
-from clientbase.core.versions import check_version, locked
+from clientbase.core.unique import check_unique
 
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
-
-
-def _apply(obj, changes: Mapping[str, Any]) -> None:
-    for name, value in changes.items():
-        setattr(obj, name, value)
 
 
 # --- Markets ----------------------------------------------------------------
@@ -68,36 +58,17 @@ def _check_market(market: Market) -> None:
     validate_market(market)
     check_unique(market, "key")
     # Price rows keep their market's currencies: clientbase.pricing.signals
-    # refuses dropping one that rows use, when the market is saved.
-
-
-def _save(obj, field: str, actor) -> None:
-    record_actor(obj, actor)
-    save_unique(obj, field)
+    # refuses dropping one that rows use, when the market is saved (409).
 
 
 def create_market(market: Market, *, actor) -> Market:
-    """Save a new market; 403 without catalog.add_market, 422 for bad codes,
-    409 for a key in use."""
-    require(actor, "catalog.add_market")
-    _check_market(market)
-    _save(market, "key", actor)
-    return market
+    return writes.create(market, actor=actor, check=_check_market, unique="key")
 
 
-@transaction.atomic
 def update_market(market: Market, *, changes: Mapping[str, Any], actor,
                   expected_version: int | None = None) -> Market:
-    """Apply `changes` (field → value) to the market and save it; answers the
-    saved market. 412 when it is no longer at `expected_version`; 409 when it
-    drops a currency that price rows use."""
-    require(actor, "catalog.change_market")
-    market = locked(market)
-    _apply(market, changes)
-    _check_market(market)
-    check_version(market, expected_version)
-    _save(market, "key", actor)
-    return market
+    return writes.update(market, changes, actor=actor, check=_check_market,
+                         expected_version=expected_version, unique="key")
 
 
 # --- Products -----------------------------------------------------------------
@@ -109,32 +80,19 @@ def _check_product(product: Product) -> None:
 
 
 def create_product(product: Product, *, actor) -> Product:
-    require(actor, "catalog.add_product")
-    _check_product(product)
-    _save(product, "key", actor)
-    return product
+    return writes.create(product, actor=actor, check=_check_product, unique="key")
 
 
-@transaction.atomic
 def update_product(product: Product, *, changes: Mapping[str, Any], actor,
                    expected_version: int | None = None) -> Product:
-    require(actor, "catalog.change_product")
-    product = locked(product)
-    _apply(product, changes)
-    _check_product(product)
-    check_version(product, expected_version)
-    _save(product, "key", actor)
-    return product
+    return writes.update(product, changes, actor=actor, check=_check_product,
+                         expected_version=expected_version, unique="key")
 
 
-@transaction.atomic
 def delete_product(product: Product, *, actor, expected_version: int | None = None) -> None:
     """Delete a product with its variants and their prices; the actor needs
     the permission to delete each kind it has."""
-    product = locked(product)
-    deletion = collect_deletion(product, actor=actor)
-    check_version(product, expected_version)
-    deletion.delete()
+    writes.delete(product, actor=actor, expected_version=expected_version)
 
 
 # --- Variants -----------------------------------------------------------------
@@ -153,29 +111,16 @@ def _check_variant(variant: Variant) -> None:
 
 
 def create_variant(variant: Variant, *, actor) -> Variant:
-    require(actor, "catalog.add_variant")
-    _check_variant(variant)
-    _save(variant, "sku", actor)
-    return variant
+    return writes.create(variant, actor=actor, check=_check_variant, unique="sku")
 
 
-@transaction.atomic
 def update_variant(variant: Variant, *, changes: Mapping[str, Any], actor,
                    expected_version: int | None = None) -> Variant:
-    require(actor, "catalog.change_variant")
-    variant = locked(variant)
-    _apply(variant, changes)
-    _check_variant(variant)
-    check_version(variant, expected_version)
-    _save(variant, "sku", actor)
-    return variant
+    return writes.update(variant, changes, actor=actor, check=_check_variant,
+                         expected_version=expected_version, unique="sku")
 
 
-@transaction.atomic
 def delete_variant(variant: Variant, *, actor, expected_version: int | None = None) -> None:
     """Delete a variant with its prices; the actor needs delete_pricerow too
     when it has any."""
-    variant = locked(variant)
-    deletion = collect_deletion(variant, actor=actor)
-    check_version(variant, expected_version)
-    deletion.delete()
+    writes.delete(variant, actor=actor, expected_version=expected_version)

@@ -1,10 +1,10 @@
 """Writes to price rows, the one path for the API, the back office and
 imports, and the deletions that must not leave rows pointing nowhere.
 
-Each write takes the acting account (`actor`; None is the system) and
-enforces, in this order: the actor's permission, the row's rules, the
-version the caller read (`expected_version`; None checks nothing), and
-records who did it in the history.
+Each write takes the acting account (`actor`; None is the system) and goes
+through `clientbase.core.writes`: the actor's permission, the row's rules,
+the version the caller read (`expected_version`; None checks nothing), then
+the save with its history.
 
 Resolving prices lives in `clientbase.pricing.resolver`; its entry points are
 re-exported here so that callers import every pricing operation from one
@@ -18,8 +18,8 @@ from django.db import transaction
 
 from clientbase.catalog.models import Market
 from clientbase.core.currencies import EXPONENTS, has_precision, is_currency
+from clientbase.core import writes
 from clientbase.core.errors import Conflict, FieldError, Invalid
-from clientbase.core.history import record_actor
 from clientbase.core.models import looks_like_uuid, subtree_q
 from clientbase.core.permissions import require
 from clientbase.core.versions import check_version, locked
@@ -84,44 +84,23 @@ def validate_price_row(row: PriceRow) -> None:
                       errors=errors)
 
 
-def _save(row: PriceRow, actor) -> None:
-    record_actor(row, actor)
-    row.save()
+def _check_price_row(row: PriceRow) -> None:
+    normalize_price_row(row)
+    validate_price_row(row)
 
 
 def create_price_row(row: PriceRow, *, actor) -> PriceRow:
-    """Save a new price row; 403 without pricing.add_pricerow, 422 naming
-    every bad field."""
-    require(actor, "pricing.add_pricerow")
-    normalize_price_row(row)
-    validate_price_row(row)
-    _save(row, actor)
-    return row
+    return writes.create(row, actor=actor, check=_check_price_row)
 
 
-@transaction.atomic
 def update_price_row(row: PriceRow, *, changes: Mapping[str, Any], actor,
                      expected_version: int | None = None) -> PriceRow:
-    """Apply `changes` (field → value) to the row and save it; answers the
-    saved row. 412 when it is no longer at `expected_version`."""
-    require(actor, "pricing.change_pricerow")
-    row = locked(row)
-    for name, value in changes.items():
-        setattr(row, name, value)
-    normalize_price_row(row)
-    validate_price_row(row)
-    check_version(row, expected_version)
-    _save(row, actor)
-    return row
+    return writes.update(row, changes, actor=actor, check=_check_price_row,
+                         expected_version=expected_version)
 
 
-@transaction.atomic
 def delete_price_row(row: PriceRow, *, actor, expected_version: int | None = None) -> None:
-    require(actor, "pricing.delete_pricerow")
-    row = locked(row)
-    check_version(row, expected_version)
-    record_actor(row, actor)
-    row.delete()
+    writes.delete(row, actor=actor, expected_version=expected_version)
 
 
 def check_market_currencies(market: Market) -> None:
@@ -152,7 +131,7 @@ def delete_market(market: Market, *, actor, expected_version: int | None = None,
         require(actor, "pricing.delete_pricerow")
     check_version(market, expected_version)
     rows.delete()
-    record_actor(market, actor)
+    writes.record_actor(market, actor)
     market.delete()
     return count
 
