@@ -12,7 +12,6 @@ from clientbase.api.common import (
     Page, by_id_or_key, if_match_version, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog.models import Market, Product, Variant
-from clientbase.core.currencies import is_currency, quantize
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.pagination import Keyset
 from clientbase.customers.models import Contact
@@ -52,7 +51,7 @@ class PriceOut(Schema):
     @staticmethod
     def resolve_unit_price(row: PriceRow) -> Decimal:
         # Stored with four decimals; shown in the currency's precision.
-        return quantize(row.unit_price, row.currency) if is_currency(row.currency) else row.unit_price
+        return row.shown_price
 
 
 class PriceIn(Schema):

@@ -9,14 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clientbase.catalog.models import Market, Variant
-from clientbase.core.currencies import is_currency, quantize
 from clientbase.customers.models import Contact
 from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
-
-
-def shown_price(row: PriceRow) -> Decimal:
-    """The row's unit price in its currency's precision (stored with four decimals)."""
-    return quantize(row.unit_price, row.currency) if is_currency(row.currency) else row.unit_price
 
 
 def quantity_label(quantity: Decimal) -> str:
@@ -90,7 +84,7 @@ def price_grid(variant: Variant) -> PriceGrid:
                  else "future" if row.valid_from and row.valid_from > now else "")
         line.cells[columns.index(row.min_quantity)].append(GridCell(
             row=row, url=reverse("admin:pricing_pricerow_change", args=[row.pk]),
-            unit_price=shown_price(row), valid_from=row.valid_from, valid_until=row.valid_until,
+            unit_price=row.shown_price, valid_from=row.valid_from, valid_until=row.valid_until,
             state=state,
         ))
     # Market and currency first; the variant's own rows before the product's;

@@ -27,7 +27,7 @@ from unfold.decorators import action
 
 from clientbase.backoffice.base import CatalogModelAdmin, without_nul
 from clientbase.backoffice.price_grid import (
-    contact_prices_url, price_grid, quantity_label, shown_price, variant_preview_url,
+    contact_prices_url, price_grid, quantity_label, variant_preview_url,
 )
 from clientbase.catalog.models import Market, Variant
 from clientbase.core.errors import Invalid
@@ -118,7 +118,7 @@ class PriceRowAdmin(CatalogModelAdmin):
 
     @admin.display(description="Unit price", ordering="unit_price")
     def price_display(self, obj: PriceRow) -> str:
-        return f"{shown_price(obj)} {obj.currency}"
+        return f"{obj.shown_price} {obj.currency}"
 
     def get_search_results(self, request, queryset, search_term):
         term = without_nul(search_term).strip()
@@ -302,7 +302,7 @@ def _explained(resolution) -> list[dict[str, Any]]:
             "wins": winner is not None and row.pk == winner.pk,
             "reason": candidate.reason or ("the lowest applicable price" if winner and row.pk == winner.pk
                                            else "applies; a lower or more specific price wins"),
-            "unit_price": shown_price(row),
+            "unit_price": row.shown_price,
             "url": reverse("admin:pricing_pricerow_change", args=[row.pk]),
         })
     rows.sort(key=lambda r: (not r["wins"], not r["applied"], r["row"].market.key, r["row"].currency,

@@ -1,8 +1,11 @@
 """Price rows: who pays what for a variant (or a whole product), where and when."""
 
+from decimal import Decimal
+
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from clientbase.core.currencies import is_currency, quantize
 from clientbase.core.models import BaseModel
 
 
@@ -92,6 +95,12 @@ class PriceRow(BaseModel):
         if not self.variant_id:
             return None
         return self.__dict__.get("for_sku") or self.variant.sku
+
+    @property
+    def shown_price(self) -> Decimal:
+        """The unit price in its currency's precision (it is stored with four
+        decimals): what the API, the back office and the storefront show."""
+        return quantize(self.unit_price, self.currency) if is_currency(self.currency) else self.unit_price
 
     def __str__(self) -> str:
         target = self.variant or self.product
