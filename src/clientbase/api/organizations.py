@@ -209,16 +209,15 @@ def move_organization(request: HttpRequest, response: HttpResponse, ident: str, 
 @router.get("/{ident}/tree", response=TreeNodeOut, summary="The subtree below an organization")
 def organization_tree(request: HttpRequest, ident: str,
                       depth: int = Query(50, ge=1, le=50, description="Levels below the root to include.")):
+    from clientbase.core.trees import nest
+
     root = _get(request, ident)
     # One query for the whole visible subtree; children are linked in memory.
     rows = list(
         _visible(request).filter(subtree_q(root.path), depth__lte=root.depth + depth)
         .order_by("depth", "search_name", "id").values("id", "key", "name", "kind", "parent_id")
     )
-    nodes = {row["id"]: {**row, "children": []} for row in rows}
-    for row in rows:
-        if row["id"] != root.pk and row["parent_id"] in nodes:
-            nodes[row["parent_id"]]["children"].append(nodes[row["id"]])
-    if root.pk not in nodes:
+    tree = nest(rows, root.pk)
+    if tree is None:
         raise NotFound(detail=f"No organization '{ident}'.", code="not_found")
-    return nodes[root.pk]
+    return tree
