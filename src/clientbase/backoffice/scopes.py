@@ -9,20 +9,8 @@ from clientbase.customers.models import Account, Contact, CustomerGroup, GrantLe
 
 
 def visible_accounts(user) -> models.QuerySet:
-    """The accounts `user` may see.
-
-    Uses `Account.objects.visible_to` when the model offers it; until then:
-    administrators see every account, everyone else the accounts of the
-    contacts they see.
-    """
-    manager = Account.objects
-    if hasattr(manager, "visible_to"):
-        return manager.visible_to(user)
-    if getattr(user, "sees_everything", False):
-        return Account.objects.all()
-    if not getattr(user, "is_authenticated", False):
-        return Account.objects.none()
-    return Account.objects.filter(contact__in=Contact.objects.visible_to(user))
+    """The accounts `user` may see."""
+    return Account.objects.visible_to(user)
 
 
 def choices_for(request: HttpRequest, model: type[models.Model]) -> models.QuerySet | None:

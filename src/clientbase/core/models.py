@@ -128,11 +128,6 @@ class TreeNode(BaseModel):
             self.depth = self.path.count("/") - 1
         super().save(*args, **kwargs)
 
-    @property
-    def ancestor_ids(self) -> list[uuid.UUID]:
-        """Ids from the root down to the parent; empty for a root."""
-        return ids_in_path(self.path)[:-1]
-
     def is_descendant_of(self, other: "TreeNode") -> bool:
         return self.path.startswith(other.path) and self.path != other.path
 
