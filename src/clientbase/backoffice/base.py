@@ -15,7 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.errors import DomainErrorsAsMessages
-from clientbase.backoffice.versions import VersionedAdminMixin
+from clientbase.backoffice.writes import ServiceWritesMixin
 
 
 class ScopedMixin:
@@ -138,13 +138,14 @@ def without_nul(text: str) -> str:
     return text.replace("\x00", "")
 
 
-class CatalogModelAdmin(VersionedAdminMixin, DomainErrorsAsMessages, SimpleHistoryAdmin, ModelAdmin):
+class CatalogModelAdmin(ServiceWritesMixin, DomainErrorsAsMessages, SimpleHistoryAdmin, ModelAdmin):
     """A catalog or pricing ModelAdmin with its history (who changed what).
 
     The catalog is not scoped by organization: whoever holds a model's view
-    permission sees all of it. Writes go through the domain's services with
-    the staff member and the version the page showed; a refusal the form
-    could not show (a stale version, a race) becomes a message, never a 500.
+    permission sees all of it. Writes go through the domain's services
+    (`writes`) with the staff member and the version the page showed; a
+    refusal the form could not show (a stale version, a race) becomes a
+    message, never a 500.
     """
 
     warn_unsaved_form = True

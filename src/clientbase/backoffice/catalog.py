@@ -27,7 +27,7 @@ from clientbase.backoffice.base import CatalogModelAdmin, without_nul
 from clientbase.backoffice.errors import change_url_of_delete
 from clientbase.backoffice.price_grid import price_grid, variant_preview_url
 from clientbase.catalog.models import Market, Product, Variant
-from clientbase.backoffice.versions import VersionedForm, read_version
+from clientbase.backoffice.writes import VersionedForm, Writes, read_version
 from clientbase.catalog import services
 from clientbase.core.errors import DomainError, Invalid
 from clientbase.backoffice.price_forms import PreviewForm, add_domain_errors
@@ -96,6 +96,9 @@ class MarketForm(VersionedForm):
 
 @admin.register(Market)
 class MarketAdmin(CatalogModelAdmin):
+    # Deleting refuses (409) a market that price rows use, even if rows
+    # appeared after the confirmation page.
+    writes = Writes(services.create_market, services.update_market, delete_market)
     form = MarketForm
     list_display = ["key", "name", "countries_display", "currencies_display", "default_currency",
                     "is_active"]
@@ -122,13 +125,6 @@ class MarketAdmin(CatalogModelAdmin):
     @admin.display(description="Currencies")
     def currencies_display(self, obj: Market) -> str:
         return ", ".join(obj.currencies)
-
-    def save_model(self, request, obj: Market, form: MarketForm, change: bool) -> None:
-        if change:
-            services.update_market(obj, changes=form.changes(), actor=request.user,
-                                   expected_version=form.read_version)
-        else:
-            services.create_market(obj, actor=request.user)
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
         # Price rows protect their market. Django's confirmation page would
@@ -183,10 +179,6 @@ class MarketAdmin(CatalogModelAdmin):
         }
         return TemplateResponse(request, "catalog/market_delete_with_prices.html", context)
 
-    def delete_model(self, request, obj: Market) -> None:
-        # Refuses (Conflict) if rows appeared since the confirmation page.
-        delete_market(obj, actor=request.user, expected_version=read_version(request))
-
     def get_actions(self, request):
         actions = super().get_actions(request)
         # A bulk delete would bypass the "no price rows" rule.
@@ -224,6 +216,7 @@ class VariantInline(TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(CatalogModelAdmin):
+    writes = Writes(services.create_product, services.update_product, services.delete_product)
     form = VersionedForm
     inlines = [VariantInline]
     list_display = ["name", "key", "variant_count"]
@@ -248,20 +241,6 @@ class ProductAdmin(CatalogModelAdmin):
             return queryset, False
         return queryset.filter(Q(name__istartswith=term) | Q(key__startswith=term)), False
 
-    def save_model(self, request, obj: Product, form: VersionedForm, change: bool) -> None:
-        if change:
-            services.update_product(obj, changes=form.changes(), actor=request.user,
-                                    expected_version=form.read_version)
-        else:
-            services.create_product(obj, actor=request.user)
-
-    def delete_model(self, request, obj: Product) -> None:
-        services.delete_product(obj, actor=request.user, expected_version=read_version(request))
-
-    def delete_queryset(self, request, queryset) -> None:
-        for product in queryset:
-            services.delete_product(product, actor=request.user)
-
     def save_formset(self, request, form, formset, change):
         if formset.model is not Variant:
             return super().save_formset(request, form, formset, change)
@@ -279,6 +258,7 @@ class ProductAdmin(CatalogModelAdmin):
 
 @admin.register(Variant)
 class VariantAdmin(CatalogModelAdmin):
+    writes = Writes(services.create_variant, services.update_variant, services.delete_variant)
     form = VariantForm
     list_display = ["sku", "name", "product", "options_display", "prices_link"]
     list_select_related = ["product"]
@@ -309,20 +289,6 @@ class VariantAdmin(CatalogModelAdmin):
             return queryset, False
         # Prefix lookups: the SKU's unique index answers them on a big catalog.
         return queryset.filter(Q(sku__startswith=term) | Q(name__istartswith=term)), False
-
-    def save_model(self, request, obj: Variant, form: VariantForm, change: bool) -> None:
-        if change:
-            services.update_variant(obj, changes=form.changes(), actor=request.user,
-                                    expected_version=form.read_version)
-        else:
-            services.create_variant(obj, actor=request.user)
-
-    def delete_model(self, request, obj: Variant) -> None:
-        services.delete_variant(obj, actor=request.user, expected_version=read_version(request))
-
-    def delete_queryset(self, request, queryset) -> None:
-        for variant in queryset:
-            services.delete_variant(variant, actor=request.user)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None
                     ) -> HttpResponse:

@@ -20,7 +20,7 @@ from clientbase.core.errors import DomainError
 from clientbase.core.models import looks_like_uuid
 from clientbase.customers.models import Contact
 from clientbase.pricing.models import PriceRow
-from clientbase.backoffice.versions import VersionedForm
+from clientbase.backoffice.writes import VersionedForm
 from clientbase.pricing.services import normalize_price_row, validate_price_row
 
 NO_SUCH_CONTACT = "No such contact."

@@ -36,7 +36,7 @@ from clientbase.backoffice.contacts import search_contacts
 from clientbase.customers.models import Contact
 from clientbase.backoffice.price_forms import PreviewForm, PriceRowForm, contact_label, find_contact
 from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
-from clientbase.backoffice.versions import read_version
+from clientbase.backoffice.writes import Writes
 from clientbase.pricing import services
 from clientbase.pricing.services import resolve_price, resolve_prices
 
@@ -80,6 +80,7 @@ class SaleTypeFilter(admin.SimpleListFilter):
 
 @admin.register(PriceRow)
 class PriceRowAdmin(CatalogModelAdmin):
+    writes = Writes(services.create_price_row, services.update_price_row, services.delete_price_row)
     form = PriceRowForm
     list_display = ["target_display", "level_display", "market", "currency", "sale_type",
                     "sale_code", "min_quantity_display", "price_display", "valid_from", "valid_until"]
@@ -128,20 +129,6 @@ class PriceRowAdmin(CatalogModelAdmin):
         # (sale_type, sale_code) index answer them on millions of rows.
         return queryset.filter(Q(variant__sku__startswith=term) | Q(product__key=term)
                                | Q(sale_code=term)), False
-
-    def save_model(self, request, obj: PriceRow, form: PriceRowForm, change: bool) -> None:
-        if change:
-            services.update_price_row(obj, changes=form.changes(), actor=request.user,
-                                      expected_version=form.read_version)
-        else:
-            services.create_price_row(obj, actor=request.user)
-
-    def delete_model(self, request, obj: PriceRow) -> None:
-        services.delete_price_row(obj, actor=request.user, expected_version=read_version(request))
-
-    def delete_queryset(self, request, queryset) -> None:
-        for row in queryset:
-            services.delete_price_row(row, actor=request.user)
 
     @action(description="Preview prices", url_path="preview-prices", icon="price_check")
     def preview_prices(self, request: HttpRequest) -> HttpResponse:

@@ -1,13 +1,16 @@
-"""The version a back-office page was rendered with, handed to the service
-that writes, as the API hands over its If-Match.
+"""How the back office writes: through the domain's services, with the
+staff member and the version the page was rendered with, as the API hands
+over request.user and its If-Match.
 
-A change form carries it in a hidden field (`VersionedForm`); a delete
-confirmation page in its URL (`?version=N`), since Django's page has no
-place for one in its form and posts back to where it was shown. When someone
-else saved the object in between, the service refuses (stale_version) and the
-page shows why, instead of overwriting their change.
+A change form carries the version in a hidden field (`VersionedForm`); a
+delete confirmation page in its URL (`?version=N`), since Django's page has
+no place for one in its form and posts back to where it was shown. When
+someone else saved the object in between, the service refuses
+(stale_version) and the page shows why, instead of overwriting their change.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -48,11 +51,38 @@ def read_version(request: HttpRequest) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else 0
 
 
-class VersionedAdminMixin:
-    """A ModelAdmin mixin: the change form renders `VersionedForm`'s hidden
-    field; the delete page moves to a URL naming the version it shows."""
+@dataclass(frozen=True)
+class Writes:
+    """A model's write services: create(obj, *, actor), update(obj, *,
+    changes, actor, expected_version), delete(obj, *, actor, expected_version)."""
 
+    create: Callable[..., Any]
+    update: Callable[..., Any]
+    delete: Callable[..., Any]
+
+
+class ServiceWritesMixin:
+    """A ModelAdmin mixin: saves, deletes and bulk deletes call the model's
+    `writes`; the change form renders `VersionedForm`'s hidden version; the
+    delete page moves to a URL naming the version it shows."""
+
+    writes: Writes
     change_form_before_template = "backoffice/expected_version.html"
+
+    def save_model(self, request: HttpRequest, obj, form: VersionedForm, change: bool) -> None:
+        if change:
+            self.writes.update(obj, changes=form.changes(), actor=request.user,
+                               expected_version=form.read_version)
+        else:
+            self.writes.create(obj, actor=request.user)
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        self.writes.delete(obj, actor=request.user, expected_version=read_version(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        # Django's bulk delete would be one DELETE past every rule.
+        for obj in queryset:
+            self.writes.delete(obj, actor=request.user)
 
     def with_version(self, request: HttpRequest, obj) -> HttpResponse | None:
         """A redirect to this page with `obj`'s version in the URL, when a GET
