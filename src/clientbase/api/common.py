@@ -11,7 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Schema
 from pydantic import AfterValidator, StringConstraints
 
-from clientbase.core.errors import Forbidden, Invalid, NotFound, PreconditionFailed
+from clientbase.core.errors import Invalid, NotFound
+from clientbase.core.permissions import require
+from clientbase.core.versions import check_version
 from clientbase.core.models import KEY_MAX_LENGTH, KEY_PATTERN, looks_like_uuid, validate_key
 
 MAX_LIMIT = 500
@@ -35,8 +37,7 @@ KeyStr = Annotated[str, StringConstraints(max_length=KEY_MAX_LENGTH, pattern=KEY
 
 def require_perm(request: HttpRequest, *perms: str) -> None:
     """403 unless the caller holds every permission named (app_label.codename)."""
-    if not request.user.has_perms(perms):
-        raise Forbidden(detail=f"You lack the permission {', '.join(perms)}.", code="forbidden")
+    require(request.user, *perms)
 
 
 def by_id_or_key(queryset: QuerySet, ident: str | UUID, *, key_field: str = "key",
@@ -83,19 +84,22 @@ def resolve_ref(queryset: QuerySet, ident: str | UUID | None, field: str, *,
     return resolve_refs(queryset, [ident], field, key_field=key_field)[0]
 
 
-def check_if_match(request: HttpRequest, obj: Model) -> None:
-    """412 when the request carries an If-Match that is not the object's ETag."""
+def if_match(request: HttpRequest) -> set[int] | None:
+    """The versions an If-Match header accepts, for the service's version
+    check; None without the header or with `*`. A tag that is no version of
+    ours (`"abc"`) accepts none, so the write is refused (412)."""
     header = request.headers.get("If-Match")
     if not header:
-        return
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    if "*" in tags or obj.etag in tags:
-        return
-    raise PreconditionFailed(
-        detail=f"The {obj._meta.verbose_name} changed since you read it "
-               f"(now version {obj.version}); read it again and retry.",
-        code="stale_version",
-    )
+        return None
+    tags = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
+    if "*" in tags:
+        return None
+    return {int(t) for t in tags if t.isdigit() and len(t) < 10}
+
+
+def check_if_match(request: HttpRequest, obj: Model) -> None:
+    """412 when the request carries an If-Match that is not the object's ETag."""
+    check_version(obj, if_match(request))
 
 
 def set_etag(response: HttpResponse, obj: Model) -> None:

@@ -228,13 +228,13 @@ def _load_organizations(groups: dict[str, CustomerGroup],
         wanted_groups = [groups[k] for k in group_keys]
         org = Organization.objects.filter(key=key).first()
         if org is None:
-            org = create_organization(name=name, key=key, kind=kind, parent=parent,
+            org = create_organization(actor=None, name=name, key=key, kind=kind, parent=parent,
                                       customer_groups=wanted_groups)
             summary.created += 1
         else:
             _update(org, {"name": name, "kind": kind}, summary)
             if org.parent_id != (parent.pk if parent else None):
-                org = move_organization(org, parent)
+                org = move_organization(org, parent, actor=None)
                 summary.changed += 1
             _set_m2m(org.customer_groups, wanted_groups, summary)
         orgs[key] = org
