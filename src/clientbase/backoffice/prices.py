@@ -35,7 +35,6 @@ from clientbase.backoffice.price_grid import (
 )
 from clientbase.catalog.models import Market, Variant
 from clientbase.core.currencies import is_currency, quantize
-from clientbase.backoffice.contacts import search_contacts
 from clientbase.customers.models import Contact
 from clientbase.backoffice.price_forms import PreviewForm, PriceRowForm, contact_label, find_contact
 from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
@@ -242,7 +241,7 @@ class PriceRowAdmin(CatalogModelAdmin):
         term = without_nul(request.GET.get("term") or request.GET.get("q") or "").strip()
         contacts = Contact.objects.visible_to(request.user)
         if term:
-            contacts = search_contacts(contacts, term)
+            contacts = contacts.search(term)
         found = list(contacts.order_by("search_last_name", "search_first_name", "id")[:21])
         return JsonResponse({
             "results": [{"id": str(c.pk), "text": contact_label(c)} for c in found[:20]],
