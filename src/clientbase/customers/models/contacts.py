@@ -43,7 +43,8 @@ class ContactQuerySet(models.QuerySet):
         e-mail, each with its own index, so the search stays fast on a million
         contacts (a `LIKE '%x%'` would read them all). Several words split
         between first and last name either way round: "ann smi" finds Ann
-        Smith and Smith Annette, "anna maria schmidt" finds Anna Maria Schmidt.
+        Smith and Smith Annette, "anna maria schmidt" and "anna m" find Anna
+        Maria Schmidt (a first name of two words).
         The API, the back office and every other door search through this.
         """
         term = (term or "").strip()
@@ -60,7 +61,7 @@ class ContactQuerySet(models.QuerySet):
             match |= (Q(search_first_name__prefix=first, search_last_name__prefix=rest)
                       | Q(search_first_name__prefix=lead, search_last_name__prefix=last)
                       | Q(search_last_name__prefix=first, search_first_name__prefix=rest)
-                      | Q(search_last_name__prefix=folded))
+                      | Q(search_first_name__prefix=folded) | Q(search_last_name__prefix=folded))
         return self.filter(match)
 
 
