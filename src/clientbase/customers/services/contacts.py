@@ -14,15 +14,16 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from clientbase.core.errors import Conflict, FieldError, Invalid
+from clientbase.core.errors import FieldError, Invalid
 from clientbase.core.models import validate_key
 from clientbase.customers.models import (
     Address, Contact, ContactSource, CustomerGroup, GrantLevel, Organization,
 )
 from clientbase.customers.models.contacts import validate_e164
 from clientbase.core.permissions import require
+from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.models.visibility import OrganizationScope, organization_scope
 from clientbase.customers.services.access import lock_for_change
 
@@ -173,26 +174,8 @@ def _raise(errors: list[FieldError]) -> None:
         raise Invalid(detail=f"Invalid input: {fields}.", code=errors[0].code, errors=errors)
 
 
-def _check_unique(contact: Contact) -> None:
-    """409 when another contact already has this e-mail (in any case) or key."""
-    others = Contact.objects.exclude(pk=contact.pk)
-    if contact.email and others.filter(email__iexact=contact.email).exists():
-        raise Conflict.on("email", f"A contact with e-mail '{contact.email}' already exists.",
-                          code="duplicate_email")
-    if contact.key and others.filter(key=contact.key).exists():
-        raise Conflict.on("key", f"A contact with key '{contact.key}' already exists.",
-                          code="duplicate_key")
-
-
 def _save(contact: Contact, **kwargs) -> None:
-    try:
-        with transaction.atomic():
-            contact.save(**kwargs)
-    except IntegrityError:
-        # Two requests raced for the same e-mail or key: the loser gets the same
-        # answer as if it had come second.
-        _check_unique(contact)
-        raise
+    save_unique(contact, "email", "key", **kwargs)
 
 
 # --- who may put a contact where -------------------------------------------
@@ -363,7 +346,7 @@ def create_contact(*, actor, fields: Mapping[str, Any],
     organizations = list(organizations)
     check_stays_managed(actor, organizations)
     contact = Contact(**cleaned)
-    _check_unique(contact)
+    check_unique(contact, "email", "key")
     _save(contact)
     if organizations:
         contact.organizations.set(organizations)
@@ -397,7 +380,7 @@ def update_contact(contact: Contact, *, actor, changes: Mapping[str, Any],
     for name, value in cleaned.items():
         setattr(contact, name, value)
     if "email" in cleaned or "key" in cleaned:
-        _check_unique(contact)
+        check_unique(contact, "email", "key")
     if organizations is not None:
         set_organizations(contact, organizations, actor=actor)
     if customer_groups is not None:

@@ -4,12 +4,13 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from clientbase.core.errors import Conflict, Invalid
 from clientbase.core.models import ids_in_path, validate_key
 from clientbase.customers.models import Contact, CustomerGroup, Organization
 from clientbase.core.permissions import require
+from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.services.access import lock_for_change
 from clientbase.customers.services.trees import check_parent, move_node
 
@@ -119,40 +120,19 @@ def delete_customer_group(group: CustomerGroup, *, actor, expected_version=None)
     group.delete()
 
 
-def _save_customer_group(group: CustomerGroup, *, parent_changed: bool, new_parent) -> CustomerGroup:
-    """Create or update a group; a new parent moves its subtree."""
-    if group._state.adding:
-        check_parent(None, new_parent)
-        group.parent = new_parent
-        group.save()
-        return group
-    with transaction.atomic():
-        group.save()
-        if parent_changed:
-            group = move_node(group, new_parent)
-    return group
-
-
 def _check_group_key(group: CustomerGroup) -> None:
     """422 for a malformed key, 409 for one another group has."""
     try:
         validate_key(group.key or "")
     except ValidationError as exc:
         raise Invalid.on("key", " ".join(exc.messages), code="invalid_key") from exc
-    if CustomerGroup.objects.filter(key=group.key).exclude(pk=group.pk).exists():
-        raise Conflict.on("key", f"A customer group with key '{group.key}' already exists.",
-                          code="duplicate_key")
+    check_unique(group, "key")
 
 
-def _save_group(group: CustomerGroup, *, parent_changed: bool, new_parent) -> CustomerGroup:
+def _save_group(group: CustomerGroup) -> CustomerGroup:
     _check_group_key(group)
-    try:
-        with transaction.atomic():
-            return _save_customer_group(group, parent_changed=parent_changed, new_parent=new_parent)
-    except IntegrityError as exc:
-        # A concurrent request took the key first: answer as if it had come second.
-        _check_group_key(group)
-        raise exc
+    save_unique(group, "key")
+    return group
 
 
 def create_customer_group(*, actor, key: str, name: str, description: str = "",
@@ -160,7 +140,9 @@ def create_customer_group(*, actor, key: str, name: str, description: str = "",
     """Create a group under `parent` (None: a root); 409 on a duplicate key."""
     require(actor, "customers.add_customergroup")
     group = CustomerGroup(key=key, name=name, description=description)
-    return _save_group(group, parent_changed=True, new_parent=parent)
+    check_parent(None, parent)
+    group.parent = parent
+    return _save_group(group)
 
 
 @transaction.atomic
@@ -173,7 +155,7 @@ def update_customer_group(group: CustomerGroup, *, actor, changes: dict,
     for name, value in changes.items():
         setattr(group, name, value)
     if changes:
-        group = _save_group(group, parent_changed=False, new_parent=None)
+        group = _save_group(group)
     if parent_given and (parent.pk if parent else None) != group.parent_id:
         # The move saves the group itself: one version step per kind of change.
         group = move_node(group, parent, locked=True)
