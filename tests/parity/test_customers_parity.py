@@ -16,7 +16,9 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from clientbase.customers.models import Account, Contact, Grant, Organization, Role, RoleVersion
+from clientbase.customers.models import (
+    Account, Contact, CustomerGroup, Grant, Organization, Role, RoleVersion,
+)
 from tests.conftest import ApiClient, make_account
 
 NEW_PASSWORD = "Brand-new-pass-456"
@@ -320,3 +322,65 @@ def test_an_account_changed_in_the_back_office_makes_an_old_etag_stale(doors, ac
                                   headers={"If-Match": etag})
     assert stale.status_code == 412
     assert Account.objects.get(pk=shopper.pk).groups.filter(name=Role.MARKETING_MANAGERS).exists()
+
+
+# --- grants and customer groups ----------------------------------------------------------
+
+def test_nobody_grants_on_an_organization_they_may_only_view(doors, accounts, world):
+    csr = give(accounts["csr"], "add_grant")
+    Grant.objects.create(account=csr, organization=world["US-SALES"], level="view")
+    other = accounts["csr_nogrant"]
+    count = lambda: Grant.objects.filter(account=other).count()  # noqa: E731
+    results = both(
+        doors, csr,
+        lambda api: api.post("/grants", {"account": str(other.pk), "organization": "US-SALES",
+                                         "level": "view"}),
+        lambda web: web.post(reverse("admin:customers_grant_add"),
+                             {"account": str(other.pk), "organization": str(world["US-SALES"].pk),
+                              "level": "view", "include_descendants": "on", "role": ""}),
+        count)
+    assert results["api"] == results["backoffice"] == ("refused", 0)
+
+
+def test_a_grant_within_what_the_caller_manages_is_made_through_both_doors(doors, accounts, world):
+    csr = give(accounts["csr"], "add_grant")
+    marketing = Group.objects.get(name=Role.MARKETING_MANAGERS)
+    count = lambda: Grant.objects.filter(role=marketing).count()  # noqa: E731
+    results = both(
+        doors, csr,
+        lambda api: api.post("/grants", {"role": marketing.name, "organization": "EU-MGMT"}),
+        lambda web: web.post(reverse("admin:customers_grant_add"),
+                             {"role": str(marketing.pk), "organization": str(world["EU-HQ"].pk),
+                              "level": "view", "include_descendants": "on", "account": ""}),
+        count)
+    assert (results["api"], results["backoffice"]) == (("done", 1), ("done", 2))
+
+
+def test_a_customer_group_change_needs_the_permission_through_both_doors(doors, accounts, world):
+    # given a representative, who may view customer groups but not change them
+    gold = world["GOLD"]
+    name = lambda: CustomerGroup.objects.get(pk=gold.pk).name  # noqa: E731
+    results = both(
+        doors, accounts["csr"],
+        lambda api: api.patch("/customer-groups/GOLD", {"name": "Platinum"}),
+        lambda web: web.post(reverse("admin:customers_customergroup_change", args=[gold.pk]),
+                             {"name": "Platinum", "key": "GOLD", "parent": str(gold.parent_id),
+                              "description": "", "expected_version": gold.version}),
+        name)
+    assert results["api"] == results["backoffice"] == ("refused", "Gold")
+
+
+def test_a_customer_group_saved_over_a_newer_version_is_refused_through_both_doors(doors, accounts, world):
+    gold = world["GOLD"]
+    stale = gold.version
+    CustomerGroup.objects.get(pk=gold.pk).save()  # someone else saved meanwhile
+    name = lambda: CustomerGroup.objects.get(pk=gold.pk).name  # noqa: E731
+    results = both(
+        doors, accounts["admin"],
+        lambda api: api.patch("/customer-groups/GOLD", {"name": "Platinum"},
+                              headers={"If-Match": f'"{stale}"'}),
+        lambda web: web.post(reverse("admin:customers_customergroup_change", args=[gold.pk]),
+                             {"name": "Platinum", "key": "GOLD", "parent": str(gold.parent_id),
+                              "description": "", "expected_version": stale}),
+        name)
+    assert results["api"] == results["backoffice"] == ("refused", "Gold")
