@@ -384,3 +384,31 @@ def test_a_customer_group_saved_over_a_newer_version_is_refused_through_both_doo
                               "description": "", "expected_version": stale}),
         name)
     assert results["api"] == results["backoffice"] == ("refused", "Gold")
+
+
+# --- personal API tokens ----------------------------------------------------------------
+
+def test_everyone_makes_their_own_tokens_through_both_doors(doors, accounts):
+    csr = accounts["csr"]  # no token permission at all
+    count = lambda: csr.api_tokens.count()  # noqa: E731
+    results = both(
+        doors, csr,
+        lambda api: api.post("/accounts/me/tokens", {"name": "mine"}),
+        lambda web: web.post(reverse("admin:customers_apitoken_add"),
+                             {"account": str(csr.pk), "name": "mine", "expires_at_0": "",
+                              "expires_at_1": ""}),
+        count)
+    assert (results["api"], results["backoffice"]) == (("done", 1), ("done", 2))
+
+
+def test_nobody_makes_a_token_for_someone_who_holds_more_than_they_do(doors, accounts, catalog_manager):
+    csr = give(accounts["csr"], "add_apitoken", "view_apitoken", "change_account")
+    count = lambda: catalog_manager.api_tokens.count()  # noqa: E731
+    results = both(
+        doors, csr,
+        lambda api: api.post(f"/accounts/{catalog_manager.pk}/tokens", {"name": "theirs"}),
+        lambda web: web.post(reverse("admin:customers_apitoken_add"),
+                             {"account": str(catalog_manager.pk), "name": "theirs",
+                              "expires_at_0": "", "expires_at_1": ""}),
+        count)
+    assert results["api"] == results["backoffice"] == ("refused", 0)

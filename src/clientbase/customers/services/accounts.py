@@ -246,12 +246,26 @@ def delete_account(account: Account, *, actor, expected_version=None) -> None:
     account.delete()
 
 
-def issue_token(account: Account, name: str = "", expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+def _check_may_handle_tokens_of(account: Account, actor, perm: str) -> None:
+    """Anyone may handle their own tokens. A token acts as its account, so
+    handling someone else's is a change of that account: `perm`, a manage
+    grant on it and every power it holds (see `lock_account`)."""
+    if actor is None or actor.pk == account.pk:
+        return
+    require(actor, perm)
+    lock_account(account, actor, "customers.change_account", expected_version=None)
+
+
+@transaction.atomic
+def issue_token(account: Account, *, actor, name: str = "",
+                expires_at: datetime | None = None) -> tuple[ApiToken, str]:
     """A new personal API token for `account`. Returns the token and its raw
     secret; only the secret's SHA-256 is stored, so the raw value is shown once.
 
-    Raises Invalid (422) on `expires_at` when it is not in the future.
+    Raises Invalid (422) on `expires_at` when it is not in the future, and
+    Forbidden (403) when `actor` may not handle `account`'s tokens.
     """
+    _check_may_handle_tokens_of(account, actor, "customers.add_apitoken")
     if expires_at is not None and timezone.is_naive(expires_at):
         # A moment without a zone is read as UTC, the API's zone.
         expires_at = timezone.make_aware(expires_at, dt_timezone.utc)
@@ -260,9 +274,11 @@ def issue_token(account: Account, name: str = "", expires_at: datetime | None = 
     return ApiToken.issue(account, name=(name or "").strip()[:100], expires_at=expires_at)
 
 
-def revoke_token(token: ApiToken) -> ApiToken:
+@transaction.atomic
+def revoke_token(token: ApiToken, *, actor) -> ApiToken:
     """Revoke a token: it stops authenticating at once. Revoking twice is harmless.
-    Returns the token."""
+    Returns the token. Forbidden (403) when `actor` may not handle its account's tokens."""
+    _check_may_handle_tokens_of(token.account, actor, "customers.delete_apitoken")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
