@@ -17,7 +17,7 @@ from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm
 from unfold.widgets import UnfoldAdminPasswordWidget
 
-from clientbase.backoffice.base import ScopedModelAdmin, expected_version
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
 from clientbase.backoffice.errors import DomainErrorsAsMessages
 from clientbase.backoffice.scopes import visible_accounts
 from clientbase.customers.models import Account, Role
@@ -161,9 +161,7 @@ class AccountAdmin(ScopedModelAdmin, UserAdmin):
                 changes["roles"] = [g.name for g in data["groups"]]
             saved = update_account(obj, actor=request.user, changes=changes,
                                    expected_version=expected_version(form))
-        for field in Account._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(saved, field.attname))
-        obj._state.adding = False
+        adopt_saved(obj, saved)
 
     def save_related(self, request, form, formsets, change):
         """Nothing left: the service set the roles (Everyone always among them)."""

@@ -133,6 +133,14 @@ class VersionedAdminMixin:
         return [(name, {**options, "fields": [*options["fields"], VERSION_FIELD]}), *fieldsets[1:]]
 
 
+def adopt_saved(obj: models.Model, saved: models.Model) -> None:
+    """Make the admin's `obj` the row the service saved: the admin goes on
+    with `obj` (its change message, history entry and redirect)."""
+    for field in obj._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+
+
 def expected_version(form) -> int | None:
     """The version the form was rendered with (None on an add page)."""
     return form.cleaned_data.get(VERSION_FIELD)

@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from unfold.admin import StackedInline
 
 from clientbase.catalog.models import Market, Variant
-from clientbase.backoffice.base import ScopedModelAdmin, expected_version
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
 from clientbase.backoffice.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
 from clientbase.core.errors import DomainError
@@ -234,9 +234,7 @@ class ContactAdmin(ScopedModelAdmin):
         else:
             saved = create_contact(actor=request.user, fields=fields, addresses=addresses or (),
                                    **memberships)
-        for field in Contact._meta.concrete_fields:
-            setattr(form.instance, field.attname, getattr(saved, field.attname))
-        form.instance._state.adding = False
+        adopt_saved(form.instance, saved)
 
     def delete_model(self, request, obj: Contact) -> None:
         delete_contact(obj, actor=request.user)

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from clientbase.core.errors import DomainError
-from clientbase.backoffice.base import ScopedModelAdmin, expected_version
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
 from clientbase.backoffice.organizations import tree_label
 from clientbase.customers.models import CustomerGroup
 from clientbase.customers.services.groups import (
@@ -69,9 +69,7 @@ class CustomerGroupAdmin(ScopedModelAdmin):
                 obj, actor=request.user, expected_version=expected_version(form),
                 changes={k: data[k] for k in ("key", "name", "description") if k in form.changed_data},
                 parent=data.get("parent"), parent_given="parent" in form.changed_data)
-        for field in CustomerGroup._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(saved, field.attname))
-        obj._state.adding = False
+        adopt_saved(obj, saved)
 
     def delete_model(self, request, obj: CustomerGroup) -> None:
         delete_customer_group(obj, actor=request.user)

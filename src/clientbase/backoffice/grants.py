@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from clientbase.backoffice.base import VERSION_FIELD, ScopedModelAdmin, expected_version
+from clientbase.backoffice.base import VERSION_FIELD, ScopedModelAdmin, adopt_saved, expected_version
 from clientbase.customers.models import Grant, GrantLevel
 from clientbase.customers.services.grants import create_grant, delete_grant, update_grant
 
@@ -34,9 +34,7 @@ class GrantAdmin(ScopedModelAdmin):
                                    account=obj.account,
                                    include_descendants=obj.include_descendants,
                                    level=obj.level, actor=request.user)
-            for field in Grant._meta.concrete_fields:
-                setattr(obj, field.attname, getattr(created, field.attname))
-            obj._state.adding = False
+            adopt_saved(obj, created)
             return
         changes = {name: form.cleaned_data[name] for name in form.changed_data
                    if name != VERSION_FIELD}

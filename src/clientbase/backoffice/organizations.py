@@ -16,7 +16,7 @@ from unfold.decorators import action
 from unfold.widgets import UnfoldAdminSelectWidget
 
 from clientbase.core.errors import DomainError
-from clientbase.backoffice.base import ScopedModelAdmin, expected_version
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
 from clientbase.backoffice.scopes import is_autocomplete
 from clientbase.customers.models import GrantLevel, Organization
 from clientbase.customers.services.organizations import (
@@ -124,11 +124,7 @@ class OrganizationAdmin(ScopedModelAdmin):
             saved = update_organization(
                 obj, actor=request.user, changes=changes, expected_version=expected_version(form),
                 customer_groups=groups if "customer_groups" in form.changed_data else None)
-        # The admin goes on with `obj` (groups, messages, redirect): make it
-        # the row the service saved.
-        for field in Organization._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(saved, field.attname))
-        obj._state.adding = False
+        adopt_saved(obj, saved)
 
     def save_related(self, request, form, formsets, change):
         """Nothing left to save: the service saved the customer groups with

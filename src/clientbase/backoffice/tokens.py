@@ -9,7 +9,7 @@ from django.utils import timezone
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.errors import DomainErrorsAsMessages
-from clientbase.backoffice.base import ScopedMixin
+from clientbase.backoffice.base import ScopedMixin, adopt_saved
 from clientbase.customers.models import Account, ApiToken, GrantLevel
 from clientbase.customers.services.accounts import issue_token, revoke_token
 
@@ -87,9 +87,7 @@ class ApiTokenAdmin(ScopedMixin, DomainErrorsAsMessages, ModelAdmin):
             return
         token, raw = issue_token(obj.account, actor=request.user, name=obj.name,
                                  expires_at=obj.expires_at)
-        for field in ApiToken._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(token, field.attname))
-        obj._state.adding = False
+        adopt_saved(obj, token)
         messages.warning(
             request,
             f"The new token is {raw} — copy it now: it is stored hashed and will not be shown again.",
