@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from rich.progress import Progress
 
 from clientbase.core.pagination import Keyset
@@ -97,12 +97,7 @@ def api_queryset(account, q: str | None = None, prefetch: bool = False):
     qs = Contact.objects.visible_to(account).annotate(account_ref=F("account__id"))
     if prefetch:
         qs = qs.prefetch_related("organizations", "customer_groups", "addresses")
-    if q and (term := q.strip()):
-        folded = term.casefold()
-        match = (Q(search_first_name__prefix=folded) | Q(search_last_name__prefix=folded)
-                 | Q(email__prefix=term.lower()) | Q(key=term))
-        qs = qs.filter(match)
-    return qs
+    return qs.search(q) if q else qs
 
 
 class HandWritten:

@@ -76,11 +76,11 @@ def cheap_argon2():
 @pytest.fixture
 def world(db):
     """The seed's example organizations and customer groups, by key."""
-    administration = create_organization(name="Administration", key="ADMIN")
-    eu_hq = create_organization(name="EU Headquarters", key="EU-HQ", parent=administration)
-    eu_mgmt = create_organization(name="EU Management", key="EU-MGMT", parent=eu_hq, kind="unit")
-    us_hq = create_organization(name="US Headquarters", key="US-HQ")
-    us_sales = create_organization(name="US Sales", key="US-SALES", parent=us_hq, kind="unit")
+    administration = create_organization(actor=None, name="Administration", key="ADMIN")
+    eu_hq = create_organization(actor=None, name="EU Headquarters", key="EU-HQ", parent=administration)
+    eu_mgmt = create_organization(actor=None, name="EU Management", key="EU-MGMT", parent=eu_hq, kind="unit")
+    us_hq = create_organization(actor=None, name="US Headquarters", key="US-HQ")
+    us_sales = create_organization(actor=None, name="US Sales", key="US-SALES", parent=us_hq, kind="unit")
     customers = CustomerGroup.objects.create(key="CUSTOMERS", name="Customers")
     gold = CustomerGroup.objects.create(key="GOLD", name="Gold", parent=customers)
     silver = CustomerGroup.objects.create(key="SILVER", name="Silver", parent=customers)

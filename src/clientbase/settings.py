@@ -1,7 +1,17 @@
 """Settings for clientbase, read from the environment.
 
-DATABASE_URL   default: a SQLite file `clientbase.sqlite3` in the working directory
-SECRET_KEY     default: generated once and kept in `.clientbase-secret-key` beside it
+CLIENTBASE_HOME  where the embedded defaults keep their files (the SQLite
+               database, the generated secret key, collected static files);
+               created with mode 0700 when missing. Default: `var/` of the
+               source checkout when clientbase runs from one (an editable
+               install, as `scripts/demo` makes), otherwise the per-user data
+               directory `$XDG_DATA_HOME/clientbase` (`~/.local/share/clientbase`).
+               Never the working directory: `scripts/demo` and `clientbase`
+               typed by hand, from anywhere, use the same data.
+DATABASE_URL   default: a SQLite file `clientbase.sqlite3` in CLIENTBASE_HOME
+SECRET_KEY     default: generated on first start and kept in
+               `CLIENTBASE_HOME/.clientbase-secret-key` (mode 0600); delete that
+               file and restart to rotate it (sessions and signed cookies end)
 DEBUG          default: off
 ALLOWED_HOSTS  comma-separated; default: localhost names
 CACHE_URL      e.g. redis://127.0.0.1:6379/1; default: in-process memory
@@ -9,12 +19,52 @@ CACHE_URL      e.g. redis://127.0.0.1:6379/1; default: in-process memory
 
 import os
 import secrets
+import tempfile
+import tomllib
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
-WORK_DIR = Path(os.environ.get("CLIENTBASE_HOME", os.getcwd()))
+SECRET_KEY_FILE = ".clientbase-secret-key"
+
+
+def _source_checkout() -> Path | None:
+    """The repository root when this file is src/clientbase/settings.py of a
+    clientbase checkout; None when clientbase is installed (site-packages)."""
+    root = BASE_DIR.parents[1]
+    try:
+        with open(root / "pyproject.toml", "rb") as f:
+            name = tomllib.load(f).get("project", {}).get("name")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return root if name == "clientbase" else None
+
+
+def _default_home() -> Path:
+    if checkout := _source_checkout():
+        return checkout / "var"  # ignored by git, like .venv beside it
+    data_home = os.environ.get("XDG_DATA_HOME", "")
+    # The XDG spec says to ignore a relative XDG_DATA_HOME.
+    base = Path(data_home) if os.path.isabs(data_home) else Path.home() / ".local" / "share"
+    return base / "clientbase"
+
+
+WORK_DIR = Path(os.environ.get("CLIENTBASE_HOME") or _default_home()).expanduser().absolute()
+
+
+def _ensure_home() -> Path:
+    """WORK_DIR, created (mode 0700: it holds the secret key and the data) if
+    missing. Called only by the defaults that keep files there, so a deployment
+    with SECRET_KEY and DATABASE_URL set never needs a writable home."""
+    try:
+        WORK_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"Cannot create CLIENTBASE_HOME {WORK_DIR} ({exc.strerror}); set CLIENTBASE_HOME "
+            "to a writable directory, or set SECRET_KEY and DATABASE_URL.") from exc
+    return WORK_DIR
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -24,19 +74,41 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def read_or_create_secret_key(path: Path) -> str:
+    """The key kept in `path`, generated there (mode 0600) if the file is missing.
+
+    The key is written to a private temporary file first and then hard-linked
+    into place: the link either creates `path` whole or fails because it exists,
+    so processes starting together all end up with the one key that won, and
+    nobody ever reads a half-written file.
+    """
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        # mkstemp creates the file with mode 0600, and the link keeps that mode.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(50) + "\n")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process got there first: use its key
+        finally:
+            os.unlink(tmp)
+        key = path.read_text().strip()
+    if not key:
+        raise ImproperlyConfigured(f"{path} is empty; delete it and restart to generate a new key.")
+    return key
+
+
 def _secret_key() -> str:
     if key := os.environ.get("SECRET_KEY"):
         return key
-    # The embedded default keeps a generated key in a file so that sessions and
-    # signed cookies survive a restart.
-    path = WORK_DIR / ".clientbase-secret-key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        key = secrets.token_urlsafe(50)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
+    # The embedded default keeps a generated key in the home directory so that
+    # sessions and signed cookies survive a restart. It is never committed:
+    # a key that ships with the code would sign everyone's sessions alike.
+    return read_or_create_secret_key(_ensure_home() / SECRET_KEY_FILE)
 
 
 SECRET_KEY = _secret_key()
@@ -105,7 +177,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{WORK_DIR / 'clientbase.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or f"sqlite:///{_ensure_home() / 'clientbase.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
     )
 }

@@ -21,6 +21,7 @@ def new_contact(first: str, last: str, *orgs: str, email: str | None = None, key
     from clientbase.customers.models import CustomerGroup, Organization
 
     return create_contact(
+        actor=None,
         fields={"first_name": first, "last_name": last, "email": email, "key": key, **fields},
         organizations=Organization.objects.filter(key__in=orgs),
         customer_groups=CustomerGroup.objects.filter(key__in=groups),

@@ -110,7 +110,7 @@ def test_list_filters_by_search_parent_subtree_kind_and_group(world, admin_api):
 
 
 def test_the_tree_endpoint_nests_the_visible_subtree(world, admin_api):
-    create_organization(name="EU Logistics", key="EU-LOG", parent=world["EU-HQ"])
+    create_organization(actor=None, name="EU Logistics", key="EU-LOG", parent=world["EU-HQ"])
     response = admin_api.get("/organizations/ADMIN/tree")
     assert response.status_code == 200
     root = response.json()
@@ -132,7 +132,7 @@ def test_the_tree_of_a_scoped_caller_stops_at_what_it_sees(world, caller):
 
 def test_moving_a_subtree_rewrites_every_descendant_and_records_who_moved_it(world, accounts, admin_api):
     # given: a third level below EU Management
-    team = create_organization(name="EU Team", key="EU-TEAM", parent=world["EU-MGMT"])
+    team = create_organization(actor=None, name="EU Team", key="EU-TEAM", parent=world["EU-MGMT"])
     version_before = org("EU-HQ").version
     # when: EU Headquarters moves under US Sales
     response = admin_api.post("/organizations/EU-HQ/move", {"parent": "US-SALES"})
@@ -190,7 +190,7 @@ def test_only_administrators_move_an_organization_to_the_top(world, accounts, ca
 def test_a_scoped_caller_moves_within_what_it_manages_but_not_elsewhere(world, accounts, caller):
     grant_permission(accounts["csr"], "change_organization", "add_organization")
     csr = caller("csr")
-    create_organization(name="EU Team", key="EU-TEAM", parent=world["EU-HQ"])
+    create_organization(actor=None, name="EU Team", key="EU-TEAM", parent=world["EU-HQ"])
     assert csr.post("/organizations/EU-TEAM/move", {"parent": "EU-MGMT"}).status_code == 200
     # a parent the caller cannot see is as good as missing
     assert_problem(csr.post("/organizations/EU-TEAM/move", {"parent": "US-SALES"}), 422, field="parent")
@@ -288,7 +288,7 @@ def test_a_move_needs_exactly_a_parent(world, admin_api, payload):
 
 @pytest.mark.parametrize("operation", ["patch", "move", "delete"])
 def test_a_stale_if_match_is_a_412_and_changes_nothing(world, admin_api, operation):
-    target = create_organization(name="Leaf", key="LEAF", parent=world["US-HQ"])
+    target = create_organization(actor=None, name="Leaf", key="LEAF", parent=world["US-HQ"])
     etag = admin_api.get("/organizations/LEAF")["ETag"]
     admin_api.patch("/organizations/LEAF", {"name": "Leaf 2"})  # someone else changes it
     before = tree_state()
@@ -413,7 +413,7 @@ def build_chain(depth: int, prefix: str):
     group = CustomerGroup.objects.get(key="GOLD")
     root = parent = None
     for level in range(depth):
-        parent = create_organization(name=f"{prefix} {level}", key=f"{prefix}-{level}", parent=parent,
+        parent = create_organization(actor=None, name=f"{prefix} {level}", key=f"{prefix}-{level}", parent=parent,
                                      customer_groups=[group])
         root = root or parent
     return root
@@ -431,7 +431,7 @@ def test_list_query_count_does_not_grow_with_page_size(world, accounts, caller, 
     from clientbase.customers.models import Grant
     # given: 30 organizations under EU-HQ, each with a customer group
     for n in range(30):
-        create_organization(name=f"Branch {n:02}", parent=world["EU-HQ"],
+        create_organization(actor=None, name=f"Branch {n:02}", parent=world["EU-HQ"],
                             customer_groups=[world["GOLD"], world["SILVER"]])
     assert Grant.objects.filter(account=accounts["csr"]).exists()
     # when / then
@@ -455,8 +455,8 @@ def test_list_query_count_does_not_grow_with_tree_depth(world, accounts, caller,
 def test_cursor_pagination_visits_every_visible_organization_exactly_once(world, caller, who, limit):
     # given: names that tie after case-folding, so the id breaks ties
     for n in range(9):
-        create_organization(name="Branch" if n % 3 else "BRANCH", parent=world["EU-MGMT"])
-        create_organization(name=f"US branch {n}", parent=world["US-SALES"])
+        create_organization(actor=None, name="Branch" if n % 3 else "BRANCH", parent=world["EU-MGMT"])
+        create_organization(actor=None, name=f"US branch {n}", parent=world["US-SALES"])
     api = caller(who)
     expected = {item["id"] for item in api.get("/organizations", limit=500).json()["items"]}
     # when: walking the pages
@@ -506,3 +506,25 @@ def test_a_scoped_caller_creates_only_inside_what_it_manages(world, accounts, ca
     assert created.status_code == 201, created.content
     assert_problem(csr.post("/organizations", {"name": "US Team", "parent": "US-HQ"}), 422, field="parent")
     assert_problem(csr.post("/organizations", {"name": "Top"}), 403)
+
+
+def test_a_move_reads_its_row_once_and_locks_it_once(admin_api, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # when
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_api.post("/organizations/EU-MGMT/move", {"parent": "US-HQ"})
+    # then
+    assert response.status_code == 200
+    queries = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    table = Organization._meta.db_table
+    updates = [q for q in queries if q.startswith(f'UPDATE "{table}"')]
+    # The caller (session, account, permissions, roles: 5), the door's read
+    # of the row and of the parent (3 with the row's groups), one lock each,
+    # the subtree rewrite and the row's own save, its history, the answer's
+    # groups: 16 (it was 25 when the door and the service each read and locked).
+    assert len(queries) <= 16, "\n".join(queries)
+    if connection.vendor == "postgresql":  # SQLite has no FOR UPDATE
+        assert len([q for q in queries if "FOR UPDATE" in q]) == 2  # the organization and its new parent
+    assert len(updates) == 2  # one UPDATE for the subtree, one for the row itself (version, parent)

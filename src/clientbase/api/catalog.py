@@ -8,7 +8,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    Page, by_id_or_key, if_match_version, require_perm, resolve_ref, set_etag,
+    Page, by_id_or_key, if_match, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog import services
 from clientbase.catalog.models import Market, Product, Variant
@@ -97,7 +97,7 @@ def update_market(request: HttpRequest, response: HttpResponse, ident: str, payl
     market = services.update_market(
         by_id_or_key(Market.objects.all(), ident),
         changes={k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None},
-        actor=request.user, expected_version=if_match_version(request))
+        actor=request.user, expected_version=if_match(request))
     set_etag(response, market)
     return market
 
@@ -106,7 +106,7 @@ def update_market(request: HttpRequest, response: HttpResponse, ident: str, payl
 def delete_market(request: HttpRequest, ident: str,
                   delete_prices: bool = Query(False, description="Also delete the market's price rows.")):
     pricing.delete_market(by_id_or_key(Market.objects.all(), ident), actor=request.user,
-                          expected_version=if_match_version(request), delete_prices=delete_prices)
+                          expected_version=if_match(request), delete_prices=delete_prices)
     return 204, None
 
 
@@ -171,7 +171,7 @@ def update_product(request: HttpRequest, response: HttpResponse, ident: str, pay
     product = services.update_product(
         by_id_or_key(Product.objects.all(), ident),
         changes={k: v for k, v in data.items() if v is not None or k == "key"},
-        actor=request.user, expected_version=if_match_version(request))
+        actor=request.user, expected_version=if_match(request))
     set_etag(response, product)
     return product
 
@@ -179,7 +179,7 @@ def update_product(request: HttpRequest, response: HttpResponse, ident: str, pay
 @products.delete("/{ident}", response={204: None}, summary="Delete a product, its variants and prices")
 def delete_product(request: HttpRequest, ident: str):
     services.delete_product(by_id_or_key(Product.objects.all(), ident), actor=request.user,
-                            expected_version=if_match_version(request))
+                            expected_version=if_match(request))
     return 204, None
 
 
@@ -258,7 +258,7 @@ def update_variant(request: HttpRequest, response: HttpResponse, ident: str, pay
         data["product"] = resolve_ref(Product.objects.all(), data["product"], "product")
     variant = services.update_variant(
         by_id_or_key(Variant.objects.all(), ident, key_field="sku"), changes=data,
-        actor=request.user, expected_version=if_match_version(request))
+        actor=request.user, expected_version=if_match(request))
     set_etag(response, variant)
     return variant
 
@@ -266,5 +266,5 @@ def update_variant(request: HttpRequest, response: HttpResponse, ident: str, pay
 @variants.delete("/{ident}", response={204: None}, summary="Delete a variant and its prices")
 def delete_variant(request: HttpRequest, ident: str):
     services.delete_variant(by_id_or_key(Variant.objects.all(), ident, key_field="sku"),
-                            actor=request.user, expected_version=if_match_version(request))
+                            actor=request.user, expected_version=if_match(request))
     return 204, None

@@ -1,7 +1,6 @@
 """Helpers every router uses: permissions, id-or-key lookups, ETags, pages
 (cursors: clientbase.core.pagination)."""
 
-import re
 from typing import Annotated, Iterable
 from uuid import UUID
 
@@ -12,12 +11,10 @@ from ninja import Schema
 from pydantic import AfterValidator, StringConstraints
 
 from clientbase.core.errors import Invalid, NotFound
-from clientbase.core.pagination import Keyset
 from clientbase.core.models import KEY_MAX_LENGTH, KEY_PATTERN, looks_like_uuid, validate_key
+from clientbase.core.pagination import Keyset
 from clientbase.core.permissions import require
 from clientbase.core.versions import check_version
-
-_ETAG_RE = re.compile(r'"([0-9]{1,18})"')  # BaseModel.etag
 
 
 def _valid_key(value: str) -> str:
@@ -84,28 +81,22 @@ def resolve_ref(queryset: QuerySet, ident: str | UUID | None, field: str, *,
     return resolve_refs(queryset, [ident], field, key_field=key_field)[0]
 
 
-def if_match_version(request: HttpRequest) -> int | None:
-    """The version the request's If-Match names, for a service's
-    `expected_version`: None without the header or with `*`.
-
-    Our ETags are the version in quotes (weak or not). A header that names
-    no version we gave out, or several different ones, answers 0, which no
-    object has (versions start at 1): the write is refused as stale, never
-    let through.
-    """
+def if_match(request: HttpRequest) -> set[int] | None:
+    """The versions an If-Match header accepts, for the service's version
+    check; None without the header or with `*`. A tag that is no version of
+    ours (`"abc"`) accepts none, so the write is refused (412)."""
     header = request.headers.get("If-Match")
     if not header:
         return None
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    tags = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
     if "*" in tags:
         return None
-    versions = {int(m[1]) if (m := _ETAG_RE.fullmatch(t)) else 0 for t in tags}
-    return versions.pop() if len(versions) == 1 else 0
+    return {int(t) for t in tags if t.isascii() and t.isdigit() and len(t) < 10}
 
 
 def check_if_match(request: HttpRequest, obj: Model) -> None:
     """412 when the request carries an If-Match that is not the object's ETag."""
-    check_version(obj, if_match_version(request))
+    check_version(obj, if_match(request))
 
 
 def set_etag(response: HttpResponse, obj: Model) -> None:

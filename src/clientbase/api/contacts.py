@@ -6,15 +6,15 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    KeyStr, Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, resolve_refs, set_etag,
+    KeyStr, Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, resolve_refs, set_etag,
 )
-from clientbase.core.errors import Forbidden, NotFound
+from clientbase.core.errors import NotFound
 from clientbase.core.models import subtree_q
 from clientbase.customers.models import (
     Contact, ContactSource, CustomerGroup, GrantLevel, Organization,
@@ -204,20 +204,6 @@ def _get(request: HttpRequest, ident: str) -> Contact:
     return by_id_or_key(_visible(request), ident, label="contact")
 
 
-def _get_for_change(request: HttpRequest, ident: str, perm: str) -> Contact:
-    """The contact to change, locked. 404 if invisible; 403 without the
-    permission or without a manage grant on one of its organizations; 412 when
-    If-Match is stale."""
-    contact = _get(request, ident)
-    require_perm(request, perm)
-    managed = Contact.objects.visible_to(request.user, GrantLevel.MANAGE)
-    locked = managed.select_for_update().filter(pk=contact.pk).first()
-    if locked is None:
-        raise Forbidden(detail=f"You may view {contact} but not change it.", code="forbidden")
-    check_if_match(request, locked)
-    return locked
-
-
 def _organizations(request: HttpRequest, idents: list[str]) -> list[Organization]:
     # An organization the caller cannot see is unknown to it: 422, as if missing.
     return resolve_refs(Organization.objects.visible_to(request.user), idents, "organizations")
@@ -236,18 +222,7 @@ def _reload(request: HttpRequest, contact: Contact) -> Contact:
 @router.get("", response=ContactPage, summary="List and search contacts")
 def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     require_perm(request, "customers.view_contact")
-    qs = _visible(request)
-    if filters.q and (term := filters.q.strip()):
-        folded = term.casefold()
-        match = (Q(search_first_name__prefix=folded) | Q(search_last_name__prefix=folded)
-                 | Q(email__prefix=term.lower()) | Q(key=term))
-        first, _, rest = folded.partition(" ")
-        if rest.strip():
-            # "anna sch" finds Anna Schmidt, and "schmidt a" too.
-            rest = rest.strip()
-            match |= (Q(search_first_name__prefix=first, search_last_name__prefix=rest)
-                      | Q(search_last_name__prefix=first, search_first_name__prefix=rest))
-        qs = qs.filter(match)
+    qs = _visible(request).search(filters.q)
     if filters.organization:
         org = resolve_ref(Organization.objects.visible_to(request.user), filters.organization,
                           "organization")
@@ -275,15 +250,17 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
 
 @router.post("", response={201: ContactOut}, summary="Create a contact")
 def create_contact(request: HttpRequest, response: HttpResponse, payload: ContactIn):
+    # The service checks the permission too; asking first keeps a caller
+    # without it from learning which references exist (403 before 422).
     require_perm(request, "customers.add_contact")
     data = payload.model_dump()
     with transaction.atomic():
         contact = services.create_contact(
+            actor=request.user,
             fields={k: data[k] for k in services.CONTACT_FIELDS},
             organizations=_organizations(request, payload.organizations),
             customer_groups=_groups(payload.customer_groups),
             addresses=data["addresses"],
-            actor=request.user,
         )
     contact = _reload(request, contact)
     set_etag(response, contact)
@@ -300,8 +277,9 @@ def get_contact(request: HttpRequest, response: HttpResponse, ident: str):
 @router.patch("/{ident}", response=ContactOut, summary="Change a contact")
 def update_contact(request: HttpRequest, response: HttpResponse, ident: str, payload: ContactPatch):
     data = payload.model_dump(exclude_unset=True)
+    contact = _get(request, ident)
+    require_perm(request, "customers.change_contact")  # as in create: 403 before 422
     with transaction.atomic():
-        contact = _get_for_change(request, ident, "customers.change_contact")
         # A null list clears it; an absent one leaves it alone.
         organizations = customer_groups = addresses = None
         if "organizations" in data:
@@ -312,10 +290,9 @@ def update_contact(request: HttpRequest, response: HttpResponse, ident: str, pay
             # Each address is replaced as a whole: a field left out takes its default.
             addresses = [a.model_dump() for a in payload.addresses or []]
         contact = services.update_contact(
-            contact,
+            contact, actor=request.user, expected_version=if_match(request),
             changes={k: v for k, v in data.items() if k in services.CONTACT_FIELDS},
             organizations=organizations, customer_groups=customer_groups, addresses=addresses,
-            actor=request.user,
         )
     contact = _reload(request, contact)
     set_etag(response, contact)
@@ -325,8 +302,8 @@ def update_contact(request: HttpRequest, response: HttpResponse, ident: str, pay
 @router.delete("/{ident}", response={204: None}, summary="Delete a contact")
 def delete_contact(request: HttpRequest, ident: str):
     with transaction.atomic():
-        contact = _get_for_change(request, ident, "customers.delete_contact")
-        services.delete_contact(contact)
+        services.delete_contact(_get(request, ident), actor=request.user,
+                                expected_version=if_match(request))
     return 204, None
 
 

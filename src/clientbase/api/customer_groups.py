@@ -18,7 +18,7 @@ from pydantic import ConfigDict, StringConstraints
 from clientbase.pricing.services import delete_group_prices
 
 from clientbase.api.common import (
-    KeyStr, Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
+    KeyStr, Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, set_etag,
 )
 from clientbase.core.errors import NotFound
 from clientbase.core.models import subtree_q
@@ -85,15 +85,6 @@ def _get(request: HttpRequest, ident: str) -> CustomerGroup:
     return by_id_or_key(CustomerGroup.objects.visible_to(request.user), ident, label="customer group")
 
 
-def _get_for_change(request: HttpRequest, ident: str, perm: str) -> CustomerGroup:
-    """The group to change, locked; 412 when If-Match is stale."""
-    group = _get(request, ident)
-    require_perm(request, perm)
-    locked = CustomerGroup.objects.select_for_update().get(pk=group.pk)
-    check_if_match(request, locked)
-    return locked
-
-
 def _parent(ident: str | None) -> CustomerGroup | None:
     return resolve_ref(CustomerGroup.objects.all(), ident, "parent")
 
@@ -117,7 +108,7 @@ def create_customer_group(request: HttpRequest, response: HttpResponse, payload:
     require_perm(request, "customers.add_customergroup")
     with transaction.atomic():
         group = services.create_customer_group(
-            key=payload.key.strip(), name=payload.name.strip(), description=payload.description,
+            actor=request.user, key=payload.key.strip(), name=payload.name.strip(), description=payload.description,
             parent=_parent(payload.parent),
         )
     set_etag(response, group)
@@ -135,13 +126,14 @@ def get_customer_group(request: HttpRequest, response: HttpResponse, ident: str)
 def update_customer_group(request: HttpRequest, response: HttpResponse, ident: str,
                           payload: CustomerGroupPatch):
     data = payload.model_dump(exclude_unset=True)
+    group = _get(request, ident)
+    require_perm(request, "customers.change_customergroup")  # the service asks too; 403 before 422
     with transaction.atomic():
-        group = _get_for_change(request, ident, "customers.change_customergroup")
         # key and name are required: a null leaves them as they are.
         changes = {k: data[k] for k in ("key", "name", "description")
                    if k in data and data[k] is not None}
         group = services.update_customer_group(
-            group, changes=changes,
+            group, actor=request.user, changes=changes, expected_version=if_match(request),
             parent=_parent(data.get("parent")), parent_given="parent" in data,
         )
     group = _get(request, str(group.pk))
@@ -154,12 +146,13 @@ def delete_customer_group(request: HttpRequest, ident: str,
                           delete_prices: bool = Query(False, description=(
                               "Also delete the price rows for this group; without it, a group "
                               "that prices use is refused (409, with the count)."))):
+    group = _get(request, ident)
+    require_perm(request, "customers.delete_customergroup")  # before deleting any price row
     with transaction.atomic():
-        group = _get_for_change(request, ident, "customers.delete_customergroup")
         if delete_prices:
             require_perm(request, "pricing.delete_pricerow")
             delete_group_prices(group)
-        services.delete_customer_group(group)
+        services.delete_customer_group(group, actor=request.user, expected_version=if_match(request))
     return 204, None
 
 

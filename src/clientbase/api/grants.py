@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import BeforeValidator, ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
+    Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, set_etag,
 )
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import looks_like_uuid
@@ -138,14 +138,6 @@ def _get(request: HttpRequest, ident: str) -> Grant:
     return grant
 
 
-def _get_for_change(request: HttpRequest, ident: str, perm: str) -> Grant:
-    grant = _get(request, ident)
-    require_perm(request, perm)
-    locked = Grant.objects.select_for_update().select_related("organization").get(pk=grant.pk)
-    check_if_match(request, locked)
-    return locked
-
-
 @router.get("", response=GrantPage, summary="List grants")
 def list_grants(request: HttpRequest, filters: Query[GrantFilters]):
     require_perm(request, "customers.view_grant")
@@ -169,7 +161,7 @@ def create_grant(request: HttpRequest, response: HttpResponse, payload: GrantIn)
             organization=_organization(request, payload.organization),
             role=_role(payload.role), account=_account(request, payload.account),
             include_descendants=payload.include_descendants, level=payload.level,
-            caller=request.user,
+            actor=request.user,
         )
     grant = _visible(request).get(pk=grant.pk)
     set_etag(response, grant)
@@ -186,8 +178,9 @@ def get_grant(request: HttpRequest, response: HttpResponse, ident: str):
 @router.patch("/{ident}", response=GrantOut, summary="Change a grant")
 def update_grant(request: HttpRequest, response: HttpResponse, ident: str, payload: GrantPatch):
     data = payload.model_dump(exclude_unset=True)
+    grant = _get(request, ident)
+    require_perm(request, "customers.change_grant")  # the service asks too; 403 before 422
     with transaction.atomic():
-        grant = _get_for_change(request, ident, "customers.change_grant")
         changes: dict = {}
         if "role" in data:
             changes["role"] = _role(data["role"])
@@ -198,7 +191,8 @@ def update_grant(request: HttpRequest, response: HttpResponse, ident: str, paylo
         for name in ("include_descendants", "level"):
             if data.get(name) is not None:
                 changes[name] = data[name]
-        grant = services.update_grant(grant, changes=changes, caller=request.user)
+        grant = services.update_grant(grant, actor=request.user, changes=changes,
+                                      expected_version=if_match(request))
     grant = Grant.objects.select_related("role", "account", "organization").get(pk=grant.pk)
     set_etag(response, grant)
     return grant
@@ -207,6 +201,6 @@ def update_grant(request: HttpRequest, response: HttpResponse, ident: str, paylo
 @router.delete("/{ident}", response={204: None}, summary="Delete a grant")
 def delete_grant(request: HttpRequest, ident: str):
     with transaction.atomic():
-        grant = _get_for_change(request, ident, "customers.delete_grant")
-        services.delete_grant(grant, caller=request.user)
+        services.delete_grant(_get(request, ident), actor=request.user,
+                              expected_version=if_match(request))
     return 204, None

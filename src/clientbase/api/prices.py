@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, field_serializer
 
 from clientbase.api.common import (
-    Page, by_id_or_key, if_match_version, require_perm, resolve_ref, set_etag,
+    Page, by_id_or_key, if_match, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
@@ -255,7 +255,7 @@ def update_price(request: HttpRequest, response: HttpResponse, ident: UUID, payl
     changes = {name: value for name, value in payload.model_dump(exclude_unset=True).items()
                if value is not None or name in ("valid_from", "valid_until")}
     row = services.update_price_row(by_id_or_key(_rows(), ident, label="price row"), changes=changes,
-                                    actor=request.user, expected_version=if_match_version(request))
+                                    actor=request.user, expected_version=if_match(request))
     set_etag(response, row)
     return row
 
@@ -263,7 +263,7 @@ def update_price(request: HttpRequest, response: HttpResponse, ident: UUID, payl
 @router.delete("/{ident}", response={204: None}, summary="Delete a price row")
 def delete_price(request: HttpRequest, ident: UUID):
     services.delete_price_row(by_id_or_key(PriceRow.objects.all(), ident, label="price row"),
-                              actor=request.user, expected_version=if_match_version(request))
+                              actor=request.user, expected_version=if_match(request))
     return 204, None
 
 

@@ -12,34 +12,46 @@ from django.contrib.auth.forms import BaseUserCreationForm
 from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
-from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm
 from unfold.widgets import UnfoldAdminPasswordWidget
 
-from clientbase.backoffice.base import ScopedModelAdmin
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
+from clientbase.backoffice.errors import DomainErrorsAsMessages
 from clientbase.backoffice.scopes import visible_accounts
 from clientbase.customers.models import Account, Role
 from clientbase.core.errors import DomainError
 from clientbase.customers.services.accounts import (
-    BUILT_IN_ROLES,
+    check_account_email_free,
     check_may_delegate,
+    create_account,
+    create_role,
     delete_account,
     delete_role,
     permission_name,
+    update_account,
+    update_role,
 )
 
 
 def _check_email_free(form: forms.ModelForm) -> str:
+    """The service's rule, asked early so that it shows on the field."""
     email = (form.cleaned_data.get("email") or "").strip().lower()
-    others = Account.objects.filter(email__iexact=email)
-    if form.instance.pk:
-        others = others.exclude(pk=form.instance.pk)
-    if email and others.exists():
-        raise forms.ValidationError("An account with this e-mail address already exists.",
-                                    code="duplicate_email")
+    try:
+        check_account_email_free(email, exclude=form.instance if form.instance.pk else None)
+    except DomainError as exc:
+        raise forms.ValidationError(exc.detail, code=exc.code) from exc
     return email
+
+
+class PasswordForm(AdminPasswordChangeForm):
+    """Sets (or, with "disable password", unsets) a password through the
+    accounts service, so the delegation rules of the API hold here too."""
+
+    def save(self, commit: bool = True) -> Account:
+        password = self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        return update_account(self.user, actor=self.user.acting_account, changes={"password": password})
 
 
 class AccountCreationForm(BaseUserCreationForm):
@@ -76,7 +88,7 @@ class AccountChangeForm(forms.ModelForm):
 class AccountAdmin(ScopedModelAdmin, UserAdmin):
     form = AccountChangeForm
     add_form = AccountCreationForm
-    change_password_form = AdminPasswordChangeForm
+    change_password_form = PasswordForm
     list_display = ["email", "contact", "roles_display", "is_active", "last_login"]
     list_filter = ["is_active", "is_superuser", "groups"]
     search_fields = ["email"]
@@ -134,19 +146,49 @@ class AccountAdmin(ScopedModelAdmin, UserAdmin):
         return format_html('Password {}. <a href="../password/" class="text-primary-600">'
                            "Set a new password</a>.", state)
 
+    # -- saving through the services: the same rules as the API ----------------
+    def save_model(self, request, obj: Account, form, change: bool) -> None:
+        data = form.cleaned_data
+        if not change:
+            saved = create_account(
+                actor=request.user, email=data["email"], password=data.get("password1") or None,
+                roles=[g.name for g in data.get("groups") or []], contact=data.get("contact"),
+                is_active=data.get("is_active", True))
+        else:
+            changes = {name: data[name] for name in ("email", "contact", "is_active", "is_superuser")
+                       if name in form.changed_data}
+            if "groups" in form.changed_data:
+                changes["roles"] = [g.name for g in data["groups"]]
+            saved = update_account(obj, actor=request.user, changes=changes,
+                                   expected_version=expected_version(form))
+        adopt_saved(obj, saved)
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing left: the service set the roles (Everyone always among them)."""
+
     def delete_model(self, request, obj: Account) -> None:
-        delete_account(obj)
+        delete_account(obj, actor=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for account in queryset:
-            delete_account(account)
+            delete_account(account, actor=request.user)
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        # Every account has the role Everyone, whatever the form said.
-        everyone = Group.objects.filter(name=Role.EVERYONE).first()
-        if everyone is not None:
-            form.instance.groups.add(everyone)
+    # -- the password page -------------------------------------------------------
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        # The password page hands its form only the account: remember who
+        # acts, for the service (see PasswordForm.save).
+        obj.acting_account = request.user
+        return obj
+
+    def user_change_password(self, request, id, form_url=""):
+        try:
+            return super().user_change_password(request, id, form_url)
+        except DomainError as exc:
+            # Refused by the service (someone holding more than the caller,
+            # an account it may only view): nothing was changed.
+            messages.error(request, exc.detail)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 admin.site.unregister(Group)
@@ -165,14 +207,11 @@ class RoleForm(forms.ModelForm):
             check_may_delegate(self.request_user, permissions=names)
         except DomainError as exc:
             self.add_error("permissions", exc.detail)
-        if self.instance.pk and self.instance.name in BUILT_IN_ROLES and (
-                cleaned.get("name") != self.instance.name):
-            self.add_error("name", f"{self.instance.name} is a built-in role; it cannot be renamed.")
         return cleaned
 
 
 @admin.register(Group)
-class RoleAdmin(GroupAdmin, ModelAdmin):
+class RoleAdmin(DomainErrorsAsMessages, GroupAdmin, ModelAdmin):
     """Roles are Django groups; their permissions say what a role may do."""
 
     form = RoleForm
@@ -182,16 +221,23 @@ class RoleAdmin(GroupAdmin, ModelAdmin):
         form_class = super().get_form(request, obj, change, **kwargs)
         return type("ScopedRoleForm", (form_class,), {"request_user": request.user})
 
+    def save_model(self, request, obj: Group, form, change: bool) -> None:
+        permissions = list(form.cleaned_data.get("permissions") or [])
+        if change:
+            saved = update_role(obj, actor=request.user, name=form.cleaned_data["name"],
+                                permissions=permissions)
+        else:
+            saved = create_role(actor=request.user, name=form.cleaned_data["name"],
+                                permissions=permissions)
+        obj.pk, obj.name = saved.pk, saved.name
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing left: the service set the permissions (and the version)."""
+
     def delete_model(self, request, obj: Group) -> None:
         # Built-in roles are refused (Conflict), shown as a message.
-        delete_role(obj)
-
-    def delete_view(self, request, object_id, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except DomainError as exc:
-            messages.error(request, exc.detail)
-            return HttpResponseRedirect(reverse("admin:auth_group_change", args=[object_id]))
+        delete_role(obj, actor=request.user)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

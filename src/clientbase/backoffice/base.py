@@ -9,13 +9,13 @@ model's `visible_to` (see clientbase.customers.models.visibility).
 
 from typing import Any
 
+from django import forms
 from django.db import models
 from django.http import Http404, HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.errors import DomainErrorsAsMessages
-from clientbase.backoffice.writes import ServiceWritesMixin
 
 
 class ScopedMixin:
@@ -105,7 +105,49 @@ class ScopedMixin:
         return deleted, model_count, perms_needed, protected
 
 
-class ScopedModelAdmin(ScopedMixin, DomainErrorsAsMessages, SimpleHistoryAdmin, ModelAdmin):
+VERSION_FIELD = "expected_version"
+
+
+class VersionedAdminMixin:
+    """The version a change page was rendered with rides along in a hidden
+    field, and the save hands it to the service, which refuses (412) to save
+    over a newer version, as the API does for a stale If-Match. The refusal
+    comes back as a message (DomainErrorsAsMessages)."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        fields = kwargs.get("fields")
+        if fields is not None:
+            kwargs["fields"] = [f for f in fields if f != VERSION_FIELD]
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        initial = obj.version if obj is not None and not obj._state.adding else None
+        return type(form_class.__name__, (form_class,), {
+            VERSION_FIELD: forms.IntegerField(widget=forms.HiddenInput, required=False,
+                                              initial=initial),
+        })
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None or not fieldsets or not self.has_change_permission(request, obj):
+            return fieldsets  # a read-only page has no form to carry it
+        name, options = fieldsets[0]
+        return [(name, {**options, "fields": [*options["fields"], VERSION_FIELD]}), *fieldsets[1:]]
+
+
+def adopt_saved(obj: models.Model, saved: models.Model) -> None:
+    """Make the admin's `obj` the row the service saved: the admin goes on
+    with `obj` (its change message, history entry and redirect)."""
+    for field in obj._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+
+
+def expected_version(form) -> int | None:
+    """The version the form was rendered with (None on an add page)."""
+    return form.cleaned_data.get(VERSION_FIELD)
+
+
+class ScopedModelAdmin(ScopedMixin, VersionedAdminMixin, DomainErrorsAsMessages, SimpleHistoryAdmin,
+                       ModelAdmin):
     """A scoped ModelAdmin with its history (who changed what, and when)."""
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
@@ -136,16 +178,3 @@ def without_nul(text: str) -> str:
     """`text` without NUL characters, which PostgreSQL refuses in a text
     comparison (and which no key, SKU or name holds)."""
     return text.replace("\x00", "")
-
-
-class CatalogModelAdmin(ServiceWritesMixin, DomainErrorsAsMessages, SimpleHistoryAdmin, ModelAdmin):
-    """A catalog or pricing ModelAdmin with its history (who changed what).
-
-    The catalog is not scoped by organization: whoever holds a model's view
-    permission sees all of it. Writes go through the domain's services
-    (`writes`) with the staff member and the version the page showed; a
-    refusal the form could not show (a stale version, a race) becomes a
-    message, never a 500.
-    """
-
-    warn_unsaved_form = True

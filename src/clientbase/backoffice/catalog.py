@@ -23,11 +23,13 @@ from django.utils.html import format_html
 from unfold.admin import TabularInline
 from unfold.widgets import UnfoldAdminTextInputWidget
 
-from clientbase.backoffice.base import CatalogModelAdmin, without_nul
+from clientbase.backoffice.base import expected_version, without_nul
 from clientbase.backoffice.errors import change_url_of_delete
 from clientbase.backoffice.price_grid import price_grid, variant_preview_url
 from clientbase.catalog.models import Market, Product, Variant
-from clientbase.backoffice.writes import VersionedForm, Writes, read_version
+from clientbase.backoffice.writes import (
+    CatalogModelAdmin, VersionedInlineForm, Writes, form_changes, read_version,
+)
 from clientbase.catalog import services
 from clientbase.core.errors import DomainError, Invalid
 from clientbase.backoffice.price_forms import PreviewForm, add_domain_errors
@@ -58,7 +60,7 @@ class CodeListField(forms.CharField):
         return self.to_python(initial) != self.to_python(data)
 
 
-class MarketForm(VersionedForm):
+class MarketForm(forms.ModelForm):
     countries = CodeListField(required=False, help_text="ISO 3166-1 alpha-2 codes, e.g. DE, FR, NL.")
     currencies = CodeListField(help_text="ISO 4217 codes, e.g. EUR, USD. The first is the default "
                                          "unless you choose one.")
@@ -189,7 +191,7 @@ class MarketAdmin(CatalogModelAdmin):
 # --- Products and variants ----------------------------------------------------
 
 
-class VariantForm(VersionedForm):
+class VariantForm(VersionedInlineForm):
     class Meta:
         model = Variant
         fields = ["sku", "product", "name", "options"]
@@ -217,7 +219,6 @@ class VariantInline(TabularInline):
 @admin.register(Product)
 class ProductAdmin(CatalogModelAdmin):
     writes = Writes(services.create_product, services.update_product, services.delete_product)
-    form = VersionedForm
     inlines = [VariantInline]
     list_display = ["name", "key", "variant_count"]
     search_fields = ["name", "key"]
@@ -248,12 +249,12 @@ class ProductAdmin(CatalogModelAdmin):
         for variant in formset.new_objects:
             services.create_variant(variant, actor=request.user)
         for variant_form in formset.initial_forms:
+            version = expected_version(variant_form)
             if variant_form in formset.deleted_forms:
-                services.delete_variant(variant_form.instance, actor=request.user,
-                                        expected_version=variant_form.read_version)
+                services.delete_variant(variant_form.instance, actor=request.user, expected_version=version)
             elif variant_form.has_changed():
-                services.update_variant(variant_form.instance, changes=variant_form.changes(),
-                                        actor=request.user, expected_version=variant_form.read_version)
+                services.update_variant(variant_form.instance, changes=form_changes(variant_form),
+                                        actor=request.user, expected_version=version)
 
 
 @admin.register(Variant)

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -14,15 +14,19 @@ from django.utils.safestring import mark_safe
 from unfold.admin import StackedInline
 
 from clientbase.catalog.models import Market, Variant
-from clientbase.backoffice.base import ScopedModelAdmin
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
 from clientbase.backoffice.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
+from clientbase.core.errors import DomainError
 from clientbase.customers.services.contacts import (
     ADDRESS_FIELDS,
     CONTACT_FIELDS,
+    check_stays_managed,
     clean_addresses,
     clean_contact_fields,
+    create_contact,
     delete_contact,
+    update_contact,
 )
 from clientbase.customers.services.groups import effective_groups
 from clientbase.pricing.services import resolve_prices
@@ -63,6 +67,10 @@ class AddressInline(StackedInline):
 
 
 class ContactForm(forms.ModelForm):
+    # Set per request by ContactAdmin.get_form.
+    request_user = None
+    hidden_organization_ids: set = frozenset()
+
     class Meta:
         model = Contact
         fields = "__all__"
@@ -78,48 +86,20 @@ class ContactForm(forms.ModelForm):
         for name, value in normalized.items():
             if name in cleaned:
                 cleaned[name] = value
-        # Someone who may manage only some organizations' contacts must put a
-        # contact in one of them: otherwise it would vanish from their view
-        # the moment it is saved.
-        user = getattr(self, "request_user", None)
-        if user is not None and not (
-            user.sees_everything or user.has_perm("customers.manage_all_contacts")
-        ):
-            kept_hidden = getattr(self, "hidden_organization_ids", set())
-            if not cleaned.get("organizations") and not kept_hidden:
-                self.add_error("organizations",
-                               "Choose at least one organization that you manage.")
+        # The service's scope rule, asked early so that it shows on the field:
+        # the contact must stay in an organization the staff member manages.
+        if "organizations" in cleaned:
+            try:
+                check_stays_managed(self.request_user, self.all_organizations())
+            except DomainError as exc:
+                self.add_error("organizations", exc.detail)
         return cleaned
 
-
-def search_contacts(queryset: QuerySet, term: str) -> QuerySet:
-    """Contacts whose e-mail, key or name starts with `term`.
-
-    Only prefix comparisons on the case-folded search columns and the e-mail,
-    each of which has its own index, so the search stays fast on a million
-    contacts (a `LIKE '%x%'` would read them all). "ann smi" matches Ann Smith
-    as well as Smith Annette.
-    """
-    term = term.strip()
-    if not term:
-        return queryset
-    folded = term.casefold()
-    q = Q(key=term)
-    if "@" in term:
-        q |= Q(email__prefix=folded)
-    else:
-        words = folded.split()
-        if len(words) == 1:
-            q |= (Q(search_last_name__prefix=folded) | Q(search_first_name__prefix=folded)
-                  | Q(email__prefix=folded))
-        else:
-            first, rest = words[0], " ".join(words[1:])
-            last, lead = words[-1], " ".join(words[:-1])
-            q |= Q(search_first_name__prefix=first, search_last_name__prefix=rest)
-            q |= Q(search_first_name__prefix=lead, search_last_name__prefix=last)
-            q |= Q(search_last_name__prefix=first, search_first_name__prefix=rest)
-            q |= Q(search_last_name__prefix=folded)
-    return queryset.filter(q)
+    def all_organizations(self) -> list[Organization]:
+        """The organizations picked, plus those the form could not offer
+        (outside what the staff member manages), which saving keeps."""
+        picked = list(self.cleaned_data.get("organizations") or [])
+        return picked + list(Organization.objects.filter(pk__in=self.hidden_organization_ids))
 
 
 @admin.register(Contact)
@@ -128,8 +108,8 @@ class ContactAdmin(ScopedModelAdmin):
     inlines = [AddressInline]
     list_display = ["full_name_display", "email", "key", "phone", "source", "updated_at"]
     list_filter = ["source"]
-    # Searching is done by `search_contacts`; a non-empty list turns on the
-    # search box and the autocomplete endpoint.
+    # Searching is done by `Contact.objects.search`; a non-empty list turns on
+    # the search box and the autocomplete endpoint.
     search_fields = ["search_last_name"]
     search_help_text = "Name, e-mail or key; matches the beginning (\"ann smi\", \"ann@\")."
     show_full_result_count = False
@@ -210,7 +190,7 @@ class ContactAdmin(ScopedModelAdmin):
         return lookup == "organizations__id__exact" or super().lookup_allowed(lookup, value, request)
 
     def get_search_results(self, request, queryset, search_term):
-        return search_contacts(queryset, search_term), False
+        return queryset.search(search_term), False
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change, **kwargs)
@@ -231,17 +211,57 @@ class ContactAdmin(ScopedModelAdmin):
         ids = set(obj.organizations.values_list("pk", flat=True))
         return ids - set(pickable.filter(pk__in=ids).values_list("pk", flat=True))
 
+    # -- saving through the services: the same rules as the API ----------------
+    def save_model(self, request, obj: Contact, form, change: bool) -> None:
+        """Nothing yet: the contact is saved with its memberships and
+        addresses in one service call (save_related), once the inlines are
+        validated too."""
+
+    def save_related(self, request, form, formsets, change) -> None:
+        fields = {name: form.cleaned_data[name] for name in CONTACT_FIELDS
+                  if name in form.cleaned_data and (not change or name in form.changed_data)}
+        memberships = {
+            "organizations": form.all_organizations(),
+            "customer_groups": list(form.cleaned_data.get("customer_groups") or []),
+        }
+        if change:
+            memberships = {k: v for k, v in memberships.items() if k in form.changed_data}
+        addresses = _addresses(formsets)
+        if change:
+            saved = update_contact(form.instance, actor=request.user, changes=fields,
+                                   expected_version=expected_version(form), addresses=addresses,
+                                   **memberships)
+        else:
+            saved = create_contact(actor=request.user, fields=fields, addresses=addresses or (),
+                                   **memberships)
+        adopt_saved(form.instance, saved)
+
     def delete_model(self, request, obj: Contact) -> None:
-        delete_contact(obj)
+        delete_contact(obj, actor=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for contact in queryset:
-            delete_contact(contact)
+            delete_contact(contact, actor=request.user)
 
-    def save_related(self, request, form, formsets, change):
-        hidden = getattr(form, "hidden_organization_ids", set())
-        super().save_related(request, form, formsets, change)
-        if hidden:
-            # The form only knew the organizations the caller manages; keep
-            # the memberships in the others as they were.
-            form.instance.organizations.add(*hidden)
+
+def _addresses(formsets) -> list[dict] | None:
+    """The addresses of the inline as the service takes them (an existing
+    one with its id), or None when the inline did not change."""
+    for formset in formsets:
+        if formset.model is not Address:
+            continue
+        # The admin's change message reads what formset.save() would have
+        # set; the service saves the addresses instead (history records them).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if not formset.has_changed():
+            return None
+        rows = []
+        for form in formset.forms:
+            if formset._should_delete_form(form) or not (form.has_changed() or form.instance.pk):
+                continue
+            row = {name: form.cleaned_data.get(name) for name in ADDRESS_FIELDS if name in form.cleaned_data}
+            if form.instance.pk and not form.instance._state.adding:
+                row["id"] = form.instance.pk
+            rows.append(row)
+        return rows
+    return None

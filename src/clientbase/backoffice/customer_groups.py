@@ -9,10 +9,12 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from clientbase.core.errors import DomainError
-from clientbase.backoffice.base import ScopedModelAdmin
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
 from clientbase.backoffice.organizations import tree_label
 from clientbase.customers.models import CustomerGroup
-from clientbase.customers.services.groups import delete_customer_group, save_customer_group
+from clientbase.customers.services.groups import (
+    create_customer_group, delete_customer_group, update_customer_group,
+)
 from clientbase.customers.services.trees import check_parent
 
 
@@ -55,18 +57,22 @@ class CustomerGroupAdmin(ScopedModelAdmin):
     def tree_name(self, obj: CustomerGroup) -> str:
         return tree_label(obj)
 
+    # -- saving through the services: the same rules as the API ----------------
     def save_model(self, request, obj: CustomerGroup, form, change: bool) -> None:
-        new_parent = form.cleaned_data.get("parent")
-        parent_changed = change and "parent" in form.changed_data
-        if parent_changed:
-            # The form already put the new parent on `obj`; the service moves
-            # the subtree from where the row really is, so give it that.
-            obj.parent_id = CustomerGroup.objects.values_list("parent_id", flat=True).get(pk=obj.pk)
-        saved = save_customer_group(obj, parent_changed=parent_changed, new_parent=new_parent)
-        obj.path, obj.depth, obj.version = saved.path, saved.depth, saved.version
+        data = form.cleaned_data
+        if not change:
+            saved = create_customer_group(actor=request.user, key=data["key"], name=data["name"],
+                                          description=data.get("description", ""),
+                                          parent=data.get("parent"))
+        else:
+            saved = update_customer_group(
+                obj, actor=request.user, expected_version=expected_version(form),
+                changes={k: data[k] for k in ("key", "name", "description") if k in form.changed_data},
+                parent=data.get("parent"), parent_given="parent" in form.changed_data)
+        adopt_saved(obj, saved)
 
     def delete_model(self, request, obj: CustomerGroup) -> None:
-        delete_customer_group(obj)
+        delete_customer_group(obj, actor=request.user)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from clientbase.backoffice.base import ScopedModelAdmin
-from clientbase.customers.models import Grant, GrantLevel, Organization
+from clientbase.backoffice.base import VERSION_FIELD, ScopedModelAdmin, adopt_saved, expected_version
+from clientbase.customers.models import Grant, GrantLevel
 from clientbase.customers.services.grants import create_grant, delete_grant, update_grant
 
 
@@ -25,8 +25,7 @@ class GrantAdmin(ScopedModelAdmin):
     def managed_queryset(self, request: HttpRequest) -> QuerySet:
         # Changing a grant changes who sees the organization: only for those
         # who manage it.
-        return Grant.objects.filter(
-            organization__in=Organization.objects.visible_to(request.user, GrantLevel.MANAGE))
+        return Grant.objects.visible_to(request.user, GrantLevel.MANAGE)
 
     # -- saving through the services: the same rules as the API ---------------
     def save_model(self, request, obj: Grant, form, change: bool) -> None:
@@ -34,22 +33,21 @@ class GrantAdmin(ScopedModelAdmin):
             created = create_grant(organization=obj.organization, role=obj.role,
                                    account=obj.account,
                                    include_descendants=obj.include_descendants,
-                                   level=obj.level, caller=request.user)
-            for field in Grant._meta.concrete_fields:
-                setattr(obj, field.attname, getattr(created, field.attname))
-            obj._state.adding = False
+                                   level=obj.level, actor=request.user)
+            adopt_saved(obj, created)
             return
-        locked = Grant.objects.select_for_update().get(pk=obj.pk)
-        changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        updated = update_grant(locked, changes=changes, caller=request.user)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data
+                   if name != VERSION_FIELD}
+        updated = update_grant(obj, actor=request.user, changes=changes,
+                               expected_version=expected_version(form))
         obj.version = updated.version
 
     def delete_model(self, request, obj: Grant) -> None:
-        delete_grant(obj, caller=request.user)
+        delete_grant(obj, actor=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for grant in queryset:
-            delete_grant(grant, caller=request.user)
+            delete_grant(grant, actor=request.user)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

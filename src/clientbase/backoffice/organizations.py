@@ -6,7 +6,7 @@ clientbase.customers.services.organizations, as in the API.
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -16,7 +16,7 @@ from unfold.decorators import action
 from unfold.widgets import UnfoldAdminSelectWidget
 
 from clientbase.core.errors import DomainError
-from clientbase.backoffice.base import ScopedModelAdmin
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
 from clientbase.backoffice.scopes import is_autocomplete
 from clientbase.customers.models import GrantLevel, Organization
 from clientbase.customers.services.organizations import (
@@ -25,7 +25,6 @@ from clientbase.customers.services.organizations import (
     move_organization,
     update_organization,
 )
-from clientbase.customers.services.trees import check_parent
 
 INDENT = "\u2003"  # an em space per level: the changelist reads as a tree
 
@@ -42,40 +41,18 @@ class MoveForm(forms.Form):
         help_text="The organization to move under, with the whole subtree. "
                   "Leave empty to make it a top-level organization.",
     )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, organization: Organization, choices: QuerySet, **kwargs):
         super().__init__(*args, **kwargs)
-        self.organization = organization
         self.fields["parent"].queryset = choices.order_by("path")
         self.fields["parent"].label_from_instance = tree_label
         self.fields["parent"].initial = organization.parent_id
-
-    def clean_parent(self):
-        parent = self.cleaned_data["parent"]
-        try:
-            check_parent(self.organization, parent)
-        except DomainError as exc:
-            raise ValidationError(exc.detail, code=exc.code) from exc
-        return parent
-
-
-class OrganizationForm(forms.ModelForm):
-    class Meta:
-        model = Organization
-        fields = "__all__"
-
-    def clean_parent(self):
-        parent = self.cleaned_data.get("parent")
-        try:
-            check_parent(self.instance if self.instance.pk else None, parent)
-        except DomainError as exc:
-            raise ValidationError(exc.detail, code=exc.code) from exc
-        return parent
+        self.fields["expected_version"].initial = organization.version
 
 
 @admin.register(Organization)
 class OrganizationAdmin(ScopedModelAdmin):
-    form = OrganizationForm
     list_display = ["tree_name", "key", "kind", "depth", "contact_count_link"]
     list_filter = ["kind"]
     search_fields = ["search_name"]
@@ -135,27 +112,28 @@ class OrganizationAdmin(ScopedModelAdmin):
         url = reverse("admin:customers_contact_changelist") + f"?organizations__id__exact={obj.pk}"
         return format_html('<a href="{}">contacts</a>', url)
 
-    # -- saving through the services --------------------------------------------
+    # -- saving through the services: the same rules as the API --------------
     def save_model(self, request, obj: Organization, form, change: bool) -> None:
+        groups = list(form.cleaned_data.get("customer_groups") or [])
         if not change:
-            created = create_organization(name=obj.name, parent=obj.parent, key=obj.key or None,
-                                          kind=obj.kind)
-            # The admin goes on with `obj` (groups, messages, redirect): make it
-            # the row the service created.
-            for field in Organization._meta.concrete_fields:
-                setattr(obj, field.attname, getattr(created, field.attname))
-            obj._state.adding = False
-            return
-        changes = {name: form.cleaned_data[name] for name in ("name", "key", "kind")
-                   if name in form.changed_data}
-        locked = Organization.objects.select_for_update().get(pk=obj.pk)
-        updated = update_organization(locked, changes=changes)
-        obj.version = updated.version
+            saved = create_organization(actor=request.user, name=obj.name, parent=obj.parent,
+                                        key=obj.key or None, kind=obj.kind, customer_groups=groups)
+        else:
+            changes = {name: form.cleaned_data[name] for name in ("name", "key", "kind")
+                       if name in form.changed_data}
+            saved = update_organization(
+                obj, actor=request.user, changes=changes, expected_version=expected_version(form),
+                customer_groups=groups if "customer_groups" in form.changed_data else None)
+        adopt_saved(obj, saved)
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing left to save: the service saved the customer groups with
+        the organization (the form's own m2m save would bypass it)."""
 
     def delete_model(self, request, obj: Organization) -> None:
         # Refuses an organization with children or contacts (Conflict), which
         # the base class turns into a message.
-        delete_organization(obj)
+        delete_organization(obj, actor=request.user)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -182,9 +160,11 @@ class OrganizationAdmin(ScopedModelAdmin):
         form = MoveForm(request.POST or None, organization=org, choices=choices)
         if request.method == "POST" and form.is_valid():
             try:
-                moved = move_organization(org, form.cleaned_data["parent"])
+                moved = move_organization(org, form.cleaned_data["parent"], actor=request.user,
+                                          expected_version=form.cleaned_data["expected_version"])
             except DomainError as exc:
-                # A concurrent move made it a cycle after the form's check.
+                # The service's refusal (a cycle, a new root by a scoped
+                # staff member, a stale version) is the form's error.
                 form.add_error("parent", exc.detail)
             else:
                 where = f"under {moved.parent}" if moved.parent_id else "to the top level"

@@ -20,7 +20,6 @@ from clientbase.core.errors import DomainError
 from clientbase.core.models import looks_like_uuid
 from clientbase.customers.models import Contact
 from clientbase.pricing.models import PriceRow
-from clientbase.backoffice.writes import VersionedForm
 from clientbase.pricing.services import normalize_price_row, validate_price_row
 
 NO_SUCH_CONTACT = "No such contact."
@@ -35,7 +34,7 @@ def add_domain_errors(form: forms.BaseForm, exc: DomainError) -> None:
         form.add_error(None, exc.detail)
 
 
-class PriceRowForm(VersionedForm):
+class PriceRowForm(forms.ModelForm):
     """A price row, normalized and validated by pricing.services — the same
     rules as the API: the market's currency, a price of zero or more in the
     currency's precision, an ordered validity, a sale code that exists."""

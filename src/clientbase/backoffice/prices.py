@@ -25,18 +25,17 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from unfold.decorators import action
 
-from clientbase.backoffice.base import CatalogModelAdmin, without_nul
+from clientbase.backoffice.base import without_nul
 from clientbase.backoffice.price_grid import (
     contact_prices_url, price_grid, quantity_label, variant_preview_url,
 )
 from clientbase.catalog.models import Market, Variant
 from clientbase.core.errors import Invalid
 from clientbase.core.pagination import Keyset
-from clientbase.backoffice.contacts import search_contacts
 from clientbase.customers.models import Contact
 from clientbase.backoffice.price_forms import PreviewForm, PriceRowForm, contact_label, find_contact
 from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
-from clientbase.backoffice.writes import Writes
+from clientbase.backoffice.writes import CatalogModelAdmin, Writes
 from clientbase.pricing import services
 from clientbase.pricing.services import resolve_price, resolve_prices
 
@@ -244,7 +243,7 @@ class PriceRowAdmin(CatalogModelAdmin):
         term = without_nul(request.GET.get("term") or request.GET.get("q") or "").strip()
         contacts = Contact.objects.visible_to(request.user)
         if term:
-            contacts = search_contacts(contacts, term)
+            contacts = contacts.search(term)
         found = list(contacts.order_by("search_last_name", "search_first_name", "id")[:21])
         return JsonResponse({
             "results": [{"id": str(c.pk), "text": contact_label(c)} for c in found[:20]],

@@ -9,8 +9,8 @@ from django.utils import timezone
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.errors import DomainErrorsAsMessages
-from clientbase.backoffice.base import ScopedMixin
-from clientbase.customers.models import Account, ApiToken
+from clientbase.backoffice.base import ScopedMixin, adopt_saved
+from clientbase.customers.models import Account, ApiToken, GrantLevel
 from clientbase.customers.services.accounts import issue_token, revoke_token
 
 
@@ -37,16 +37,30 @@ class ApiTokenAdmin(ScopedMixin, DomainErrorsAsMessages, ModelAdmin):
     search_fields = ["account__email", "name"]
 
     def scoped_queryset(self, request: HttpRequest) -> QuerySet:
-        # A token acts as its account: only administrators see (and make)
-        # tokens of other accounts, everyone else only their own.
-        if request.user.sees_everything:
-            return ApiToken.objects.all()
-        return ApiToken.objects.filter(account=request.user)
+        return ApiToken.objects.visible_to(request.user)
 
     def choice_queryset(self, request, model):
-        if model is Account and not request.user.sees_everything:
+        if model is Account:
+            # Whose token may be made here; the service has the last word
+            # (someone holding more than the staff member is refused).
+            if request.user.has_perm("customers.add_apitoken"):
+                return Account.objects.visible_to(request.user, GrantLevel.MANAGE)
             return Account.objects.filter(pk=request.user.pk)
         return super().choice_queryset(request, model)
+
+    # Everyone with the back office handles their own tokens, as in the API;
+    # the service decides about anyone else's.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # revoke instead: a revoked token stays on record
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -71,10 +85,9 @@ class ApiTokenAdmin(ScopedMixin, DomainErrorsAsMessages, ModelAdmin):
         if change:
             obj.save(update_fields=["name"])
             return
-        token, raw = issue_token(obj.account, name=obj.name, expires_at=obj.expires_at)
-        for field in ApiToken._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(token, field.attname))
-        obj._state.adding = False
+        token, raw = issue_token(obj.account, actor=request.user, name=obj.name,
+                                 expires_at=obj.expires_at)
+        adopt_saved(obj, token)
         messages.warning(
             request,
             f"The new token is {raw} — copy it now: it is stored hashed and will not be shown again.",
@@ -84,5 +97,5 @@ class ApiTokenAdmin(ScopedMixin, DomainErrorsAsMessages, ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
         tokens = list(queryset.filter(revoked_at__isnull=True))
         for token in tokens:
-            revoke_token(token)
+            revoke_token(token, actor=request.user)
         messages.success(request, f"Revoked {len(tokens)} token(s).")

@@ -1,12 +1,13 @@
-"""How the back office writes: through the domain's services, with the
-staff member and the version the page was rendered with, as the API hands
-over request.user and its If-Match.
+"""How the catalog and pricing admins write: through the domain's services,
+with the staff member and the version the page was rendered with, as the API
+hands over request.user and its If-Match.
 
-A change form carries the version in a hidden field (`VersionedForm`); a
-delete confirmation page in its URL (`?version=N`), since Django's page has
-no place for one in its form and posts back to where it was shown. When
-someone else saved the object in between, the service refuses
-(stale_version) and the page shows why, instead of overwriting their change.
+A change form carries the version in a hidden field (base.VersionedAdminMixin;
+`VersionedInlineForm` for each row of an inline); a delete confirmation page
+in its URL (`?version=N`), since Django's page has no place for one in its
+form and posts back to where it was shown. When someone else saved the object
+in between, the service refuses (stale_version) and the page shows why,
+instead of overwriting their change.
 """
 
 from collections.abc import Callable
@@ -16,30 +17,32 @@ from typing import Any
 from django import forms
 from django.contrib.admin.utils import unquote
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+
+from clientbase.backoffice.base import VERSION_FIELD, VersionedAdminMixin, adopt_saved, expected_version
+from clientbase.backoffice.errors import DomainErrorsAsMessages
 
 VERSION_PARAM = "version"
 
 
-class VersionedForm(forms.ModelForm):
-    """A ModelForm that sends back the version of the object it showed."""
+def form_changes(form: forms.ModelForm) -> dict[str, Any]:
+    """The fields of the form's object that the user changed, cleaned: what
+    a service's update applies to the row it locks."""
+    names = {f.name for f in form.instance._meta.concrete_fields}
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in names}
 
-    expected_version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+class VersionedInlineForm(forms.ModelForm):
+    """A row of an inline carries its own object's version (a page's own
+    form gets it from VersionedAdminMixin)."""
+
+    expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.instance._state.adding:
-            self.initial.setdefault("expected_version", self.instance.version)
-
-    @property
-    def read_version(self) -> int | None:
-        """The version the page showed; None for a new object."""
-        return self.cleaned_data.get("expected_version")
-
-    def changes(self) -> dict[str, Any]:
-        """The fields of the object that the user changed, cleaned: what the
-        service's update applies to the row it locks."""
-        names = {f.name for f in self.instance._meta.concrete_fields}
-        return {name: self.cleaned_data[name] for name in self.changed_data if name in names}
+            self.initial.setdefault(VERSION_FIELD, self.instance.version)
 
 
 def read_version(request: HttpRequest) -> int | None:
@@ -63,16 +66,16 @@ class Writes:
 
 class ServiceWritesMixin:
     """A ModelAdmin mixin: saves, deletes and bulk deletes call the model's
-    `writes`; the change form renders `VersionedForm`'s hidden version; the
-    delete page moves to a URL naming the version it shows."""
+    `writes`, with the version the page showed; the delete page moves to a
+    URL naming the version it shows."""
 
     writes: Writes
-    change_form_before_template = "backoffice/expected_version.html"
 
-    def save_model(self, request: HttpRequest, obj, form: VersionedForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
         if change:
-            self.writes.update(obj, changes=form.changes(), actor=request.user,
-                               expected_version=form.read_version)
+            saved = self.writes.update(obj, changes=form_changes(form), actor=request.user,
+                                       expected_version=expected_version(form))
+            adopt_saved(obj, saved)
         else:
             self.writes.create(obj, actor=request.user)
 
@@ -98,3 +101,17 @@ class ServiceWritesMixin:
         if obj is not None and (moved := self.with_version(request, obj)):
             return moved
         return super().delete_view(request, object_id, extra_context)
+
+
+class CatalogModelAdmin(ServiceWritesMixin, VersionedAdminMixin, DomainErrorsAsMessages, SimpleHistoryAdmin,
+                        ModelAdmin):
+    """A catalog or pricing ModelAdmin with its history (who changed what).
+
+    The catalog is not scoped by organization: whoever holds a model's view
+    permission sees all of it. Writes go through the domain's services
+    (`writes`) with the staff member and the version the page showed; a
+    refusal the form could not show (a stale version, a race) becomes a
+    message, never a 500.
+    """
+
+    warn_unsaved_form = True

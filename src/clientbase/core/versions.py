@@ -1,11 +1,7 @@
-"""Optimistic concurrency: a write names the version it read, and is refused
-when the object has moved on since.
+"""Optimistic concurrency: a write that was prepared from an old version of an
+object is refused (412) and changes nothing."""
 
-The API reads the version from If-Match, the back office from the version its
-form was rendered with; both hand it to the service, which compares it with
-the row it has locked.
-"""
-
+from collections.abc import Collection
 from typing import TypeVar
 
 from django.db.models import Model
@@ -14,11 +10,22 @@ from clientbase.core.errors import NotFound, PreconditionFailed
 
 M = TypeVar("M", bound=Model)
 
+# What a write may expect: one version, any of several (If-Match may list
+# more than one), or None (no check).
+ExpectedVersion = int | Collection[int] | None
 
-def check_version(obj: Model, expected_version: int | None) -> None:
-    """Raise PreconditionFailed (412, code "stale_version") when `obj` (the
-    locked row) is not at `expected_version`; None expects nothing."""
-    if expected_version is None or obj.version == expected_version:
+
+def check_version(obj, expected_version: ExpectedVersion) -> None:
+    """412 when `expected_version` is given and is not `obj`'s version (an
+    If-Match header may name several versions: any of them will do).
+
+    `obj` should be the row locked for the write, so that no other writer can
+    slip in between the check and the save.
+    """
+    if expected_version is None:
+        return
+    accepted = {expected_version} if isinstance(expected_version, int) else set(expected_version)
+    if obj.version in accepted:
         return
     raise PreconditionFailed(
         detail=f"The {obj._meta.verbose_name} changed since you read it "

@@ -34,7 +34,7 @@ from clientbase.customers.models import (
     OrganizationKind,
     Role,
 )
-from clientbase.customers.services.groups import save_customer_group
+from clientbase.customers.services.groups import create_customer_group, update_customer_group
 from clientbase.customers.services.organizations import create_organization, move_organization
 
 ADMIN_EMAIL = "admin@example.com"
@@ -208,13 +208,13 @@ def _load_groups(summary: DemoSummary) -> dict[str, CustomerGroup]:
         parent = groups[parent_key] if parent_key else None
         group = CustomerGroup.objects.filter(key=key).first()
         if group is None:
-            group = save_customer_group(CustomerGroup(key=key, name=name),
-                                        parent_changed=True, new_parent=parent)
+            group = create_customer_group(actor=None, key=key, name=name, parent=parent)
             summary.created += 1
         else:
             _update(group, {"name": name}, summary)
             if group.parent_id != (parent.pk if parent else None):
-                group = save_customer_group(group, parent_changed=True, new_parent=parent)
+                group = update_customer_group(group, actor=None, changes={}, parent=parent,
+                                              parent_given=True)
                 summary.changed += 1
         groups[key] = group
     return groups
@@ -228,13 +228,13 @@ def _load_organizations(groups: dict[str, CustomerGroup],
         wanted_groups = [groups[k] for k in group_keys]
         org = Organization.objects.filter(key=key).first()
         if org is None:
-            org = create_organization(name=name, key=key, kind=kind, parent=parent,
+            org = create_organization(actor=None, name=name, key=key, kind=kind, parent=parent,
                                       customer_groups=wanted_groups)
             summary.created += 1
         else:
             _update(org, {"name": name, "kind": kind}, summary)
             if org.parent_id != (parent.pk if parent else None):
-                org = move_organization(org, parent)
+                org = move_organization(org, parent, actor=None)
                 summary.changed += 1
             _set_m2m(org.customer_groups, wanted_groups, summary)
         orgs[key] = org

@@ -168,6 +168,18 @@ def hash_token(raw: str) -> str:
 
 
 class ApiTokenQuerySet(models.QuerySet):
+    def visible_to(self, account, level: str = "view") -> "ApiTokenQuerySet":
+        """The tokens `account` may see: its own; with `view_apitoken`, also
+        those of the accounts it sees (level=manage: may change)."""
+        if account is None or not account.is_authenticated or not account.is_active:
+            return self.none()
+        if account.sees_everything:
+            return self
+        own = models.Q(account=account)
+        if not account.has_perm("customers.view_apitoken"):
+            return self.filter(own)
+        return self.filter(own | models.Q(account__in=Account.objects.visible_to(account, level).values("pk")))
+
     def active(self) -> "ApiTokenQuerySet":
         now = timezone.now()
         return self.filter(revoked_at__isnull=True).filter(

@@ -1,6 +1,7 @@
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
@@ -34,6 +35,34 @@ class ContactQuerySet(models.QuerySet):
         """The contacts `account` may see: those in an organization it sees, or
         all of them with `view_all_contacts` (level=manage: `manage_all_contacts`)."""
         return contact_scope(account, level).apply(self)
+
+    def search(self, term: str) -> "ContactQuerySet":
+        """Contacts whose key is `term`, or whose e-mail or name starts with it.
+
+        Only prefix comparisons on the case-folded search columns and the
+        e-mail, each with its own index, so the search stays fast on a million
+        contacts (a `LIKE '%x%'` would read them all). Several words split
+        between first and last name either way round: "ann smi" finds Ann
+        Smith and Smith Annette, "anna maria schmidt" and "anna m" find Anna
+        Maria Schmidt (a first name of two words).
+        The API, the back office and every other door search through this.
+        """
+        term = (term or "").strip()
+        if not term:
+            return self
+        folded = term.casefold()
+        match = Q(key=term) | Q(email__prefix=term.lower())
+        words = folded.split()
+        if len(words) == 1:
+            match |= Q(search_last_name__prefix=folded) | Q(search_first_name__prefix=folded)
+        else:
+            first, rest = words[0], " ".join(words[1:])
+            lead, last = " ".join(words[:-1]), words[-1]
+            match |= (Q(search_first_name__prefix=first, search_last_name__prefix=rest)
+                      | Q(search_first_name__prefix=lead, search_last_name__prefix=last)
+                      | Q(search_last_name__prefix=first, search_first_name__prefix=rest)
+                      | Q(search_first_name__prefix=folded) | Q(search_last_name__prefix=folded))
+        return self.filter(match)
 
 
 class Contact(BaseModel):

@@ -5,8 +5,9 @@ from clientbase.core.models import KeyField, TreeNode
 
 
 class CustomerGroupQuerySet(models.QuerySet):
-    def visible_to(self, account) -> "CustomerGroupQuerySet":
-        """Customer groups are shop-wide: any account allowed to view them sees all."""
+    def visible_to(self, account, level: str = "view") -> "CustomerGroupQuerySet":
+        """Customer groups are shop-wide: any account allowed to view (or, at
+        level manage, change) them sees them all; permissions decide."""
         return self
 
 

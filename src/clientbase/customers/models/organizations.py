@@ -51,9 +51,10 @@ class Organization(TreeNode):
 
 
 class GrantQuerySet(models.QuerySet):
-    def visible_to(self, account) -> "GrantQuerySet":
-        """Grants on organizations that `account` may see."""
-        return self.filter(organization__in=Organization.objects.visible_to(account))
+    def visible_to(self, account, level: str = GrantLevel.VIEW) -> "GrantQuerySet":
+        """Grants on organizations that `account` may see (level=manage: may
+        manage, which a change of the grant needs)."""
+        return self.filter(organization__in=Organization.objects.visible_to(account, level))
 
 
 class Grant(BaseModel):

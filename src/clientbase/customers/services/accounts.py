@@ -18,8 +18,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clientbase.core.errors import Conflict, FieldError, Forbidden, Invalid
-from clientbase.customers.models import Account, ApiToken, Contact, ContactSource, Role, RoleVersion
+from clientbase.core.versions import check_version
+from clientbase.core.permissions import require
+from clientbase.customers.models import (
+    Account, ApiToken, Contact, ContactSource, GrantLevel, Role, RoleVersion,
+)
 from clientbase.customers.models.visibility import forget_scopes
+from clientbase.customers.services.access import is_unrestricted, lock_for_change
 
 
 EMAIL_MAX_LENGTH = Account._meta.get_field("email").max_length
@@ -51,7 +56,7 @@ def check_password(password: str, account: Account | None = None) -> None:
         ) from exc
 
 
-def _check_account_email_free(email: str, exclude: Account | None = None) -> None:
+def check_account_email_free(email: str, exclude: Account | None = None) -> None:
     taken = Account.objects.filter(email__iexact=email)
     if exclude is not None:
         taken = taken.exclude(pk=exclude.pk)
@@ -130,17 +135,35 @@ def register_account(email: str, password: str, first_name: str = "", last_name:
     return account
 
 
+def _check_contact_in_scope(actor, contact: Contact | None) -> None:
+    """Linking an account to a contact changes the contact: the actor must
+    manage it (422 on `contact`, as for any reference it cannot use)."""
+    if contact is None or is_unrestricted(actor):
+        return
+    if not Contact.objects.visible_to(actor, GrantLevel.MANAGE).filter(pk=contact.pk).exists():
+        raise Invalid.on("contact", f"You do not manage the contact {contact}.", code="outside_scope")
+
+
+def _role_names(account: Account) -> set[str]:
+    return set(account.groups.values_list("name", flat=True))
+
+
 @transaction.atomic
-def create_account(email: str, password: str | None = None, roles: list[str] | None = None,
+def create_account(*, actor, email: str, password: str | None = None, roles: list[str] | None = None,
                    contact: Contact | None = None, is_active: bool = True) -> Account:
     """An account made by staff. Without a password it cannot log in until one
     is set (an invitation). Returns the account.
 
-    Raises Invalid (422) for a bad e-mail, password or unknown role; Conflict
-    (409) when the e-mail is taken or the contact already has an account.
+    Raises Forbidden (403) without `add_account` or when `actor` hands out a
+    role beyond its own powers; Invalid (422) for a bad e-mail, password,
+    unknown role or a contact `actor` does not manage; Conflict (409) when
+    the e-mail is taken or the contact already has an account.
     """
+    require(actor, "customers.add_account")
+    check_may_delegate(actor, roles=set(roles or []))
+    _check_contact_in_scope(actor, contact)
     email = normalize_email(email)
-    _check_account_email_free(email)
+    check_account_email_free(email)
     _check_contact_free(contact)
     account = Account(email=email, contact=contact, is_active=is_active)
     if password is None:
@@ -154,59 +177,95 @@ def create_account(email: str, password: str | None = None, roles: list[str] | N
     return account
 
 
-@transaction.atomic
-def update_account(account: Account, *, changes: dict) -> Account:
-    """Apply `changes` (email, password, contact, is_active, roles) to an
-    account the caller has loaded for change. Returns the account.
+def lock_account(account: Account, actor, perm: str, expected_version) -> Account:
+    """The account locked for a change by `actor`: 403 unless `actor` may
+    manage it and, for someone else's account, holds every power the account
+    has (setting the password of an administrator would hand them over)."""
+    account = lock_for_change(account, actor, perm, expected_version)
+    if actor is not None and account.pk != actor.pk:
+        check_may_delegate(actor, roles=_role_names(account))
+    return account
 
-    Roles are set after the other fields, so the history shows one row for the
-    fields and one for the new roles.
+
+@transaction.atomic
+def update_account(account: Account, *, actor, changes: dict, expected_version=None) -> Account:
+    """Apply `changes` (email, password — None makes it unusable —, contact,
+    is_active, is_superuser, roles) to an account. The version moves on once.
+    Returns the account.
+
+    Raises Forbidden (403) without `change_account`, outside `actor`'s manage
+    scope, for someone holding more than `actor`, or for roles `actor` may
+    not give or take; Conflict (409) for deactivating one's own account.
     """
-    fields = {k: v for k, v in changes.items() if k != "roles"}
-    if "email" in fields:
-        account.email = normalize_email(fields["email"])
-        _check_account_email_free(account.email, exclude=account)
-    if "contact" in fields:
-        _check_contact_free(fields["contact"], exclude=account)
-        account.contact = fields["contact"]
-    if "is_active" in fields:
-        account.is_active = bool(fields["is_active"])
-    if "password" in fields:
-        if fields["password"] is None:
+    account = lock_account(account, actor, "customers.change_account", expected_version)
+    unknown = set(changes) - {"email", "password", "contact", "is_active", "is_superuser", "roles"}
+    if unknown:
+        raise Invalid.on(sorted(unknown)[0], "Unknown field.", code="extra_forbidden")
+    if changes.get("is_active") is False and actor is not None and account.pk == actor.pk:
+        raise Conflict.on("is_active", "You cannot deactivate your own account.", code="self")
+    if "is_superuser" in changes and not (actor is None or actor.is_superuser):
+        raise Forbidden(detail="Only superusers make or unmake superusers.", code="forbidden")
+    if "roles" in changes:
+        wanted = {str(n).strip() for n in changes["roles"]} | {Role.EVERYONE.value}
+        check_may_delegate(actor, roles=_role_names(account) ^ wanted)
+    if "email" in changes:
+        account.email = normalize_email(changes["email"])
+        check_account_email_free(account.email, exclude=account)
+    if "contact" in changes:
+        _check_contact_in_scope(actor, changes["contact"])
+        _check_contact_free(changes["contact"], exclude=account)
+        account.contact = changes["contact"]
+    for flag in ("is_active", "is_superuser"):
+        if flag in changes:
+            setattr(account, flag, bool(changes[flag]))
+    if "password" in changes:
+        if changes["password"] is None:
             account.set_unusable_password()
         else:
-            check_password(fields["password"], account)
-            account.set_password(fields["password"])
-    if fields:
-        _save(account)
+            check_password(changes["password"], account)
+            account.set_password(changes["password"])
     if "roles" in changes:
-        set_account_roles(account, changes["roles"])
+        groups = _roles(changes["roles"])
+        if {g.pk for g in groups} != set(account.groups.values_list("pk", flat=True)):
+            account.groups.set(groups)
+        forget_scopes(account)
+    if changes:
+        # One version step for the whole change, roles included, so that an
+        # API client holding the old ETag gets 412 whatever changed.
+        _save(account)
     return account
 
 
 @transaction.atomic
-def set_account_roles(account: Account, role_names: list[str]) -> Account:
-    """Give the account exactly these roles, plus Everyone, which it always
-    keeps. Unknown role names raise Invalid (422) on `roles`. Returns the account."""
-    groups = _roles(role_names)
-    current = set(account.groups.values_list("pk", flat=True))
-    if current != {g.pk for g in groups}:
-        account.groups.set(groups)
-    forget_scopes(account)
-    return account
-
-
-def delete_account(account: Account) -> None:
-    """Delete the login; the contact (if any) stays, without an account."""
+def delete_account(account: Account, *, actor, expected_version=None) -> None:
+    """Delete the login; the contact (if any) stays, without an account.
+    Nobody deletes their own account (409)."""
+    account = lock_account(account, actor, "customers.delete_account", expected_version)
+    if actor is not None and account.pk == actor.pk:
+        raise Conflict.on("id", "You cannot delete your own account.", code="self")
     account.delete()
 
 
-def issue_token(account: Account, name: str = "", expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+def _check_may_handle_tokens_of(account: Account, actor, perm: str) -> None:
+    """Anyone may handle their own tokens. A token acts as its account, so
+    handling someone else's is a change of that account: `perm`, a manage
+    grant on it and every power it holds (see `lock_account`)."""
+    if actor is None or actor.pk == account.pk:
+        return
+    require(actor, perm)
+    lock_account(account, actor, "customers.change_account", expected_version=None)
+
+
+@transaction.atomic
+def issue_token(account: Account, *, actor, name: str = "",
+                expires_at: datetime | None = None) -> tuple[ApiToken, str]:
     """A new personal API token for `account`. Returns the token and its raw
     secret; only the secret's SHA-256 is stored, so the raw value is shown once.
 
-    Raises Invalid (422) on `expires_at` when it is not in the future.
+    Raises Invalid (422) on `expires_at` when it is not in the future, and
+    Forbidden (403) when `actor` may not handle `account`'s tokens.
     """
+    _check_may_handle_tokens_of(account, actor, "customers.add_apitoken")
     if expires_at is not None and timezone.is_naive(expires_at):
         # A moment without a zone is read as UTC, the API's zone.
         expires_at = timezone.make_aware(expires_at, dt_timezone.utc)
@@ -215,9 +274,11 @@ def issue_token(account: Account, name: str = "", expires_at: datetime | None = 
     return ApiToken.issue(account, name=(name or "").strip()[:100], expires_at=expires_at)
 
 
-def revoke_token(token: ApiToken) -> ApiToken:
+@transaction.atomic
+def revoke_token(token: ApiToken, *, actor) -> ApiToken:
     """Revoke a token: it stops authenticating at once. Revoking twice is harmless.
-    Returns the token."""
+    Returns the token. Forbidden (403) when `actor` may not handle its account's tokens."""
+    _check_may_handle_tokens_of(token.account, actor, "customers.delete_apitoken")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -269,9 +330,12 @@ def _check_role_name(name: str, role: Group | None = None) -> str:
 
 
 @transaction.atomic
-def create_role(name: str, permissions: list[Permission]) -> Group:
-    """A new role with these permissions. Raises Invalid (422) for a bad name,
-    Conflict (409) when the name is taken. Returns the role."""
+def create_role(*, actor, name: str, permissions: list[Permission]) -> Group:
+    """A new role with these permissions. Raises Forbidden (403) without
+    `auth.add_group` or for permissions `actor` lacks itself, Invalid (422)
+    for a bad name, Conflict (409) when the name is taken. Returns the role."""
+    require(actor, "auth.add_group")
+    check_may_delegate(actor, permissions={permission_name(p) for p in permissions})
     role = Group(name=_check_role_name(name))
     try:
         with transaction.atomic():
@@ -283,11 +347,23 @@ def create_role(name: str, permissions: list[Permission]) -> Group:
     return role
 
 
+def _lock_role(role: Group, actor, perm: str, expected_version) -> Group:
+    require(actor, perm)
+    locked = Group.objects.select_for_update().get(pk=role.pk)
+    check_version(RoleVersion.of(locked, lock=True), expected_version)
+    return locked
+
+
 @transaction.atomic
-def update_role(role: Group, *, name: str | None = None,
-                permissions: list[Permission] | None = None) -> Group:
-    """Rename a role and/or replace its permissions. Built-in roles keep their
-    names (409 on `name`). Returns the role."""
+def update_role(role: Group, *, actor, name: str | None = None,
+                permissions: list[Permission] | None = None, expected_version=None) -> Group:
+    """Rename a role and/or replace its permissions; the version moves on.
+    Built-in roles keep their names (409 on `name`); nobody gives or takes
+    permissions they lack (403). Returns the role."""
+    role = _lock_role(role, actor, "auth.change_group", expected_version)
+    if permissions is not None:
+        current = {permission_name(p) for p in role.permissions.select_related("content_type")}
+        check_may_delegate(actor, permissions=current ^ {permission_name(p) for p in permissions})
     if name is not None and name.strip() != role.name:
         if role.name in BUILT_IN_ROLES:
             raise Conflict.on("name", f"{role.name} is a built-in role; it cannot be renamed.",
@@ -307,9 +383,10 @@ def update_role(role: Group, *, name: str | None = None,
 
 
 @transaction.atomic
-def delete_role(role: Group) -> None:
+def delete_role(role: Group, *, actor, expected_version=None) -> None:
     """Delete a role that is not built in (409 otherwise). Its grants go with it;
     its accounts simply lose it."""
+    role = _lock_role(role, actor, "auth.delete_group", expected_version)
     if role.name in BUILT_IN_ROLES:
         raise Conflict.on("id", f"{role.name} is a built-in role; it cannot be deleted.",
                           code="built_in_role")

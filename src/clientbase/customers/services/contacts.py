@@ -14,15 +14,18 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from clientbase.core.errors import Conflict, FieldError, Invalid
+from clientbase.core.errors import FieldError, Invalid
 from clientbase.core.models import validate_key
 from clientbase.customers.models import (
     Address, Contact, ContactSource, CustomerGroup, GrantLevel, Organization,
 )
 from clientbase.customers.models.contacts import validate_e164
+from clientbase.core.permissions import require
+from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.models.visibility import OrganizationScope, organization_scope
+from clientbase.customers.services.access import lock_for_change
 
 # ISO 3166-1 alpha-2: the 249 officially assigned codes.
 ISO_COUNTRIES = frozenset(
@@ -171,26 +174,8 @@ def _raise(errors: list[FieldError]) -> None:
         raise Invalid(detail=f"Invalid input: {fields}.", code=errors[0].code, errors=errors)
 
 
-def _check_unique(contact: Contact) -> None:
-    """409 when another contact already has this e-mail (in any case) or key."""
-    others = Contact.objects.exclude(pk=contact.pk)
-    if contact.email and others.filter(email__iexact=contact.email).exists():
-        raise Conflict.on("email", f"A contact with e-mail '{contact.email}' already exists.",
-                          code="duplicate_email")
-    if contact.key and others.filter(key=contact.key).exists():
-        raise Conflict.on("key", f"A contact with key '{contact.key}' already exists.",
-                          code="duplicate_key")
-
-
 def _save(contact: Contact, **kwargs) -> None:
-    try:
-        with transaction.atomic():
-            contact.save(**kwargs)
-    except IntegrityError:
-        # Two requests raced for the same e-mail or key: the loser gets the same
-        # answer as if it had come second.
-        _check_unique(contact)
-        raise
+    save_unique(contact, "email", "key", **kwargs)
 
 
 # --- who may put a contact where -------------------------------------------
@@ -209,7 +194,7 @@ def in_scope(scope: OrganizationScope, org: Organization) -> bool:
     )
 
 
-def _check_stays_managed(actor, organizations: Iterable[Organization]) -> None:
+def check_stays_managed(actor, organizations: Iterable[Organization]) -> None:
     """A scoped caller may only leave a contact where it can still manage it:
     in at least one organization it manages. Otherwise the contact would vanish
     from its sight the moment it saved it."""
@@ -289,7 +274,7 @@ def set_organizations(contact: Contact, organizations: Iterable[Organization], *
         for org in contact.organizations.all():
             if not in_scope(visible, org):
                 wanted.setdefault(org.pk, org)
-    _check_stays_managed(actor, wanted.values())
+    check_stays_managed(actor, wanted.values())
     contact.organizations.set(list(wanted.values()))
     getattr(contact, "_prefetched_objects_cache", {}).pop("organizations", None)
 
@@ -301,8 +286,9 @@ def set_customer_groups(contact: Contact, groups: Iterable[CustomerGroup]) -> No
 
 
 @transaction.atomic
-def add_to_organization(contact: Contact, organization: Organization) -> Contact:
+def add_to_organization(contact: Contact, organization: Organization, *, actor) -> Contact:
     """Add one membership (no-op when already a member); bumps the version."""
+    contact = lock_for_change(contact, actor, "customers.change_contact")
     if not contact.organizations.filter(pk=organization.pk).exists():
         contact.organizations.add(organization)
         _save(contact, update_fields=["updated_at"])
@@ -310,19 +296,21 @@ def add_to_organization(contact: Contact, organization: Organization) -> Contact
 
 
 @transaction.atomic
-def remove_from_organization(contact: Contact, organization: Organization, *, actor=None) -> Contact:
+def remove_from_organization(contact: Contact, organization: Organization, *, actor) -> Contact:
     """Remove one membership; a scoped actor may not remove the contact's last
     organization it manages."""
+    contact = lock_for_change(contact, actor, "customers.change_contact")
     remaining = [o for o in contact.organizations.all() if o.pk != organization.pk]
     if len(remaining) != contact.organizations.count():
-        _check_stays_managed(actor, remaining)
+        check_stays_managed(actor, remaining)
         contact.organizations.remove(organization)
         _save(contact, update_fields=["updated_at"])
     return contact
 
 
 @transaction.atomic
-def add_to_customer_group(contact: Contact, group: CustomerGroup) -> Contact:
+def add_to_customer_group(contact: Contact, group: CustomerGroup, *, actor) -> Contact:
+    contact = lock_for_change(contact, actor, "customers.change_contact")
     if not contact.customer_groups.filter(pk=group.pk).exists():
         contact.customer_groups.add(group)
         _save(contact, update_fields=["updated_at"])
@@ -330,7 +318,8 @@ def add_to_customer_group(contact: Contact, group: CustomerGroup) -> Contact:
 
 
 @transaction.atomic
-def remove_from_customer_group(contact: Contact, group: CustomerGroup) -> Contact:
+def remove_from_customer_group(contact: Contact, group: CustomerGroup, *, actor) -> Contact:
+    contact = lock_for_change(contact, actor, "customers.change_contact")
     if contact.customer_groups.filter(pk=group.pk).exists():
         contact.customer_groups.remove(group)
         _save(contact, update_fields=["updated_at"])
@@ -340,24 +329,24 @@ def remove_from_customer_group(contact: Contact, group: CustomerGroup) -> Contac
 # --- the contact itself -----------------------------------------------------
 
 @transaction.atomic
-def create_contact(*, fields: Mapping[str, Any],
+def create_contact(*, actor, fields: Mapping[str, Any],
                    organizations: Iterable[Organization] = (),
                    customer_groups: Iterable[CustomerGroup] = (),
-                   addresses: Iterable[Mapping[str, Any]] = (),
-                   actor=None) -> Contact:
+                   addresses: Iterable[Mapping[str, Any]] = ()) -> Contact:
     """Create a contact with its memberships and addresses; returns it.
 
     `fields` holds any of CONTACT_FIELDS. `actor` is the account doing it
-    (None for the system): a scoped actor must put the contact in at least
-    one organization it manages.
+    (None for the system): it needs `add_contact`, and a scoped actor must put
+    the contact in at least one organization it manages.
     """
+    require(actor, "customers.add_contact")
     cleaned, errors = clean_contact_fields(fields)
     cleaned_addresses, address_errors = clean_addresses(addresses)
     _raise(errors + address_errors)
     organizations = list(organizations)
-    _check_stays_managed(actor, organizations)
+    check_stays_managed(actor, organizations)
     contact = Contact(**cleaned)
-    _check_unique(contact)
+    check_unique(contact, "email", "key")
     _save(contact)
     if organizations:
         contact.organizations.set(organizations)
@@ -370,17 +359,19 @@ def create_contact(*, fields: Mapping[str, Any],
 
 
 @transaction.atomic
-def update_contact(contact: Contact, *, changes: Mapping[str, Any],
+def update_contact(contact: Contact, *, actor, changes: Mapping[str, Any],
                    organizations: Iterable[Organization] | None = None,
                    customer_groups: Iterable[CustomerGroup] | None = None,
                    addresses: Iterable[Mapping[str, Any]] | None = None,
-                   actor=None) -> Contact:
+                   expected_version=None) -> Contact:
     """Apply field changes, then replace whichever of organizations, customer
     groups and addresses are given (None: leave alone). Returns the contact.
 
-    `contact` must have been loaded with select_for_update by the caller. The
+    `actor` needs `change_contact` and a manage grant on one of the contact's
+    organizations (403 otherwise); a stale `expected_version` is a 412. The
     version moves on once, whatever changed.
     """
+    contact = lock_for_change(contact, actor, "customers.change_contact", expected_version)
     cleaned, errors = clean_contact_fields(changes)
     if addresses is not None:
         addresses, address_errors = clean_addresses(addresses)
@@ -389,7 +380,7 @@ def update_contact(contact: Contact, *, changes: Mapping[str, Any],
     for name, value in cleaned.items():
         setattr(contact, name, value)
     if "email" in cleaned or "key" in cleaned:
-        _check_unique(contact)
+        check_unique(contact, "email", "key")
     if organizations is not None:
         set_organizations(contact, organizations, actor=actor)
     if customer_groups is not None:
@@ -402,7 +393,8 @@ def update_contact(contact: Contact, *, changes: Mapping[str, Any],
 
 
 @transaction.atomic
-def delete_contact(contact: Contact) -> None:
+def delete_contact(contact: Contact, *, actor, expected_version=None) -> None:
     """Delete the contact with its addresses and memberships. An account that
-    logged in as it stays, without a contact."""
-    contact.delete()
+    logged in as it stays, without a contact. Needs `delete_contact` and a
+    manage grant on one of its organizations."""
+    lock_for_change(contact, actor, "customers.delete_contact", expected_version).delete()

@@ -1,7 +1,7 @@
 """Organization grants: which organizations a role, or one account, may see or manage.
 
 A grant has exactly one holder (a role or an account). One holder has at most
-one grant per organization; to widen or narrow it, change that grant. A caller
+one grant per organization; to widen or narrow it, change that grant. A actor
 without global visibility may only grant on organizations it manages itself,
 so nobody can hand out more than they hold.
 """
@@ -11,7 +11,9 @@ from django.db import IntegrityError, transaction
 
 from clientbase.core.errors import Conflict, Forbidden, Invalid
 from clientbase.customers.models import Account, Grant, GrantLevel, Organization
+from clientbase.core.permissions import require
 from clientbase.customers.models.visibility import forget_scopes
+from clientbase.customers.services.access import lock_for_change
 
 _EDITABLE = ("role", "account", "organization", "include_descendants", "level")
 
@@ -25,12 +27,12 @@ def _check_holder(grant: Grant) -> None:
                          code="one_holder")
 
 
-def _check_caller_manages(caller: Account | None, organization: Organization) -> None:
-    """403 unless `caller` (None: a trusted caller such as the CLI) manages
+def _check_actor_manages(actor: Account | None, organization: Organization) -> None:
+    """403 unless `actor` (None: a trusted actor such as the CLI) manages
     `organization`."""
-    if caller is None or caller.sees_everything:
+    if actor is None or actor.sees_everything:
         return
-    managed = Organization.objects.visible_to(caller, GrantLevel.MANAGE)
+    managed = Organization.objects.visible_to(actor, GrantLevel.MANAGE)
     if not managed.filter(pk=organization.pk).exists():
         raise Forbidden(detail=f"You may only grant on organizations you manage; "
                                f"you do not manage {organization.name}.", code="forbidden")
@@ -56,47 +58,48 @@ def _save(grant: Grant) -> None:
                           code="duplicate_grant") from exc
 
 
-def _forget(caller: Account | None, *accounts: Account | None) -> None:
-    # Scopes are cached on account objects; drop the caller's and the holder's
+def _forget(actor: Account | None, *accounts: Account | None) -> None:
+    # Scopes are cached on account objects; drop the actor's and the holder's
     # so that a later read in the same process sees the new grants.
-    for account in (caller, *accounts):
+    for account in (actor, *accounts):
         if account is not None:
             forget_scopes(account)
 
 
 @transaction.atomic
-def create_grant(*, organization: Organization, role: Group | None = None,
+def create_grant(*, actor, organization: Organization, role: Group | None = None,
                  account: Account | None = None, include_descendants: bool = True,
-                 level: str = GrantLevel.VIEW, caller: Account | None = None) -> Grant:
+                 level: str = GrantLevel.VIEW) -> Grant:
     """Grant `role` or `account` access to `organization` (and, with
     `include_descendants`, its subtree). Returns the saved grant.
 
     Raises Invalid (422) unless exactly one holder is given, Conflict (409)
-    when the holder already has a grant there, Forbidden (403) when `caller`
-    does not manage the organization.
+    when the holder already has a grant there, Forbidden (403) when `actor`
+    does not manage the organization or lacks `add_grant`.
     """
+    require(actor, "customers.add_grant")
     grant = Grant(role=role, account=account, organization=organization,
                   include_descendants=include_descendants, level=GrantLevel(level))
     _check_holder(grant)
-    _check_caller_manages(caller, organization)
+    _check_actor_manages(actor, organization)
     _check_unique(grant)
     _save(grant)
-    _forget(caller, account)
+    _forget(actor, account)
     return grant
 
 
 @transaction.atomic
-def update_grant(grant: Grant, *, changes: dict, caller: Account | None = None) -> Grant:
+def update_grant(grant: Grant, *, actor, changes: dict, expected_version=None) -> Grant:
     """Apply `changes` (any of role, account, organization,
-    include_descendants, level) to a grant loaded for change. Returns it.
+    include_descendants, level) to a grant. Returns it.
 
-    Same rules as `create_grant`; the caller must manage the organization both
-    before and after the change.
+    Same rules as `create_grant`; the actor needs `change_grant` and must
+    manage the organization both before and after the change.
     """
     unknown = set(changes) - set(_EDITABLE)
     if unknown:
         raise Invalid.on(sorted(unknown)[0], "Unknown field.", code="extra_forbidden")
-    _check_caller_manages(caller, grant.organization)
+    grant = lock_for_change(grant, actor, "customers.change_grant", expected_version)
     previous_account = grant.account
     for name, value in changes.items():
         if name == "level":
@@ -104,18 +107,19 @@ def update_grant(grant: Grant, *, changes: dict, caller: Account | None = None) 
         setattr(grant, name, value)
     _check_holder(grant)
     if "organization" in changes:
-        _check_caller_manages(caller, grant.organization)
+        _check_actor_manages(actor, grant.organization)
     _check_unique(grant)
     if changes:
         _save(grant)
-    _forget(caller, previous_account, grant.account)
+    _forget(actor, previous_account, grant.account)
     return grant
 
 
 @transaction.atomic
-def delete_grant(grant: Grant, *, caller: Account | None = None) -> None:
-    """Remove a grant; 403 when `caller` does not manage its organization."""
-    _check_caller_manages(caller, grant.organization)
+def delete_grant(grant: Grant, *, actor, expected_version=None) -> None:
+    """Remove a grant; 403 without `delete_grant` or when `actor` does not
+    manage its organization."""
+    grant = lock_for_change(grant, actor, "customers.delete_grant", expected_version)
     account = grant.account
     grant.delete()
-    _forget(caller, account)
+    _forget(actor, account)

@@ -4,11 +4,14 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from clientbase.core.errors import Conflict, Invalid
 from clientbase.core.models import ids_in_path, validate_key
 from clientbase.customers.models import Contact, CustomerGroup, Organization
+from clientbase.core.permissions import require
+from clientbase.core.unique import check_unique, save_unique
+from clientbase.customers.services.access import lock_for_change
 from clientbase.customers.services.trees import check_parent, move_node
 
 
@@ -105,8 +108,9 @@ def effective_groups(contact: Contact) -> list[EffectiveGroup]:
 
 
 @transaction.atomic
-def delete_customer_group(group: CustomerGroup) -> None:
+def delete_customer_group(group: CustomerGroup, *, actor, expected_version=None) -> None:
     """Delete a group that has no child groups; members simply lose it."""
+    group = lock_for_change(group, actor, "customers.delete_customergroup", expected_version)
     children = group.children.count()
     if children:
         raise Conflict.on(
@@ -116,61 +120,43 @@ def delete_customer_group(group: CustomerGroup) -> None:
     group.delete()
 
 
-def save_customer_group(group: CustomerGroup, *, parent_changed: bool, new_parent) -> CustomerGroup:
-    """Create or update a group; a new parent moves its subtree."""
-    if group._state.adding:
-        check_parent(None, new_parent)
-        group.parent = new_parent
-        group.save()
-        return group
-    with transaction.atomic():
-        group.save()
-        if parent_changed:
-            group = move_node(group, new_parent)
-    return group
-
-
 def _check_group_key(group: CustomerGroup) -> None:
     """422 for a malformed key, 409 for one another group has."""
     try:
         validate_key(group.key or "")
     except ValidationError as exc:
         raise Invalid.on("key", " ".join(exc.messages), code="invalid_key") from exc
-    if CustomerGroup.objects.filter(key=group.key).exclude(pk=group.pk).exists():
-        raise Conflict.on("key", f"A customer group with key '{group.key}' already exists.",
-                          code="duplicate_key")
+    check_unique(group, "key")
 
 
-def _save_group(group: CustomerGroup, *, parent_changed: bool, new_parent) -> CustomerGroup:
+def _save_group(group: CustomerGroup) -> CustomerGroup:
     _check_group_key(group)
-    try:
-        with transaction.atomic():
-            return save_customer_group(group, parent_changed=parent_changed, new_parent=new_parent)
-    except IntegrityError as exc:
-        # A concurrent request took the key first: answer as if it had come second.
-        _check_group_key(group)
-        raise exc
+    save_unique(group, "key")
+    return group
 
 
-def create_customer_group(*, key: str, name: str, description: str = "",
+def create_customer_group(*, actor, key: str, name: str, description: str = "",
                           parent: CustomerGroup | None = None) -> CustomerGroup:
     """Create a group under `parent` (None: a root); 409 on a duplicate key."""
+    require(actor, "customers.add_customergroup")
     group = CustomerGroup(key=key, name=name, description=description)
-    return _save_group(group, parent_changed=True, new_parent=parent)
+    check_parent(None, parent)
+    group.parent = parent
+    return _save_group(group)
 
 
 @transaction.atomic
-def update_customer_group(group: CustomerGroup, *, changes: dict,
+def update_customer_group(group: CustomerGroup, *, actor, changes: dict,
                           parent: CustomerGroup | None = None,
-                          parent_given: bool = False) -> CustomerGroup:
+                          parent_given: bool = False, expected_version=None) -> CustomerGroup:
     """Apply name/key/description changes and, with `parent_given`, move the
-    group with its subtree under `parent` (409 on a cycle). `group` must have
-    been loaded with select_for_update by the caller. Returns the group."""
+    group with its subtree under `parent` (409 on a cycle). Returns the group."""
+    group = lock_for_change(group, actor, "customers.change_customergroup", expected_version)
     for name, value in changes.items():
         setattr(group, name, value)
     if changes:
-        group = _save_group(group, parent_changed=False, new_parent=None)
+        group = _save_group(group)
     if parent_given and (parent.pk if parent else None) != group.parent_id:
         # The move saves the group itself: one version step per kind of change.
-        group = move_node(group, parent)
+        group = move_node(group, parent, locked=True)
     return group

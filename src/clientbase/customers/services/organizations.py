@@ -1,17 +1,40 @@
-"""Operations on the organization tree."""
+"""Operations on the organization tree. Each takes the acting account (None:
+the system) and enforces permission, scope, invariants and the version."""
 
 from django.db import transaction
 
-from clientbase.core.errors import Conflict
+from clientbase.core.errors import Conflict, Forbidden
+from clientbase.core.permissions import require
 from clientbase.core.unique import check_unique, save_unique
-from clientbase.customers.models import CustomerGroup, Organization
+from clientbase.customers.models import CustomerGroup, GrantLevel, Organization
+from clientbase.customers.services.access import is_unrestricted, lock_for_change
 from clientbase.customers.services.trees import check_parent, move_node
 
 
+def _check_parent_allowed(actor, parent: Organization | None, *, making_root: bool) -> None:
+    """Only administrators make roots: a staff member limited to part of the
+    tree would otherwise put an organization where it can no longer see it.
+    Below a parent, the actor must manage the parent (it changes its children)."""
+    if is_unrestricted(actor):
+        return
+    if parent is None:
+        if making_root:
+            raise Forbidden(detail="Only administrators create top-level organizations or move "
+                                   "organizations to the top.", code="forbidden")
+        return
+    if not Organization.objects.visible_to(actor, GrantLevel.MANAGE).filter(pk=parent.pk).exists():
+        raise Forbidden(detail=f"You may view {parent.name} but not manage it, so you cannot put "
+                               "organizations under it.", code="forbidden")
+
+
 @transaction.atomic
-def create_organization(*, name: str, parent: Organization | None = None, key: str | None = None,
-                        kind: str = "organization",
+def create_organization(*, actor, name: str, parent: Organization | None = None,
+                        key: str | None = None, kind: str = "organization",
                         customer_groups: list[CustomerGroup] | None = None) -> Organization:
+    """A new organization under `parent` (None: a root, for administrators only).
+    Returns it. 403 without `add_organization` or a manage grant on the parent."""
+    require(actor, "customers.add_organization")
+    _check_parent_allowed(actor, parent, making_root=True)
     org = Organization(name=name, key=key or None, kind=kind, parent=parent)
     check_parent(None, parent)
     check_unique(org, "key")
@@ -22,13 +45,16 @@ def create_organization(*, name: str, parent: Organization | None = None, key: s
 
 
 @transaction.atomic
-def update_organization(org: Organization, *, changes: dict,
+def update_organization(org: Organization, *, actor, changes: dict,
                         customer_groups: list[CustomerGroup] | None = None,
-                        parent: Organization | None = None, parent_given: bool = False) -> Organization:
-    """Apply field changes (name, key, kind), then groups, then a move.
-
-    `org` must have been loaded with select_for_update by the caller.
-    """
+                        parent: Organization | None = None, parent_given: bool = False,
+                        expected_version=None) -> Organization:
+    """Apply field changes (name, key, kind), then groups, then a move (with
+    `parent_given`). One version step per save. Returns the organization."""
+    org = lock_for_change(org, actor, "customers.change_organization", expected_version)
+    moving = parent_given and (parent.pk if parent else None) != org.parent_id
+    if moving:
+        _check_parent_allowed(actor, parent, making_root=True)
     for name, value in changes.items():
         setattr(org, name, value)
     if "key" in changes:
@@ -38,20 +64,26 @@ def update_organization(org: Organization, *, changes: dict,
         save_unique(org, "key")
     if customer_groups is not None:
         org.customer_groups.set(customer_groups)
-    if parent_given and (parent.pk if parent else None) != org.parent_id:
-        org = move_node(org, parent)
+    if moving:
+        org = move_node(org, parent, locked=True)
     return org
 
 
-def move_organization(org: Organization, parent: Organization | None) -> Organization:
-    """Move `org` with its whole subtree under `parent` (None: to the top).
-    A move under itself or one of its descendants raises Conflict (409)."""
-    return move_node(org, parent)
+@transaction.atomic
+def move_organization(org: Organization, parent: Organization | None, *, actor,
+                      expected_version=None) -> Organization:
+    """Move `org` with its whole subtree under `parent` (None: to the top, for
+    administrators only). A move under itself or one of its descendants raises
+    Conflict (409). Returns the organization."""
+    org = lock_for_change(org, actor, "customers.change_organization", expected_version)
+    _check_parent_allowed(actor, parent, making_root=True)
+    return move_node(org, parent, locked=True)
 
 
 @transaction.atomic
-def delete_organization(org: Organization) -> None:
+def delete_organization(org: Organization, *, actor, expected_version=None) -> None:
     """Delete an organization with no children and no contacts; its grants go with it."""
+    org = lock_for_change(org, actor, "customers.delete_organization", expected_version)
     children = org.children.count()
     contacts = org.contacts.count()
     if children or contacts:

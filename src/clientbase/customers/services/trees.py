@@ -1,7 +1,7 @@
 """Tree operations shared by organizations and customer groups."""
 
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import F, Max, Value
 from django.db.models.functions import Concat, Substr
 
 from clientbase.core.errors import Conflict, Invalid
@@ -24,39 +24,45 @@ def check_parent(node: TreeNode | None, parent: TreeNode | None, field: str = "p
 
 
 @transaction.atomic
-def move_node(node: TreeNode, new_parent: TreeNode | None) -> TreeNode:
+def move_node(node: TreeNode, new_parent: TreeNode | None, *, locked: bool = False) -> TreeNode:
     """Move `node` and its whole subtree under `new_parent` (None: make it a root).
 
     One UPDATE rewrites the paths of the subtree, so the move is atomic and its
-    cost does not depend on the tree's shape. Returns the node, reloaded.
+    cost does not depend on the tree's shape. `locked=True` says the caller
+    has already locked `node`'s row (and read it under that lock); otherwise
+    it is locked and re-read here. Returns the node.
     """
     model = type(node)
-    # Lock the node and the new parent, then re-read them: a concurrent move
-    # may have changed either path since the caller loaded them.
-    ids = [node.pk] + ([new_parent.pk] if new_parent is not None else [])
-    locked = {n.pk: n for n in model._default_manager.select_for_update().filter(pk__in=ids)}
-    node = locked[node.pk]
-    new_parent = locked[new_parent.pk] if new_parent is not None else None
+    # Lock what is not locked yet, and re-read it: a concurrent move may have
+    # changed either path since the caller loaded it.
+    ids = ([] if locked else [node.pk]) + ([new_parent.pk] if new_parent is not None else [])
+    rows = {n.pk: n for n in model._default_manager.select_for_update().filter(pk__in=ids)} if ids else {}
+    node = node if locked else rows[node.pk]
+    new_parent = rows[new_parent.pk] if new_parent is not None else None
     check_parent(node, new_parent)
     if node.parent_id == (new_parent.pk if new_parent else None):
         return node
 
     old_path = node.path
     new_path = path_for(node.pk, new_parent.path if new_parent else "")
-    subtree = model._default_manager.filter(subtree_q(old_path))
-    deepest = max(subtree.values_list("depth", flat=True))
     depth_delta = (new_parent.depth + 1 if new_parent else 0) - node.depth
-    if deepest + depth_delta >= MAX_TREE_DEPTH:
-        raise Invalid.on("parent", f"Trees are at most {MAX_TREE_DEPTH} levels deep.", code="too_deep")
+    subtree = model._default_manager.filter(subtree_q(old_path))
+    if depth_delta > 0:
+        # Only a move downwards can make the tree too deep.
+        deepest = subtree.aggregate(deepest=Max("depth"))["deepest"]
+        if deepest + depth_delta >= MAX_TREE_DEPTH:
+            raise Invalid.on("parent", f"Trees are at most {MAX_TREE_DEPTH} levels deep.", code="too_deep")
 
-    subtree.update(
+    # The node's own row is in the subtree: the UPDATE leaves its path and
+    # depth as computed here, and save() below writes the same values.
+    subtree.exclude(pk=node.pk).update(
         path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
         depth=F("depth") + depth_delta,
     )
-    # The subtree's paths are rewritten; now change the parent through save()
-    # so that the version moves on and the history records who moved it.
-    node.refresh_from_db(fields=["path", "depth"])
+    # Now change the node itself through save() so that the version moves on
+    # and the history records who moved it.
+    node.path, node.depth = new_path, node.depth + depth_delta
     node.parent = new_parent
     node._change_reason = f"moved under {new_parent}" if new_parent else "moved to the top"
-    node.save(update_fields=["parent"])
+    node.save(update_fields=["parent", "path", "depth"])
     return node
