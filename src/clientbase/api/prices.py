@@ -199,6 +199,9 @@ def list_prices(request: HttpRequest, filters: Query[PriceFilters]):
 
 @router.post("", response={201: PriceOut}, summary="Create a price row")
 def create_price(request: HttpRequest, response: HttpResponse, payload: PriceIn):
+    # The service checks the permission too; asking first keeps a caller
+    # without it from learning which references exist (403 before 422).
+    require_perm(request, "pricing.add_pricerow")
     row = PriceRow(
         variant=resolve_ref(Variant.objects.all(), payload.variant, "variant", key_field="sku"),
         product=resolve_ref(Product.objects.all(), payload.product, "product"),

@@ -19,6 +19,7 @@ from clientbase.core import writes
 from clientbase.core.currencies import is_currency
 from clientbase.core.errors import FieldError, Invalid
 from clientbase.core.unique import check_unique
+from clientbase.core.versions import ExpectedVersion
 
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
@@ -66,7 +67,7 @@ def create_market(market: Market, *, actor) -> Market:
 
 
 def update_market(market: Market, *, changes: Mapping[str, Any], actor,
-                  expected_version: int | None = None) -> Market:
+                  expected_version: ExpectedVersion = None) -> Market:
     return writes.update(market, changes, actor=actor, check=_check_market,
                          expected_version=expected_version, unique="key")
 
@@ -84,12 +85,12 @@ def create_product(product: Product, *, actor) -> Product:
 
 
 def update_product(product: Product, *, changes: Mapping[str, Any], actor,
-                   expected_version: int | None = None) -> Product:
+                   expected_version: ExpectedVersion = None) -> Product:
     return writes.update(product, changes, actor=actor, check=_check_product,
                          expected_version=expected_version, unique="key")
 
 
-def delete_product(product: Product, *, actor, expected_version: int | None = None) -> None:
+def delete_product(product: Product, *, actor, expected_version: ExpectedVersion = None) -> None:
     """Delete a product with its variants and their prices; the actor needs
     the permission to delete each kind it has."""
     writes.delete(product, actor=actor, expected_version=expected_version)
@@ -115,12 +116,12 @@ def create_variant(variant: Variant, *, actor) -> Variant:
 
 
 def update_variant(variant: Variant, *, changes: Mapping[str, Any], actor,
-                   expected_version: int | None = None) -> Variant:
+                   expected_version: ExpectedVersion = None) -> Variant:
     return writes.update(variant, changes, actor=actor, check=_check_variant,
                          expected_version=expected_version, unique="sku")
 
 
-def delete_variant(variant: Variant, *, actor, expected_version: int | None = None) -> None:
+def delete_variant(variant: Variant, *, actor, expected_version: ExpectedVersion = None) -> None:
     """Delete a variant with its prices; the actor needs delete_pricerow too
     when it has any."""
     writes.delete(variant, actor=actor, expected_version=expected_version)

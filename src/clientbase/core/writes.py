@@ -16,7 +16,7 @@ from django.db.models.deletion import Collector
 
 from clientbase.core.permissions import require
 from clientbase.core.unique import save_unique
-from clientbase.core.versions import check_version, locked
+from clientbase.core.versions import ExpectedVersion, check_version, locked
 
 M = TypeVar("M", bound=Model)
 
@@ -54,7 +54,7 @@ def create(obj: M, *, actor, check: Callable[[M], None], unique: str | None = No
 
 @transaction.atomic
 def update(obj: M, changes: Mapping[str, Any], *, actor, check: Callable[[M], None],
-           expected_version: int | None = None, unique: str | None = None) -> M:
+           expected_version: ExpectedVersion = None, unique: str | None = None) -> M:
     """Apply `changes` (field → value) to `obj`'s row, locked, and save it;
     answers the saved object. Forbidden without the change permission; the
     errors of `check`; PreconditionFailed when the row is no longer at
@@ -70,7 +70,7 @@ def update(obj: M, changes: Mapping[str, Any], *, actor, check: Callable[[M], No
 
 
 @transaction.atomic
-def delete(obj: Model, *, actor, expected_version: int | None = None) -> None:
+def delete(obj: Model, *, actor, expected_version: ExpectedVersion = None) -> None:
     """Delete `obj` with what depends on it (Django's cascade): Forbidden
     unless the actor may delete every kind of thing that goes (a product with
     variants and prices needs delete_product, delete_variant and

@@ -22,7 +22,7 @@ from clientbase.core import writes
 from clientbase.core.errors import Conflict, FieldError, Invalid
 from clientbase.core.models import looks_like_uuid, subtree_q
 from clientbase.core.permissions import require
-from clientbase.core.versions import check_version, locked
+from clientbase.core.versions import ExpectedVersion, check_version, locked
 from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.pricing.models import PriceRow, SaleType
 from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
@@ -94,12 +94,12 @@ def create_price_row(row: PriceRow, *, actor) -> PriceRow:
 
 
 def update_price_row(row: PriceRow, *, changes: Mapping[str, Any], actor,
-                     expected_version: int | None = None) -> PriceRow:
+                     expected_version: ExpectedVersion = None) -> PriceRow:
     return writes.update(row, changes, actor=actor, check=_check_price_row,
                          expected_version=expected_version)
 
 
-def delete_price_row(row: PriceRow, *, actor, expected_version: int | None = None) -> None:
+def delete_price_row(row: PriceRow, *, actor, expected_version: ExpectedVersion = None) -> None:
     writes.delete(row, actor=actor, expected_version=expected_version)
 
 
@@ -115,7 +115,7 @@ def check_market_currencies(market: Market) -> None:
 
 
 @transaction.atomic
-def delete_market(market: Market, *, actor, expected_version: int | None = None,
+def delete_market(market: Market, *, actor, expected_version: ExpectedVersion = None,
                   delete_prices: bool = False) -> int:
     """Delete a market; refused (409, with the count) while price rows use
     it, unless `delete_prices` — which also needs pricing.delete_pricerow.
