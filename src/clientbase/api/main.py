@@ -1,7 +1,11 @@
 """The NinjaAPI behind /api/v1: authentication, problems, and each domain's router."""
 
+from collections import Counter
+
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, re_path
 from ninja import NinjaAPI
+from ninja.operation import Operation
 
 from clientbase.api import errors
 from clientbase.api.auth import staff_auth
@@ -24,10 +28,19 @@ class ProblemNinjaAPI(NinjaAPI):
         # Last: anything else under /api/v1/ is a 404 problem, not Django's page.
         return [*patterns, re_path(r"^.*$", errors.not_found_view, name="no-such-url")]
 
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        """The view function's name: `list_contacts`, `move_organization`,
+        `resolve_price`. Generated clients name their methods after it, so it
+        is part of the contract: rename a view only with that in mind.
+        (ninja's default prefixes the module path, which changes whenever a
+        module moves.)"""
+        return operation.view_func.__name__
+
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         """ninja's schema, plus the problem every operation may answer with
         (4XX, 5XX), so that clients and schema tests know its shape."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        _refuse_duplicate_operation_ids(schema)
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = errors.PROBLEM_SCHEMA
         problem_response = {
             "description": "An RFC 9457 problem.",
@@ -39,6 +52,15 @@ class ProblemNinjaAPI(NinjaAPI):
                 for status in ("4XX", "5XX"):
                     responses.setdefault(status, problem_response)
         return schema
+
+
+def _refuse_duplicate_operation_ids(schema: dict) -> None:
+    # ninja only prints a warning; two views with one name would give a
+    # generated client one method for two operations.
+    counts = Counter(op["operationId"] for item in schema.get("paths", {}).values() for op in item.values())
+    if duplicates := sorted(name for name, n in counts.items() if n > 1):
+        raise ImproperlyConfigured(f"Operation ids used more than once: {', '.join(duplicates)}; "
+                                   "give the views distinct names.")
 
 
 api = ProblemNinjaAPI(

@@ -220,17 +220,17 @@ def create_price(request: HttpRequest, response: HttpResponse, payload: PriceIn)
 
 
 @router.get("/resolve", response=ResolveOut, summary="What a visitor pays for a SKU")
-def resolve(request: HttpRequest, params: Query[ResolveParams]):
+def resolve_price(request: HttpRequest, params: Query[ResolveParams]):
     return _resolve_one(request, params, explain=False)
 
 
 @router.get("/explain", response=ExplainOut, summary="Why a price won: every candidate row")
-def explain(request: HttpRequest, params: Query[ResolveParams]):
+def explain_price(request: HttpRequest, params: Query[ResolveParams]):
     return _resolve_one(request, params, explain=True)
 
 
 @router.post("/resolve", response=BatchOut, summary="Resolve up to 500 SKUs at once")
-def resolve_batch(request: HttpRequest, payload: BatchIn):
+def resolve_prices(request: HttpRequest, payload: BatchIn):
     require_perm(request, "pricing.view_pricerow")
     market, currency, contact = _context(request, payload.market, payload.currency, payload.contact)
     skus = list(dict.fromkeys(payload.skus))

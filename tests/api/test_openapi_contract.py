@@ -1,0 +1,87 @@
+"""The OpenAPI schema as a contract: what a client generated from
+/api/v1/openapi.json gets to call, and with which names and types."""
+
+import re
+
+import pytest
+from django.test import Client
+
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+# Outside clients call these by name (DESIGN.md, "API contract").
+IMPORTANT_OPERATIONS = {
+    ("get", "/api/v1/contacts"): "list_contacts",
+    ("post", "/api/v1/contacts"): "create_contact",
+    ("get", "/api/v1/contacts/{ident}"): "get_contact",
+    ("patch", "/api/v1/contacts/{ident}"): "update_contact",
+    ("delete", "/api/v1/contacts/{ident}"): "delete_contact",
+    ("get", "/api/v1/contacts/{ident}/effective-groups"): "contact_effective_groups",
+    ("get", "/api/v1/organizations"): "list_organizations",
+    ("post", "/api/v1/organizations"): "create_organization",
+    ("get", "/api/v1/organizations/{ident}"): "get_organization",
+    ("patch", "/api/v1/organizations/{ident}"): "update_organization",
+    ("delete", "/api/v1/organizations/{ident}"): "delete_organization",
+    ("post", "/api/v1/organizations/{ident}/move"): "move_organization",
+    ("get", "/api/v1/organizations/{ident}/tree"): "organization_tree",
+    ("get", "/api/v1/customer-groups"): "list_customer_groups",
+    ("post", "/api/v1/customer-groups"): "create_customer_group",
+    ("get", "/api/v1/customer-groups/{ident}"): "get_customer_group",
+    ("get", "/api/v1/accounts/{ident}"): "get_account",
+    ("post", "/api/v1/accounts/{ident}/tokens"): "create_token",
+    ("get", "/api/v1/roles/{ident}"): "get_role",
+    ("post", "/api/v1/grants"): "create_grant",
+    ("get", "/api/v1/markets/{ident}"): "get_market",
+    ("get", "/api/v1/products/{ident}"): "get_product",
+    ("get", "/api/v1/variants/{ident}"): "get_variant",
+    ("get", "/api/v1/prices"): "list_prices",
+    ("post", "/api/v1/prices"): "create_price",
+    ("get", "/api/v1/prices/resolve"): "resolve_price",
+    ("post", "/api/v1/prices/resolve"): "resolve_prices",
+    ("get", "/api/v1/prices/explain"): "explain_price",
+}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker) -> dict:
+    with django_db_blocker.unblock():
+        response = Client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def operations(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            yield method, path, operation
+
+
+def test_every_operation_id_is_unique_and_snake_case(schema):
+    ids = [op["operationId"] for _, _, op in operations(schema)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert [i for i in ids if not SNAKE_CASE.match(i)] == []
+
+
+@pytest.mark.parametrize(("method", "path", "operation_id"),
+                         [(m, p, i) for (m, p), i in IMPORTANT_OPERATIONS.items()])
+def test_the_important_operations_keep_their_short_ids(schema, method, path, operation_id):
+    assert schema["paths"][path][method]["operationId"] == operation_id
+
+
+def test_two_views_with_one_name_are_refused_when_the_schema_is_built():
+    from django.core.exceptions import ImproperlyConfigured
+    from ninja import Router
+
+    from clientbase.api.main import ProblemNinjaAPI
+
+    api = ProblemNinjaAPI(urls_namespace="duplicate-ids-test")
+    first, second = Router(), Router()
+
+    def list_things(request):
+        return []
+
+    first.get("")(list_things)
+    second.get("")(list_things)
+    api.add_router("/a", first)
+    api.add_router("/b", second)
+    with pytest.raises(ImproperlyConfigured, match="list_things"):
+        api.get_openapi_schema(path_prefix="")
