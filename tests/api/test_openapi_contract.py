@@ -85,3 +85,69 @@ def test_two_views_with_one_name_are_refused_when_the_schema_is_built():
     api.add_router("/b", second)
     with pytest.raises(ImproperlyConfigured, match="list_things"):
         api.get_openapi_schema(path_prefix="")
+
+
+# --- ids and keys -------------------------------------------------------------
+
+def accepts_uuid(schema: dict) -> bool:
+    """True when the (sub)schema has a `format: uuid` branch: a generated
+    client then takes the UUID it was given."""
+    if schema.get("format") == "uuid":
+        return True
+    branches = schema.get("anyOf", []) + ([schema["items"]] if "items" in schema else [])
+    return any(accepts_uuid(branch) for branch in branches)
+
+
+REFERENCE_FIELDS = {
+    "ContactIn": ["organizations", "customer_groups"],
+    "ContactPatch": ["organizations", "customer_groups"],
+    "OrganizationIn": ["parent", "customer_groups"],
+    "OrganizationPatch": ["parent", "customer_groups"],
+    "MoveIn": ["parent"],
+    "CustomerGroupIn": ["parent"],
+    "CustomerGroupPatch": ["parent"],
+    "AccountIn": ["contact"],
+    "AccountPatch": ["contact"],
+    "GrantIn": ["account", "organization"],
+    "GrantPatch": ["account", "organization"],
+    "VariantIn": ["product"],
+    "VariantPatch": ["product"],
+    "PriceIn": ["variant", "product", "market"],
+    "BatchIn": ["contact", "market"],
+}
+
+
+@pytest.mark.parametrize(("component", "field"),
+                         [(c, f) for c, fields in REFERENCE_FIELDS.items() for f in fields])
+def test_a_reference_field_takes_an_id_or_a_key_and_says_so(schema, component, field):
+    prop = schema["components"]["schemas"][component]["properties"][field]
+    assert accepts_uuid(prop)
+    assert "id" in prop["description"].lower()
+
+
+def test_every_path_parameter_is_described_and_takes_the_id_the_api_gives_out(schema):
+    for method, path, operation in operations(schema):
+        for parameter in operation["parameters"]:
+            if parameter["in"] != "path":
+                continue
+            assert parameter.get("description"), (method, path, parameter["name"])
+            if path.startswith("/api/v1/roles/"):
+                # Roles are Django groups: an integer id or the name.
+                assert {"type": "integer", "minimum": 1} in parameter["schema"]["anyOf"]
+            else:
+                assert accepts_uuid(parameter["schema"]), (method, path, parameter["name"])
+
+
+def test_every_query_parameter_naming_an_object_takes_its_id(schema):
+    for method, path, operation in operations(schema):
+        for parameter in operation["parameters"]:
+            described = parameter.get("description", "").lower()
+            if parameter["in"] == "query" and ("id or key" in described or "key or id" in described):
+                assert accepts_uuid(parameter["schema"]), (method, path, parameter["name"])
+
+
+def test_parameter_examples_are_openapi_example_maps(schema):
+    for _, _, operation in operations(schema):
+        for parameter in operation["parameters"]:
+            examples = parameter.get("examples", {})
+            assert isinstance(examples, dict) and all("value" in e for e in examples.values())

@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    Page, if_match, paginate, require_perm, resolve_ref, set_etag,
+    AccountIdent, Id, IdOrKey, Page, if_match, paginate, require_perm, resolve_ref, set_etag,
 )
 from clientbase.core.errors import NotFound
 from clientbase.core.models import looks_like_uuid
@@ -57,7 +57,7 @@ class AccountIn(Schema):
                                  description="Write-only. Omit to invite: the account cannot log in yet.")
     roles: list[Text] = Field(default_factory=list, max_length=100,
                              description="Role names; Everyone is always added.")
-    contact: Text | None = Field(None, max_length=100, description="Id or key of the contact who logs in with it.")
+    contact: IdOrKey | None = Field(None, max_length=100, description="Id or key of the contact who logs in with it.")
     is_active: bool = True
 
 
@@ -66,7 +66,7 @@ class AccountPatch(Schema):
     email: str | None = Field(None, min_length=3, max_length=254)
     password: str | None = Field(None, min_length=1, max_length=128, description="Write-only.")
     roles: list[Text] | None = Field(None, max_length=100)
-    contact: Text | None = Field(None, max_length=100)
+    contact: IdOrKey | None = Field(None, max_length=100, description="Id or key of the contact; null: none.")
     is_active: bool | None = None
 
 
@@ -172,14 +172,14 @@ def create_account(request: HttpRequest, response: HttpResponse, payload: Accoun
 
 
 @router.get("/{ident}", response=AccountOut, summary="Get an account by id ('me': your own)")
-def get_account(request: HttpRequest, response: HttpResponse, ident: str):
+def get_account(request: HttpRequest, response: HttpResponse, ident: AccountIdent):
     account = _get(request, ident)
     set_etag(response, account)
     return account
 
 
 @router.patch("/{ident}", response=AccountOut, summary="Change an account")
-def update_account(request: HttpRequest, response: HttpResponse, ident: str, payload: AccountPatch):
+def update_account(request: HttpRequest, response: HttpResponse, ident: AccountIdent, payload: AccountPatch):
     data = payload.model_dump(exclude_unset=True)
     for name in ("email", "roles", "is_active"):
         if name in data and data[name] is None:
@@ -197,7 +197,7 @@ def update_account(request: HttpRequest, response: HttpResponse, ident: str, pay
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete an account (its contact stays)")
-def delete_account(request: HttpRequest, ident: str):
+def delete_account(request: HttpRequest, ident: AccountIdent):
     with transaction.atomic():
         services.delete_account(_get(request, ident), actor=request.user,
                                 expected_version=if_match(request))
@@ -217,7 +217,7 @@ def _token_owner(request: HttpRequest, ident: str, perm: str) -> Account:
 
 
 @router.get("/{ident}/tokens", response=TokenList, summary="List an account's API tokens")
-def list_tokens(request: HttpRequest, ident: str):
+def list_tokens(request: HttpRequest, ident: AccountIdent):
     account = _token_owner(request, ident, "customers.view_apitoken")
     tokens = ApiToken.objects.visible_to(request.user).filter(account=account)
     return {"items": list(tokens.order_by("-created_at", "id")),
@@ -226,7 +226,7 @@ def list_tokens(request: HttpRequest, ident: str):
 
 @router.post("/{ident}/tokens", response={201: TokenCreated},
              summary="Create an API token (the answer shows it once)")
-def create_token(request: HttpRequest, ident: str, payload: TokenIn):
+def create_token(request: HttpRequest, ident: AccountIdent, payload: TokenIn):
     with transaction.atomic():
         account = _token_owner(request, ident, "customers.add_apitoken")
         token, raw = services.issue_token(account, actor=request.user, name=payload.name,
@@ -236,7 +236,7 @@ def create_token(request: HttpRequest, ident: str, payload: TokenIn):
 
 
 @router.delete("/{ident}/tokens/{token_id}", response={204: None}, summary="Revoke an API token")
-def revoke_token(request: HttpRequest, ident: str, token_id: str):
+def revoke_token(request: HttpRequest, ident: AccountIdent, token_id: Id):
     with transaction.atomic():
         account = _token_owner(request, ident, "customers.delete_apitoken")
         token = (ApiToken.objects.select_for_update().filter(account=account, pk=token_id).first()

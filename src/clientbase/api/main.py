@@ -51,6 +51,8 @@ class ProblemNinjaAPI(NinjaAPI):
                 responses = operation.setdefault("responses", {})
                 for status in ("4XX", "5XX"):
                     responses.setdefault(status, problem_response)
+                for parameter in operation.get("parameters", []):
+                    _fix_parameter_examples(parameter)
         return schema
 
 
@@ -61,6 +63,14 @@ def _refuse_duplicate_operation_ids(schema: dict) -> None:
     if duplicates := sorted(name for name, n in counts.items() if n > 1):
         raise ImproperlyConfigured(f"Operation ids used more than once: {', '.join(duplicates)}; "
                                    "give the views distinct names.")
+
+
+def _fix_parameter_examples(parameter: dict) -> None:
+    # ninja copies a JSON Schema `examples` list (IdOrKey's) up to the
+    # parameter, where OpenAPI wants a map of Example objects.
+    examples = parameter.get("examples")
+    if isinstance(examples, list):
+        parameter["examples"] = {str(value): {"value": value} for value in examples}
 
 
 api = ProblemNinjaAPI(

@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, field_serializer
 
 from clientbase.api.common import (
-    Page, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
+    IdOrKey, Page, UUIDId, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.currencies import is_currency, quantize
@@ -57,9 +57,9 @@ class PriceOut(Schema):
 
 class PriceIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    variant: str | None = Field(None, description="SKU or id of the variant.")
-    product: str | None = Field(None, description="Key or id of the product (applies to its variants without own rows).")
-    market: str
+    variant: IdOrKey | None = Field(None, description="SKU or id of the variant.")
+    product: IdOrKey | None = Field(None, description="Key or id of the product (applies to its variants without own rows).")
+    market: IdOrKey = Field(..., description="Key or id of the market.")
     currency: str | None = Field(None, min_length=3, max_length=3, description="Default: the market's.")
     sale_type: SaleType = SaleType.ALL_CUSTOMERS
     sale_code: str = Field("", max_length=100)
@@ -81,9 +81,9 @@ class PricePatch(Schema):
 
 
 class PriceFilters(Schema):
-    variant: str | None = None
-    product: str | None = None
-    market: str | None = None
+    variant: IdOrKey | None = Field(None, description="SKU or id of the variant.")
+    product: IdOrKey | None = Field(None, description="Key or id of the product.")
+    market: IdOrKey | None = Field(None, description="Key or id of the market.")
     currency: str | None = Field(None, max_length=3)
     sale_type: SaleType | None = None
     sale_code: str | None = Field(None, max_length=100)
@@ -99,10 +99,10 @@ class PricePage(Page):
 
 
 class ResolveParams(Schema):
-    sku: str = Field(..., min_length=1, max_length=100)
-    contact: str | None = Field(None, description="Id or key of the contact; omit for an anonymous visitor.")
+    sku: str = Field(..., min_length=1, max_length=100, description="The variant's SKU.")
+    contact: IdOrKey | None = Field(None, description="Id or key of the contact; omit for an anonymous visitor.")
     quantity: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
-    market: str
+    market: IdOrKey = Field(..., description="Key or id of the market.")
     currency: str | None = Field(None, min_length=3, max_length=3, description="Default: the market's.")
     at: datetime | None = Field(None, description="The moment to price at; default now.")
 
@@ -148,9 +148,9 @@ class ExplainOut(Schema):
 class BatchIn(Schema):
     model_config = ConfigDict(extra="forbid")
     skus: list[str] = Field(..., min_length=1, max_length=500)
-    contact: str | None = None
+    contact: IdOrKey | None = Field(None, description="Id or key of the contact; omit for an anonymous visitor.")
     quantity: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
-    market: str
+    market: IdOrKey = Field(..., description="Key or id of the market.")
     currency: str | None = Field(None, min_length=3, max_length=3)
     at: datetime | None = None
 
@@ -249,7 +249,7 @@ def resolve_prices(request: HttpRequest, payload: BatchIn):
 
 
 @router.get("/{ident}", response=PriceOut, summary="Get a price row")
-def get_price(request: HttpRequest, response: HttpResponse, ident: UUID):
+def get_price(request: HttpRequest, response: HttpResponse, ident: UUIDId):
     require_perm(request, "pricing.view_pricerow")
     row = by_id_or_key(_rows(), ident, label="price row")
     set_etag(response, row)
@@ -257,7 +257,7 @@ def get_price(request: HttpRequest, response: HttpResponse, ident: UUID):
 
 
 @router.patch("/{ident}", response=PriceOut, summary="Change a price row")
-def update_price(request: HttpRequest, response: HttpResponse, ident: UUID, payload: PricePatch):
+def update_price(request: HttpRequest, response: HttpResponse, ident: UUIDId, payload: PricePatch):
     require_perm(request, "pricing.change_pricerow")
     with transaction.atomic():
         row = by_id_or_key(_rows().select_for_update(of=("self",)), ident, label="price row")
@@ -272,7 +272,7 @@ def update_price(request: HttpRequest, response: HttpResponse, ident: UUID, payl
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a price row")
-def delete_price(request: HttpRequest, ident: UUID):
+def delete_price(request: HttpRequest, ident: UUIDId):
     require_perm(request, "pricing.delete_pricerow")
     with transaction.atomic():
         row = by_id_or_key(PriceRow.objects.select_for_update(), ident, label="price row")
