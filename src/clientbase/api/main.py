@@ -53,6 +53,7 @@ class ProblemNinjaAPI(NinjaAPI):
                     responses.setdefault(status, problem_response)
                 for parameter in operation.get("parameters", []):
                     _fix_parameter_examples(parameter)
+        _document_versioning(schema)
         return schema
 
 
@@ -71,6 +72,66 @@ def _fix_parameter_examples(parameter: dict) -> None:
     examples = parameter.get("examples")
     if isinstance(examples, list):
         parameter["examples"] = {str(value): {"value": value} for value in examples}
+
+
+ETAG_HEADER = {
+    "description": "The object's version, quoted (`\"3\"`). Send it back as `If-Match` to change "
+                   "or delete the object only if nobody has changed it since.",
+    "schema": {"type": "string", "examples": ['"3"']},
+}
+IF_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "description": "The ETag you read. When the object has changed since (its version is "
+                   "another), the answer is 412 and nothing changes. `*` or no header: no check.",
+    "schema": {"type": "string"},
+}
+STALE_RESPONSE = {
+    "description": "If-Match names an older version of the object: nothing was changed.",
+    "content": {errors.PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def _versioned_answer(operation: dict, schemas: dict) -> list:
+    """The success statuses of `operation` whose answer is one versioned object
+    (a schema with `version`): those carry its ETag."""
+    found = []
+    for status, response in operation.get("responses", {}).items():
+        if str(status) not in ("200", "201"):
+            continue
+        ref = response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+        if "version" in schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}):
+            found.append(status)
+    return found
+
+
+def _document_versioning(schema: dict) -> None:
+    """ETag and If-Match, from one rule rather than by hand in each router:
+    an operation answering one object that has a `version` (get, create,
+    update, move) sends its ETag; a PATCH or DELETE on a path whose GET
+    answers such an object, and a POST on an object's path that answers it
+    (move), take an optional If-Match and may answer 412. Every such view
+    calls set_etag and check_if_match (api/common.py);
+    tests/api/test_versioning_contract.py holds each resource to it."""
+    components = schema.setdefault("components", {})
+    schemas = components.get("schemas", {})
+    components.setdefault("headers", {})["ETag"] = ETAG_HEADER
+    components.setdefault("parameters", {})["IfMatch"] = IF_MATCH_PARAMETER
+    paths = schema.get("paths", {})
+    versioned_paths = {path for path, item in paths.items()
+                       if "get" in item and _versioned_answer(item["get"], schemas)}
+    for path, item in paths.items():
+        for method, operation in item.items():
+            statuses = _versioned_answer(operation, schemas)
+            for status in statuses:
+                operation["responses"][status].setdefault("headers", {})["ETag"] = {
+                    "$ref": "#/components/headers/ETag"}
+            takes_if_match = ((method in ("patch", "delete") and path in versioned_paths)
+                              or (method == "post" and "{" in path and statuses))
+            if takes_if_match:
+                operation.setdefault("parameters", []).append({"$ref": "#/components/parameters/IfMatch"})
+                operation["responses"].setdefault(412, STALE_RESPONSE)
 
 
 api = ProblemNinjaAPI(
