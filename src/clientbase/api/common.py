@@ -2,6 +2,7 @@
 
 import base64
 import json
+from decimal import Decimal
 from typing import Annotated, Any, Iterable
 from uuid import UUID
 
@@ -9,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Schema
-from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
 
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.permissions import require
@@ -77,6 +78,56 @@ RoleIdOrName = Annotated[str, BeforeValidator(
     "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 150}],
     "description": "A role's id (an integer) or its name.",
     "examples": [3, "CustomerServiceRepresentatives"],
+})]
+
+
+# --- decimals -------------------------------------------------------------------
+#
+# Decimals travel as strings, never as JSON numbers (a float cannot hold 0.10
+# exactly), each kind in one format. Answers use Money and Quantity; request
+# fields use MoneyIn and QuantityIn, which stay Decimals in the view (and still
+# read a JSON number).
+
+def _money_text(value: Decimal) -> str:
+    return f"{value:f}"
+
+
+def _plain_decimal(value: Decimal) -> str:
+    # normalize() drops trailing zeros ("10.00" -> 1E+1); "f" writes it out ("10").
+    return f"{value.normalize():f}"
+
+
+_MONEY_SCHEMA = {
+    "type": "string",
+    "pattern": r"^\d+(\.\d+)?$",
+    "description": "An amount as a decimal string, with its currency's decimals: "
+                   "\"12.50\" (EUR), \"1200\" (JPY), \"1.250\" (KWD).",
+    "examples": ["12.50", "1200"],
+}
+
+# An amount of money (a unit price, a line total, a total): a string with
+# exactly its currency's decimals. Quantize it (core.currencies.quantize)
+# before it gets here; this only writes it out without an exponent.
+Money = Annotated[Decimal, PlainSerializer(_money_text, return_type=str), WithJsonSchema(_MONEY_SCHEMA)]
+MoneyIn = Annotated[Decimal, WithJsonSchema({
+    **_MONEY_SCHEMA,
+    "description": "An amount as a decimal string, with at most its currency's decimals: "
+                   "\"12.5\" or \"12.50\" (EUR), \"1200\" (JPY).",
+})]
+
+# A quantity (a minimum quantity, a quantity asked for): a plain decimal
+# string without trailing zeros, "10" and "2.5".
+Quantity = Annotated[Decimal, PlainSerializer(_plain_decimal, return_type=str), WithJsonSchema({
+    "type": "string",
+    "pattern": r"^\d+(\.\d*[1-9])?$",
+    "description": "A quantity as a plain decimal string without trailing zeros: \"10\", \"2.5\".",
+    "examples": ["1", "2.5"],
+})]
+QuantityIn = Annotated[Decimal, WithJsonSchema({
+    "type": "string",
+    "pattern": r"^\d+(\.\d+)?$",
+    "description": "A quantity as a decimal string, e.g. \"10\" or \"2.5\".",
+    "examples": ["1", "2.5"],
 })]
 
 

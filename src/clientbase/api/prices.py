@@ -7,10 +7,11 @@ from uuid import UUID
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from pydantic import ConfigDict, field_serializer
+from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    IdOrKey, Page, UUIDId, by_id_or_key, check_if_match, paginate, require_perm, resolve_ref, set_etag,
+    IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, UUIDId, by_id_or_key, check_if_match,
+    paginate, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.currencies import is_currency, quantize
@@ -31,8 +32,8 @@ class PriceOut(Schema):
     currency: str
     sale_type: SaleType
     sale_code: str
-    min_quantity: Decimal
-    unit_price: Decimal
+    min_quantity: Quantity
+    unit_price: Money
     valid_from: datetime | None
     valid_until: datetime | None
     version: int
@@ -63,8 +64,8 @@ class PriceIn(Schema):
     currency: str | None = Field(None, min_length=3, max_length=3, description="Default: the market's.")
     sale_type: SaleType = SaleType.ALL_CUSTOMERS
     sale_code: str = Field("", max_length=100)
-    min_quantity: Decimal = Field(Decimal(0), ge=0, max_digits=12, decimal_places=2)
-    unit_price: Decimal = Field(..., ge=0, max_digits=19, decimal_places=4)
+    min_quantity: QuantityIn = Field(Decimal(0), ge=0, max_digits=12, decimal_places=2)
+    unit_price: MoneyIn = Field(..., ge=0, max_digits=19, decimal_places=4)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
 
@@ -74,8 +75,8 @@ class PricePatch(Schema):
     currency: str | None = Field(None, min_length=3, max_length=3)
     sale_type: SaleType | None = None
     sale_code: str | None = Field(None, max_length=100)
-    min_quantity: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
-    unit_price: Decimal | None = Field(None, ge=0, max_digits=19, decimal_places=4)
+    min_quantity: QuantityIn | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    unit_price: MoneyIn | None = Field(None, ge=0, max_digits=19, decimal_places=4)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
 
@@ -101,7 +102,7 @@ class PricePage(Page):
 class ResolveParams(Schema):
     sku: str = Field(..., min_length=1, max_length=100, description="The variant's SKU.")
     contact: IdOrKey | None = Field(None, description="Id or key of the contact; omit for an anonymous visitor.")
-    quantity: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
+    quantity: QuantityIn = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
     market: IdOrKey = Field(..., description="Key or id of the market.")
     currency: str | None = Field(None, min_length=3, max_length=3, description="Default: the market's.")
     at: datetime | None = Field(None, description="The moment to price at; default now.")
@@ -109,16 +110,12 @@ class ResolveParams(Schema):
 
 class ResolveOut(Schema):
     sku: str
-    unit_price: Decimal
+    unit_price: Money
     currency: str
-    quantity: Decimal
+    quantity: Quantity
     market: str
     contact: UUID | None
     price: PriceOut
-
-    @field_serializer("unit_price", "quantity")
-    def _decimal(self, value: Decimal) -> str:
-        return f"{value:f}"
 
 
 class CandidateOut(Schema):
@@ -131,25 +128,21 @@ class CandidateOut(Schema):
 
 class ExplainOut(Schema):
     sku: str
-    unit_price: Decimal | None
+    unit_price: Money | None
     currency: str
-    quantity: Decimal
+    quantity: Quantity
     market: str
     contact: UUID | None
     groups: list[str] = Field(..., description="The contact's effective customer groups.")
     price: PriceOut | None
     candidates: list[CandidateOut]
 
-    @field_serializer("unit_price", "quantity")
-    def _decimal(self, value: Decimal | None) -> str | None:
-        return None if value is None else f"{value:f}"
-
 
 class BatchIn(Schema):
     model_config = ConfigDict(extra="forbid")
     skus: list[str] = Field(..., min_length=1, max_length=500)
     contact: IdOrKey | None = Field(None, description="Id or key of the contact; omit for an anonymous visitor.")
-    quantity: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
+    quantity: QuantityIn = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
     market: IdOrKey = Field(..., description="Key or id of the market.")
     currency: str | None = Field(None, min_length=3, max_length=3)
     at: datetime | None = None
@@ -157,14 +150,10 @@ class BatchIn(Schema):
 
 class BatchItem(Schema):
     sku: str
-    unit_price: Decimal | None
+    unit_price: Money | None
     currency: str
     price: PriceOut | None
     problem: str | None = Field(None, description="unknown_sku or no_price when there is no price.")
-
-    @field_serializer("unit_price")
-    def _decimal(self, value: Decimal | None) -> str | None:
-        return None if value is None else f"{value:f}"
 
 
 class BatchOut(Schema):
