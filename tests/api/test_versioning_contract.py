@@ -70,7 +70,7 @@ def one_of_each(admin_api, world, accounts) -> dict[str, str]:
         "contacts": create("contacts", {"last_name": "Versioned"}),
         "organizations": "US-SALES",
         "customer-groups": "BRONZE",
-        "accounts": str(accounts["csr_nogrant"].pk),
+        "accounts": "CSR-nogrant@example.com",
         "roles": create("roles", {"name": "Temporary"}),
         "grants": create("grants", {"account": "csr-nogrant@example.com", "organization": "US-HQ"}),
         "markets": create("markets", {"key": "EU", "name": "Europe", "currencies": ["EUR"]}),

@@ -1,7 +1,7 @@
 """/api/v1/accounts: logins, their roles, and their personal API tokens.
 
-Accounts are addressed by id only (they have no key); `me` names the caller's
-own account. A caller sees every account when it is an administrator, else
+An account is addressed by its id or by its e-mail address, in any case (it
+has no key: the e-mail plays that part); `me` names the caller's own account. A caller sees every account when it is an administrator, else
 the accounts of the contacts it sees, plus its own. Whoever is logged in may
 always list, create and revoke its own tokens.
 """
@@ -112,16 +112,28 @@ def _visible(request: HttpRequest, level: str = GrantLevel.VIEW):
     return Account.objects.visible_to(request.user, level).prefetch_related("groups")
 
 
-def _find(queryset, ident: str) -> Account:
+def _lookup(ident: str) -> dict:
+    """The filter finding the account that `ident` (an id or an e-mail) names."""
     ident = str(ident).strip()
-    account = queryset.filter(pk=ident).first() if looks_like_uuid(ident) else None
+    if looks_like_uuid(ident):
+        return {"pk": ident}
+    # Addresses are stored in lower case (Account.save), so this is
+    # case-insensitive and still uses the unique index on email.
+    return {"email": ident.lower()}
+
+
+def _find(queryset, ident: str) -> Account:
+    account = queryset.filter(**_lookup(ident)).first()
     if account is None:
         raise NotFound(detail=f"No account '{ident}'.", code="not_found")
     return account
 
 
 def _is_self(request: HttpRequest, ident: str) -> bool:
-    return ident == "me" or str(ident).strip() == str(request.user.pk)
+    if ident == "me":
+        return True
+    lookup = _lookup(ident)
+    return UUID(lookup["pk"]) == request.user.pk if "pk" in lookup else lookup["email"] == request.user.email
 
 
 def _get(request: HttpRequest, ident: str) -> Account:
@@ -171,7 +183,7 @@ def create_account(request: HttpRequest, response: HttpResponse, payload: Accoun
     return 201, account
 
 
-@router.get("/{ident}", response=AccountOut, summary="Get an account by id ('me': your own)")
+@router.get("/{ident}", response=AccountOut, summary="Get an account by id or e-mail ('me': your own)")
 def get_account(request: HttpRequest, response: HttpResponse, ident: AccountIdent):
     account = _get(request, ident)
     set_etag(response, account)
