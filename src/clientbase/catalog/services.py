@@ -1,19 +1,16 @@
 """Operations on markets, products and variants, shared by the API, the admin and imports."""
 
-import re
-
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import FieldError, Invalid
 from clientbase.core.unique import check_unique, save_unique
+from clientbase.core.countries import is_country
 from clientbase.core.currencies import is_currency
-
-_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
 def validate_market(market: Market) -> None:
     """Raise Invalid naming every bad field of a market."""
     errors: list[FieldError] = []
-    bad_countries = [c for c in market.countries if not isinstance(c, str) or not _COUNTRY_RE.match(c)]
+    bad_countries = [c for c in market.countries if not isinstance(c, str) or not is_country(c)]
     if bad_countries:
         errors.append(FieldError("countries", f"Not ISO 3166-1 alpha-2 country codes: {bad_countries}."))
     if not market.currencies:
