@@ -141,7 +141,9 @@ api = ProblemNinjaAPI(
         "Customer management for online shops. Authenticate with a session cookie "
         "(plus the X-CSRFToken header on writes) or with `Authorization: Bearer <token>`. "
         "Errors are RFC 9457 problems (application/problem+json). Every id parameter "
-        "also accepts the object's key."
+        "also accepts the object's key. A versioned object's answers carry an ETag; send it "
+        "back as If-Match on PATCH, DELETE or move (412 when stale). Money and quantities "
+        "are decimal strings."
     ),
     urls_namespace="api-v1",
     auth=staff_auth,
