@@ -112,8 +112,9 @@ def _document_versioning(schema: dict) -> None:
     update, move) sends its ETag; a PATCH or DELETE on a path whose GET
     answers such an object, and a POST on an object's path that answers it
     (move), take an optional If-Match and may answer 412. Every such view
-    calls set_etag and check_if_match (api/common.py);
-    tests/api/test_versioning_contract.py holds each resource to it."""
+    sets the ETag (common.set_etag) and hands If-Match to the version check
+    (common.if_match, check_if_match); tests/api/test_versioning_contract.py
+    holds every operation of the schema to what it says here."""
     components = schema.setdefault("components", {})
     schemas = components.get("schemas", {})
     components.setdefault("headers", {})["ETag"] = ETAG_HEADER
