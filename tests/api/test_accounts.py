@@ -150,7 +150,7 @@ def test_bad_list_parameters_are_422_naming_the_parameter(admin_api, params, fie
     assert field in field_errors(response)
 
 
-@pytest.mark.parametrize("ident", ["not-a-uuid", "csr@example.com", "00000000-0000-0000-0000-000000000000"])
+@pytest.mark.parametrize("ident", ["not-a-uuid", "nobody@example.com", "00000000-0000-0000-0000-000000000000"])
 def test_an_unknown_account_is_404(admin_api, ident):
     assert admin_api.get(f"/accounts/{ident}").status_code == 404
 
@@ -256,3 +256,57 @@ def test_an_administrator_cannot_delete_their_own_account(admin_api, accounts):
 def test_a_caller_without_delete_permission_gets_403(caller, people):
     assert caller("csr").delete(f"/accounts/{people['eu'].pk}").status_code == 403
     assert Account.objects.filter(pk=people["eu"].pk).exists()
+
+
+# Addressed by e-mail ------------------------------------------------------------
+
+@pytest.mark.parametrize("ident", ["eu.buyer@example.com", "EU.Buyer@Example.COM"])
+def test_an_account_is_found_by_its_e_mail_in_any_case(admin_api, people, ident):
+    response = admin_api.get(f"/accounts/{ident}")
+    assert response.status_code == 200, response.content
+    assert response.json()["id"] == str(people["eu"].pk)
+    assert response["ETag"] == f'"{people["eu"].version}"'
+
+
+@pytest.mark.parametrize("who, expected", [("eu", 200), ("us", 404), ("loose", 404)])
+def test_a_scoped_caller_gets_404_by_e_mail_for_accounts_outside_its_scope(caller, people, who, expected):
+    assert caller("csr").get(f"/accounts/{people[who].email.upper()}").status_code == expected
+
+
+def test_an_account_is_changed_and_deleted_by_its_e_mail(admin_api, people):
+    # given
+    etag = admin_api.get("/accounts/Loose@example.com")["ETag"]
+    # when
+    changed = admin_api.patch("/accounts/LOOSE@example.com", {"is_active": False}, headers={"If-Match": etag})
+    stale = admin_api.patch("/accounts/loose@example.com", {"is_active": True}, headers={"If-Match": etag})
+    deleted = admin_api.delete("/accounts/loose@EXAMPLE.com")
+    # then
+    assert changed.status_code == 200 and changed.json()["is_active"] is False
+    assert stale.status_code == 412
+    assert deleted.status_code == 204
+    assert not Account.objects.filter(pk=people["loose"].pk).exists()
+
+
+def test_an_administrator_cannot_delete_their_own_account_by_e_mail_either(admin_api, accounts):
+    assert admin_api.delete("/accounts/Admin@Example.com").status_code == 409
+
+
+def test_tokens_are_managed_by_the_account_s_e_mail(admin_api, caller, accounts):
+    # an administrator, for another account
+    created = admin_api.post("/accounts/CSR@example.com/tokens", {"name": "for csr"})
+    assert created.status_code == 201
+    assert [t["name"] for t in admin_api.get("/accounts/csr@example.com/tokens").json()["items"]] == ["for csr"]
+    assert admin_api.delete(f"/accounts/csr@example.com/tokens/{created.json()['id']}").status_code == 204
+    # anyone, for itself, by its own e-mail as by `me` (no token permission needed)
+    shopper = caller("registered")
+    assert shopper.post("/accounts/Shopper@Example.com/tokens", {"name": "mine"}).status_code == 201
+    assert [t["name"] for t in shopper.get("/accounts/me/tokens").json()["items"]] == ["mine"]
+
+
+def test_a_scoped_caller_gets_404_for_tokens_of_an_account_it_does_not_see_by_e_mail(caller, people):
+    from django.contrib.auth.models import Permission
+    from tests.conftest import role
+
+    role(Role.CUSTOMER_SERVICE).permissions.add(Permission.objects.get(codename="view_apitoken"))
+    assert caller("csr").get("/accounts/us.buyer@example.com/tokens").status_code == 404
+    assert caller("csr").get("/accounts/eu.buyer@example.com/tokens").status_code == 200

@@ -1,7 +1,7 @@
 """/api/v1/accounts: logins, their roles, and their personal API tokens.
 
-Accounts are addressed by id only (they have no key); `me` names the caller's
-own account. A caller sees every account when it is an administrator, else
+An account is addressed by its id or by its e-mail address, in any case (it
+has no key: the e-mail plays that part); `me` names the caller's own account. A caller sees every account when it is an administrator, else
 the accounts of the contacts it sees, plus its own. Whoever is logged in may
 always list, create and revoke its own tokens.
 """
@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    Page, if_match, paginate, require_perm, resolve_ref, set_etag,
+    AccountIdent, Id, IdOrKey, Page, if_match, paginate, require_perm, resolve_ref, set_etag,
 )
 from clientbase.core.errors import NotFound
 from clientbase.core.models import looks_like_uuid
@@ -57,7 +57,7 @@ class AccountIn(Schema):
                                  description="Write-only. Omit to invite: the account cannot log in yet.")
     roles: list[Text] = Field(default_factory=list, max_length=100,
                              description="Role names; Everyone is always added.")
-    contact: Text | None = Field(None, max_length=100, description="Id or key of the contact who logs in with it.")
+    contact: IdOrKey | None = Field(None, max_length=100, description="Id or key of the contact who logs in with it.")
     is_active: bool = True
 
 
@@ -66,7 +66,7 @@ class AccountPatch(Schema):
     email: str | None = Field(None, min_length=3, max_length=254)
     password: str | None = Field(None, min_length=1, max_length=128, description="Write-only.")
     roles: list[Text] | None = Field(None, max_length=100)
-    contact: Text | None = Field(None, max_length=100)
+    contact: IdOrKey | None = Field(None, max_length=100, description="Id or key of the contact; null: none.")
     is_active: bool | None = None
 
 
@@ -112,16 +112,28 @@ def _visible(request: HttpRequest, level: str = GrantLevel.VIEW):
     return Account.objects.visible_to(request.user, level).prefetch_related("groups")
 
 
-def _find(queryset, ident: str) -> Account:
+def _lookup(ident: str) -> dict:
+    """The filter finding the account that `ident` (an id or an e-mail) names."""
     ident = str(ident).strip()
-    account = queryset.filter(pk=ident).first() if looks_like_uuid(ident) else None
+    if looks_like_uuid(ident):
+        return {"pk": ident}
+    # Addresses are stored in lower case (Account.save), so this is
+    # case-insensitive and still uses the unique index on email.
+    return {"email": ident.lower()}
+
+
+def _find(queryset, ident: str) -> Account:
+    account = queryset.filter(**_lookup(ident)).first()
     if account is None:
         raise NotFound(detail=f"No account '{ident}'.", code="not_found")
     return account
 
 
 def _is_self(request: HttpRequest, ident: str) -> bool:
-    return ident == "me" or str(ident).strip() == str(request.user.pk)
+    if ident == "me":
+        return True
+    lookup = _lookup(ident)
+    return UUID(lookup["pk"]) == request.user.pk if "pk" in lookup else lookup["email"] == request.user.email
 
 
 def _get(request: HttpRequest, ident: str) -> Account:
@@ -171,15 +183,15 @@ def create_account(request: HttpRequest, response: HttpResponse, payload: Accoun
     return 201, account
 
 
-@router.get("/{ident}", response=AccountOut, summary="Get an account by id ('me': your own)")
-def get_account(request: HttpRequest, response: HttpResponse, ident: str):
+@router.get("/{ident}", response=AccountOut, summary="Get an account by id or e-mail ('me': your own)")
+def get_account(request: HttpRequest, response: HttpResponse, ident: AccountIdent):
     account = _get(request, ident)
     set_etag(response, account)
     return account
 
 
 @router.patch("/{ident}", response=AccountOut, summary="Change an account")
-def update_account(request: HttpRequest, response: HttpResponse, ident: str, payload: AccountPatch):
+def update_account(request: HttpRequest, response: HttpResponse, ident: AccountIdent, payload: AccountPatch):
     data = payload.model_dump(exclude_unset=True)
     for name in ("email", "roles", "is_active"):
         if name in data and data[name] is None:
@@ -197,7 +209,7 @@ def update_account(request: HttpRequest, response: HttpResponse, ident: str, pay
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete an account (its contact stays)")
-def delete_account(request: HttpRequest, ident: str):
+def delete_account(request: HttpRequest, ident: AccountIdent):
     with transaction.atomic():
         services.delete_account(_get(request, ident), actor=request.user,
                                 expected_version=if_match(request))
@@ -217,7 +229,7 @@ def _token_owner(request: HttpRequest, ident: str, perm: str) -> Account:
 
 
 @router.get("/{ident}/tokens", response=TokenList, summary="List an account's API tokens")
-def list_tokens(request: HttpRequest, ident: str):
+def list_tokens(request: HttpRequest, ident: AccountIdent):
     account = _token_owner(request, ident, "customers.view_apitoken")
     tokens = ApiToken.objects.visible_to(request.user).filter(account=account)
     return {"items": list(tokens.order_by("-created_at", "id")),
@@ -226,7 +238,7 @@ def list_tokens(request: HttpRequest, ident: str):
 
 @router.post("/{ident}/tokens", response={201: TokenCreated},
              summary="Create an API token (the answer shows it once)")
-def create_token(request: HttpRequest, ident: str, payload: TokenIn):
+def create_token(request: HttpRequest, ident: AccountIdent, payload: TokenIn):
     with transaction.atomic():
         account = _token_owner(request, ident, "customers.add_apitoken")
         token, raw = services.issue_token(account, actor=request.user, name=payload.name,
@@ -236,7 +248,7 @@ def create_token(request: HttpRequest, ident: str, payload: TokenIn):
 
 
 @router.delete("/{ident}/tokens/{token_id}", response={204: None}, summary="Revoke an API token")
-def revoke_token(request: HttpRequest, ident: str, token_id: str):
+def revoke_token(request: HttpRequest, ident: AccountIdent, token_id: Id):
     with transaction.atomic():
         account = _token_owner(request, ident, "customers.delete_apitoken")
         token = (ApiToken.objects.select_for_update().filter(account=account, pk=token_id).first()

@@ -8,7 +8,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    Page, by_id_or_key, if_match, require_perm, resolve_ref, set_etag,
+    IdOrKey, Page, by_id_or_key, if_match, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog import services
 from clientbase.catalog.models import Market, Product, Variant
@@ -85,7 +85,7 @@ def create_market(request: HttpRequest, response: HttpResponse, payload: MarketI
 
 
 @markets.get("/{ident}", response=MarketOut, summary="Get a market by id or key")
-def get_market(request: HttpRequest, response: HttpResponse, ident: str):
+def get_market(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
     require_perm(request, "catalog.view_market")
     market = by_id_or_key(Market.objects.all(), ident)
     set_etag(response, market)
@@ -93,7 +93,7 @@ def get_market(request: HttpRequest, response: HttpResponse, ident: str):
 
 
 @markets.patch("/{ident}", response=MarketOut, summary="Change a market")
-def update_market(request: HttpRequest, response: HttpResponse, ident: str, payload: MarketPatch):
+def update_market(request: HttpRequest, response: HttpResponse, ident: IdOrKey, payload: MarketPatch):
     market = services.update_market(
         by_id_or_key(Market.objects.all(), ident),
         changes={k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None},
@@ -103,7 +103,7 @@ def update_market(request: HttpRequest, response: HttpResponse, ident: str, payl
 
 
 @markets.delete("/{ident}", response={204: None}, summary="Delete a market")
-def delete_market(request: HttpRequest, ident: str,
+def delete_market(request: HttpRequest, ident: IdOrKey,
                   delete_prices: bool = Query(False, description="Also delete the market's price rows.")):
     pricing.delete_market(by_id_or_key(Market.objects.all(), ident), actor=request.user,
                           expected_version=if_match(request), delete_prices=delete_prices)
@@ -158,7 +158,7 @@ def create_product(request: HttpRequest, response: HttpResponse, payload: Produc
 
 
 @products.get("/{ident}", response=ProductOut, summary="Get a product by id or key")
-def get_product(request: HttpRequest, response: HttpResponse, ident: str):
+def get_product(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
     require_perm(request, "catalog.view_product")
     product = by_id_or_key(Product.objects.all(), ident)
     set_etag(response, product)
@@ -166,7 +166,7 @@ def get_product(request: HttpRequest, response: HttpResponse, ident: str):
 
 
 @products.patch("/{ident}", response=ProductOut, summary="Change a product")
-def update_product(request: HttpRequest, response: HttpResponse, ident: str, payload: ProductPatch):
+def update_product(request: HttpRequest, response: HttpResponse, ident: IdOrKey, payload: ProductPatch):
     data = payload.model_dump(exclude_unset=True)
     product = services.update_product(
         by_id_or_key(Product.objects.all(), ident),
@@ -177,7 +177,7 @@ def update_product(request: HttpRequest, response: HttpResponse, ident: str, pay
 
 
 @products.delete("/{ident}", response={204: None}, summary="Delete a product, its variants and prices")
-def delete_product(request: HttpRequest, ident: str):
+def delete_product(request: HttpRequest, ident: IdOrKey):
     services.delete_product(by_id_or_key(Product.objects.all(), ident), actor=request.user,
                             expected_version=if_match(request))
     return 204, None
@@ -202,7 +202,7 @@ class VariantOut(Schema):
 class VariantIn(Schema):
     model_config = ConfigDict(extra="forbid")
     sku: str = Field(..., min_length=1, max_length=100, pattern=KEY_PATTERN)
-    product: str = Field(..., description="Id or key of the product.")
+    product: IdOrKey = Field(..., description="Id or key of the product.")
     name: str = Field("", max_length=200)
     options: dict[str, OptionValue] = Field(default_factory=dict)
 
@@ -210,13 +210,13 @@ class VariantIn(Schema):
 class VariantPatch(Schema):
     model_config = ConfigDict(extra="forbid")
     sku: str | None = Field(None, min_length=1, max_length=100, pattern=KEY_PATTERN)
-    product: str | None = None
+    product: IdOrKey | None = Field(None, description="Id or key of the product.")
     name: str | None = Field(None, max_length=200)
     options: dict[str, OptionValue] | None = None
 
 
 class VariantFilters(ListParams):
-    product: str | None = Field(None, description="Only variants of this product (id or key).")
+    product: IdOrKey | None = Field(None, description="Only variants of this product (id or key).")
 
 
 class VariantPage(Page):
@@ -247,7 +247,7 @@ def create_variant(request: HttpRequest, response: HttpResponse, payload: Varian
 
 
 @variants.get("/{ident}", response=VariantOut, summary="Get a variant by id or SKU")
-def get_variant(request: HttpRequest, response: HttpResponse, ident: str):
+def get_variant(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
     require_perm(request, "catalog.view_variant")
     variant = by_id_or_key(Variant.objects.all(), ident, key_field="sku")
     set_etag(response, variant)
@@ -255,7 +255,7 @@ def get_variant(request: HttpRequest, response: HttpResponse, ident: str):
 
 
 @variants.patch("/{ident}", response=VariantOut, summary="Change a variant")
-def update_variant(request: HttpRequest, response: HttpResponse, ident: str, payload: VariantPatch):
+def update_variant(request: HttpRequest, response: HttpResponse, ident: IdOrKey, payload: VariantPatch):
     data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
     if "product" in data:
         data["product"] = resolve_ref(Product.objects.all(), data["product"], "product")
@@ -267,7 +267,7 @@ def update_variant(request: HttpRequest, response: HttpResponse, ident: str, pay
 
 
 @variants.delete("/{ident}", response={204: None}, summary="Delete a variant and its prices")
-def delete_variant(request: HttpRequest, ident: str):
+def delete_variant(request: HttpRequest, ident: IdOrKey):
     services.delete_variant(by_id_or_key(Variant.objects.all(), ident, key_field="sku"),
                             actor=request.user, expected_version=if_match(request))
     return 204, None

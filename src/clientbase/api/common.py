@@ -1,6 +1,7 @@
 """Helpers every router uses: permissions, id-or-key lookups, ETags, pages
 (cursors: clientbase.core.pagination)."""
 
+from decimal import Decimal
 from typing import Annotated, Iterable
 from uuid import UUID
 
@@ -8,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Schema
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
 
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import KEY_MAX_LENGTH, KEY_PATTERN, looks_like_uuid, validate_key
@@ -30,6 +31,101 @@ def _valid_key(value: str) -> str:
 # the database.
 KeyStr = Annotated[str, StringConstraints(max_length=KEY_MAX_LENGTH, pattern=KEY_PATTERN),
                    AfterValidator(_valid_key)]
+
+
+# --- how the schema names objects ---------------------------------------------
+#
+# Wherever the API takes an object (a path's `ident`, a body's `parent`,
+# `organizations`, `market`...), it takes what its answers give out, the id (a
+# UUID), as well as the key. The schema says so with a union, so that a
+# generated client types these `UUID | str` and passes on the id it was given.
+# The value stays a string here: by_id_or_key and resolve_refs tell the two apart.
+
+UUID_EXAMPLE = "3f2b8c1e-0a4d-4c55-9b1e-2d6f7a8b9c0d"
+_UUID_SCHEMA = {"type": "string", "format": "uuid"}
+
+IdOrKey = Annotated[str, WithJsonSchema({
+    "anyOf": [_UUID_SCHEMA, {"type": "string", "pattern": KEY_PATTERN, "maxLength": KEY_MAX_LENGTH}],
+    "description": "An id (a UUID) or a key (a variant's key is its SKU).",
+    "examples": [UUID_EXAMPLE, "EU-MGMT"],
+})]
+
+# Objects without a key: grants, tokens, price rows. `Id` leaves the value a
+# string (anything else names nothing: 404); `UUIDId` parses it (422).
+_ID_SCHEMA = {**_UUID_SCHEMA, "description": "An id (a UUID).", "examples": [UUID_EXAMPLE]}
+Id = Annotated[str, WithJsonSchema(_ID_SCHEMA)]
+UUIDId = Annotated[UUID, WithJsonSchema(_ID_SCHEMA)]
+
+# Accounts have no key: their e-mail address plays its part.
+AccountIdOrEmail = Annotated[str, WithJsonSchema({
+    "anyOf": [_UUID_SCHEMA, {"type": "string", "maxLength": 254}],
+    "description": "An account's id (a UUID) or its e-mail address (any case).",
+    "examples": [UUID_EXAMPLE, "anna@example.com"],
+})]
+AccountIdent = Annotated[str, WithJsonSchema({
+    "anyOf": [_UUID_SCHEMA, {"type": "string", "maxLength": 254}],
+    "description": "An account's id (a UUID), its e-mail address (any case), or `me` for your own.",
+    "examples": [UUID_EXAMPLE, "anna@example.com", "me"],
+})]
+
+# Roles are Django groups: an integer id, or the name. A JSON number is the id.
+RoleIdOrName = Annotated[str, BeforeValidator(
+    lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v,
+), WithJsonSchema({
+    "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 150}],
+    "description": "A role's id (an integer) or its name.",
+    "examples": [3, "CustomerServiceRepresentatives"],
+})]
+
+
+# --- decimals -------------------------------------------------------------------
+#
+# Decimals travel as strings, never as JSON numbers (a float cannot hold 0.10
+# exactly), each kind in one format. Answers use Money and Quantity; request
+# fields use MoneyIn and QuantityIn, which stay Decimals in the view (and still
+# read a JSON number).
+
+def _money_text(value: Decimal) -> str:
+    return f"{value:f}"
+
+
+def _plain_decimal(value: Decimal) -> str:
+    # normalize() drops trailing zeros ("10.00" -> 1E+1); "f" writes it out ("10").
+    return f"{value.normalize():f}"
+
+
+_MONEY_SCHEMA = {
+    "type": "string",
+    "pattern": r"^\d+(\.\d+)?$",
+    "description": "An amount as a decimal string, with its currency's decimals: "
+                   "\"12.50\" (EUR), \"1200\" (JPY), \"1.250\" (KWD).",
+    "examples": ["12.50", "1200"],
+}
+
+# An amount of money (a unit price, a line total, a total): a string with
+# exactly its currency's decimals. Quantize it (core.currencies.quantize)
+# before it gets here; this only writes it out without an exponent.
+Money = Annotated[Decimal, PlainSerializer(_money_text, return_type=str), WithJsonSchema(_MONEY_SCHEMA)]
+MoneyIn = Annotated[Decimal, WithJsonSchema({
+    **_MONEY_SCHEMA,
+    "description": "An amount as a decimal string, with at most its currency's decimals: "
+                   "\"12.5\" or \"12.50\" (EUR), \"1200\" (JPY).",
+})]
+
+# A quantity (a minimum quantity, a quantity asked for): a plain decimal
+# string without trailing zeros, "10" and "2.5".
+Quantity = Annotated[Decimal, PlainSerializer(_plain_decimal, return_type=str), WithJsonSchema({
+    "type": "string",
+    "pattern": r"^\d+(\.\d*[1-9])?$",
+    "description": "A quantity as a plain decimal string without trailing zeros: \"10\", \"2.5\".",
+    "examples": ["1", "2.5"],
+})]
+QuantityIn = Annotated[Decimal, WithJsonSchema({
+    "type": "string",
+    "pattern": r"^\d+(\.\d+)?$",
+    "description": "A quantity as a decimal string, e.g. \"10\" or \"2.5\".",
+    "examples": ["1", "2.5"],
+})]
 
 
 def require_perm(request: HttpRequest, *perms: str) -> None:

@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    KeyStr, Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, resolve_refs, set_etag,
+    IdOrKey, KeyStr, Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, resolve_refs, set_etag,
 )
 from clientbase.core.errors import NotFound
 from clientbase.core.models import subtree_q
@@ -124,8 +124,8 @@ class ContactIn(Schema):
     preferred_language: Text | None = Field(None, max_length=16, description="e.g. en or en-GB.")
     preferred_currency: Text | None = Field(None, max_length=16, description="ISO 4217, e.g. EUR.")
     source: ContactSource = ContactSource.API
-    organizations: list[Text] = Refs
-    customer_groups: list[Text] = Refs
+    organizations: list[IdOrKey] = Refs
+    customer_groups: list[IdOrKey] = Refs
     addresses: list[AddressIn] = Field(default_factory=list, max_length=100)
 
 
@@ -140,8 +140,8 @@ class ContactPatch(Schema):
     preferred_language: Text | None = Field(None, max_length=16)
     preferred_currency: Text | None = Field(None, max_length=16)
     source: ContactSource | None = None
-    organizations: list[Text] | None = Field(None, max_length=1000)
-    customer_groups: list[Text] | None = Field(None, max_length=1000)
+    organizations: list[IdOrKey] | None = Field(None, max_length=1000, description="Ids or keys; replaces all.")
+    customer_groups: list[IdOrKey] | None = Field(None, max_length=1000, description="Ids or keys; replaces all.")
     addresses: list[AddressIn] | None = Field(None, max_length=100, description="Replaces all addresses.")
 
 
@@ -152,9 +152,9 @@ class ContactPage(Page):
 class ContactFilters(Schema):
     q: Text | None = Field(None, max_length=200,
                           description="Prefix of first name, last name or e-mail; or the exact key.")
-    organization: Text | None = Field(None, description="Members of this organization (id or key).")
+    organization: IdOrKey | None = Field(None, description="Members of this organization (id or key).")
     include_descendants: bool = Field(False, description="With `organization`: its whole subtree.")
-    customer_group: Text | None = Field(None, description="Direct members of this group (id or key).")
+    customer_group: IdOrKey | None = Field(None, description="Direct members of this group (id or key).")
     email: Text | None = Field(None, max_length=254, description="Exact e-mail, any case.")
     source: ContactSource | None = None
     has_account: bool | None = None
@@ -268,14 +268,14 @@ def create_contact(request: HttpRequest, response: HttpResponse, payload: Contac
 
 
 @router.get("/{ident}", response=ContactOut, summary="Get a contact by id or key")
-def get_contact(request: HttpRequest, response: HttpResponse, ident: str):
+def get_contact(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
     contact = _get(request, ident)
     set_etag(response, contact)
     return contact
 
 
 @router.patch("/{ident}", response=ContactOut, summary="Change a contact")
-def update_contact(request: HttpRequest, response: HttpResponse, ident: str, payload: ContactPatch):
+def update_contact(request: HttpRequest, response: HttpResponse, ident: IdOrKey, payload: ContactPatch):
     data = payload.model_dump(exclude_unset=True)
     contact = _get(request, ident)
     require_perm(request, "customers.change_contact")  # as in create: 403 before 422
@@ -300,7 +300,7 @@ def update_contact(request: HttpRequest, response: HttpResponse, ident: str, pay
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a contact")
-def delete_contact(request: HttpRequest, ident: str):
+def delete_contact(request: HttpRequest, ident: IdOrKey):
     with transaction.atomic():
         services.delete_contact(_get(request, ident), actor=request.user,
                                 expected_version=if_match(request))
@@ -309,7 +309,7 @@ def delete_contact(request: HttpRequest, ident: str):
 
 @router.get("/{ident}/effective-groups", response=EffectiveGroupsOut,
             summary="The contact's effective customer groups, each with the paths that gave it")
-def contact_effective_groups(request: HttpRequest, ident: str):
+def contact_effective_groups(request: HttpRequest, ident: IdOrKey):
     contact = _get(request, ident)
     found = effective_groups(contact)
     # Name only organizations the caller can see; an ancestor outside its

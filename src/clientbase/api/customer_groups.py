@@ -18,7 +18,7 @@ from pydantic import ConfigDict, StringConstraints
 from clientbase.pricing.services import delete_group_prices
 
 from clientbase.api.common import (
-    KeyStr, Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, set_etag,
+    IdOrKey, KeyStr, Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, set_etag,
 )
 from clientbase.core.errors import NotFound
 from clientbase.core.models import subtree_q
@@ -49,7 +49,7 @@ class CustomerGroupIn(Schema):
     key: KeyStr = Field(..., description="The group's code, used by prices and segments.")
     name: Text = Field(..., min_length=1, max_length=200)
     description: Text = Field("", max_length=10_000)
-    parent: Text | None = Field(None, description="Id or key of the parent; null for a root.")
+    parent: IdOrKey | None = Field(None, description="Id or key of the parent; null for a root.")
 
 
 class CustomerGroupPatch(Schema):
@@ -57,7 +57,8 @@ class CustomerGroupPatch(Schema):
     key: KeyStr | None = None
     name: Text | None = Field(None, min_length=1, max_length=200)
     description: Text | None = Field(None, max_length=10_000)
-    parent: Text | None = Field(None, description="Moves the group with its subtree; null: to the top.")
+    parent: IdOrKey | None = Field(None, description=(
+        "Id or key of the new parent: moves the group with its subtree; null: to the top."))
 
 
 class CustomerGroupPage(Page):
@@ -66,7 +67,7 @@ class CustomerGroupPage(Page):
 
 class CustomerGroupFilters(Schema):
     q: Text | None = Field(None, max_length=200, description="Prefix of the name or of the key, any case.")
-    parent: Text | None = Field(None, description="Only the children of this group (id or key).")
+    parent: IdOrKey | None = Field(None, description="Only the children of this group (id or key).")
     limit: int = Field(50, ge=1, le=500)
     cursor: Text | None = Field(None, max_length=2000)
 
@@ -116,14 +117,14 @@ def create_customer_group(request: HttpRequest, response: HttpResponse, payload:
 
 
 @router.get("/{ident}", response=CustomerGroupOut, summary="Get a customer group by id or key")
-def get_customer_group(request: HttpRequest, response: HttpResponse, ident: str):
+def get_customer_group(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
     group = _get(request, ident)
     set_etag(response, group)
     return group
 
 
 @router.patch("/{ident}", response=CustomerGroupOut, summary="Change or move a customer group")
-def update_customer_group(request: HttpRequest, response: HttpResponse, ident: str,
+def update_customer_group(request: HttpRequest, response: HttpResponse, ident: IdOrKey,
                           payload: CustomerGroupPatch):
     data = payload.model_dump(exclude_unset=True)
     group = _get(request, ident)
@@ -142,7 +143,7 @@ def update_customer_group(request: HttpRequest, response: HttpResponse, ident: s
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a customer group without children")
-def delete_customer_group(request: HttpRequest, ident: str,
+def delete_customer_group(request: HttpRequest, ident: IdOrKey,
                           delete_prices: bool = Query(False, description=(
                               "Also delete the price rows for this group; without it, a group "
                               "that prices use is refused (409, with the count)."))):
@@ -157,7 +158,7 @@ def delete_customer_group(request: HttpRequest, ident: str,
 
 
 @router.get("/{ident}/tree", response=GroupTreeOut, summary="The subtree below a customer group")
-def customer_group_tree(request: HttpRequest, ident: str):
+def customer_group_tree(request: HttpRequest, ident: IdOrKey):
     root = _get(request, ident)
     # One query for the whole subtree; children are linked in memory.
     rows = list(

@@ -7,17 +7,17 @@ organizations it manages.
 """
 
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from pydantic import BeforeValidator, ConfigDict, StringConstraints
+from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, set_etag,
+    AccountIdOrEmail, Id, IdOrKey, Page, RoleIdOrName, by_id_or_key, if_match, paginate,
+    require_perm, resolve_ref, set_etag,
 )
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import looks_like_uuid
@@ -25,16 +25,6 @@ from clientbase.customers.models import Account, Grant, GrantLevel, Organization
 from clientbase.customers.services import grants as services
 
 router = Router(tags=["grants"])
-
-# PostgreSQL text cannot hold NUL characters; refuse them at the edge (422)
-# rather than let a query fail with a 500.
-Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
-# A role is named by its name or its integer id; a JSON number is read as the id.
-RoleRef = Annotated[
-    str,
-    BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v),
-    StringConstraints(pattern=r"^[^\x00]*$", max_length=150),
-]
 
 
 class GrantOut(Schema):
@@ -66,18 +56,19 @@ class GrantOut(Schema):
 
 class GrantIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    role: RoleRef | None = Field(None, description="Name or id of the role; or give `account`.")
-    account: Text | None = Field(None, max_length=254, description="Id or e-mail of the account; or give `role`.")
-    organization: Text = Field(..., min_length=1, max_length=100, description="Id or key.")
+    role: RoleIdOrName | None = Field(None, max_length=150, description="Name or id of the role; or give `account`.")
+    account: AccountIdOrEmail | None = Field(None, max_length=254,
+                                             description="Id or e-mail of the account; or give `role`.")
+    organization: IdOrKey = Field(..., min_length=1, max_length=100, description="Id or key.")
     include_descendants: bool = True
     level: GrantLevel = GrantLevel.VIEW
 
 
 class GrantPatch(Schema):
     model_config = ConfigDict(extra="forbid")
-    role: RoleRef | None = None
-    account: Text | None = Field(None, max_length=254)
-    organization: Text | None = Field(None, min_length=1, max_length=100)
+    role: RoleIdOrName | None = Field(None, max_length=150, description="Name or id of the role.")
+    account: AccountIdOrEmail | None = Field(None, max_length=254, description="Id or e-mail of the account.")
+    organization: IdOrKey | None = Field(None, min_length=1, max_length=100, description="Id or key.")
     include_descendants: bool | None = None
     level: GrantLevel | None = None
 
@@ -87,9 +78,9 @@ class GrantPage(Page):
 
 
 class GrantFilters(Schema):
-    role: Text | None = Field(None, max_length=150, description="Role name or id.")
-    account: Text | None = Field(None, max_length=254, description="Account id or e-mail.")
-    organization: Text | None = Field(None, max_length=100, description="Organization id or key.")
+    role: RoleIdOrName | None = Field(None, max_length=150, description="Role name or id.")
+    account: AccountIdOrEmail | None = Field(None, max_length=254, description="Account id or e-mail.")
+    organization: IdOrKey | None = Field(None, max_length=100, description="Organization id or key.")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=2000)
 
@@ -169,14 +160,14 @@ def create_grant(request: HttpRequest, response: HttpResponse, payload: GrantIn)
 
 
 @router.get("/{ident}", response=GrantOut, summary="Get a grant")
-def get_grant(request: HttpRequest, response: HttpResponse, ident: str):
+def get_grant(request: HttpRequest, response: HttpResponse, ident: Id):
     grant = _get(request, ident)
     set_etag(response, grant)
     return grant
 
 
 @router.patch("/{ident}", response=GrantOut, summary="Change a grant")
-def update_grant(request: HttpRequest, response: HttpResponse, ident: str, payload: GrantPatch):
+def update_grant(request: HttpRequest, response: HttpResponse, ident: Id, payload: GrantPatch):
     data = payload.model_dump(exclude_unset=True)
     grant = _get(request, ident)
     require_perm(request, "customers.change_grant")  # the service asks too; 403 before 422
@@ -199,7 +190,7 @@ def update_grant(request: HttpRequest, response: HttpResponse, ident: str, paylo
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a grant")
-def delete_grant(request: HttpRequest, ident: str):
+def delete_grant(request: HttpRequest, ident: Id):
     with transaction.atomic():
         services.delete_grant(_get(request, ident), actor=request.user,
                               expected_version=if_match(request))

@@ -1,7 +1,11 @@
 """The NinjaAPI behind /api/v1: authentication, problems, and each domain's router."""
 
+from collections import Counter
+
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, re_path
 from ninja import NinjaAPI
+from ninja.operation import Operation
 
 from clientbase.api import errors
 from clientbase.api.auth import staff_auth
@@ -24,10 +28,19 @@ class ProblemNinjaAPI(NinjaAPI):
         # Last: anything else under /api/v1/ is a 404 problem, not Django's page.
         return [*patterns, re_path(r"^.*$", errors.not_found_view, name="no-such-url")]
 
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        """The view function's name: `list_contacts`, `move_organization`,
+        `resolve_price`. Generated clients name their methods after it, so it
+        is part of the contract: rename a view only with that in mind.
+        (ninja's default prefixes the module path, which changes whenever a
+        module moves.)"""
+        return operation.view_func.__name__
+
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         """ninja's schema, plus the problem every operation may answer with
         (4XX, 5XX), so that clients and schema tests know its shape."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        _refuse_duplicate_operation_ids(schema)
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = errors.PROBLEM_SCHEMA
         problem_response = {
             "description": "An RFC 9457 problem.",
@@ -38,7 +51,88 @@ class ProblemNinjaAPI(NinjaAPI):
                 responses = operation.setdefault("responses", {})
                 for status in ("4XX", "5XX"):
                     responses.setdefault(status, problem_response)
+                for parameter in operation.get("parameters", []):
+                    _fix_parameter_examples(parameter)
+        _document_versioning(schema)
         return schema
+
+
+def _refuse_duplicate_operation_ids(schema: dict) -> None:
+    # ninja only prints a warning; two views with one name would give a
+    # generated client one method for two operations.
+    counts = Counter(op["operationId"] for item in schema.get("paths", {}).values() for op in item.values())
+    if duplicates := sorted(name for name, n in counts.items() if n > 1):
+        raise ImproperlyConfigured(f"Operation ids used more than once: {', '.join(duplicates)}; "
+                                   "give the views distinct names.")
+
+
+def _fix_parameter_examples(parameter: dict) -> None:
+    # ninja copies a JSON Schema `examples` list (IdOrKey's) up to the
+    # parameter, where OpenAPI wants a map of Example objects.
+    examples = parameter.get("examples")
+    if isinstance(examples, list):
+        parameter["examples"] = {str(value): {"value": value} for value in examples}
+
+
+ETAG_HEADER = {
+    "description": "The object's version, quoted (`\"3\"`). Send it back as `If-Match` to change "
+                   "or delete the object only if nobody has changed it since.",
+    "schema": {"type": "string", "examples": ['"3"']},
+}
+IF_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "description": "The ETag you read. When the object has changed since (its version is "
+                   "another), the answer is 412 and nothing changes. `*` or no header: no check.",
+    "schema": {"type": "string"},
+}
+STALE_RESPONSE = {
+    "description": "If-Match names an older version of the object: nothing was changed.",
+    "content": {errors.PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def _versioned_answer(operation: dict, schemas: dict) -> list:
+    """The success statuses of `operation` whose answer is one versioned object
+    (a schema with `version`): those carry its ETag."""
+    found = []
+    for status, response in operation.get("responses", {}).items():
+        if str(status) not in ("200", "201"):
+            continue
+        ref = response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+        if "version" in schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}):
+            found.append(status)
+    return found
+
+
+def _document_versioning(schema: dict) -> None:
+    """ETag and If-Match, from one rule rather than by hand in each router:
+    an operation answering one object that has a `version` (get, create,
+    update, move) sends its ETag; a PATCH or DELETE on a path whose GET
+    answers such an object, and a POST on an object's path that answers it
+    (move), take an optional If-Match and may answer 412. Every such view
+    sets the ETag (common.set_etag) and hands If-Match to the version check
+    (common.if_match, check_if_match); tests/api/test_versioning_contract.py
+    holds every operation of the schema to what it says here."""
+    components = schema.setdefault("components", {})
+    schemas = components.get("schemas", {})
+    components.setdefault("headers", {})["ETag"] = ETAG_HEADER
+    components.setdefault("parameters", {})["IfMatch"] = IF_MATCH_PARAMETER
+    paths = schema.get("paths", {})
+    versioned_paths = {path for path, item in paths.items()
+                       if "get" in item and _versioned_answer(item["get"], schemas)}
+    for path, item in paths.items():
+        for method, operation in item.items():
+            statuses = _versioned_answer(operation, schemas)
+            for status in statuses:
+                operation["responses"][status].setdefault("headers", {})["ETag"] = {
+                    "$ref": "#/components/headers/ETag"}
+            takes_if_match = ((method in ("patch", "delete") and path in versioned_paths)
+                              or (method == "post" and "{" in path and statuses))
+            if takes_if_match:
+                operation.setdefault("parameters", []).append({"$ref": "#/components/parameters/IfMatch"})
+                operation["responses"].setdefault(412, STALE_RESPONSE)
 
 
 api = ProblemNinjaAPI(
@@ -48,7 +142,9 @@ api = ProblemNinjaAPI(
         "Customer management for online shops. Authenticate with a session cookie "
         "(plus the X-CSRFToken header on writes) or with `Authorization: Bearer <token>`. "
         "Errors are RFC 9457 problems (application/problem+json). Every id parameter "
-        "also accepts the object's key."
+        "also accepts the object's key. A versioned object's answers carry an ETag; send it "
+        "back as If-Match on PATCH, DELETE or move (412 when stale). Money and quantities "
+        "are decimal strings."
     ),
     urls_namespace="api-v1",
     auth=staff_auth,

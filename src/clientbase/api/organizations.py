@@ -9,7 +9,8 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    KeyStr, Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, resolve_refs, set_etag,
+    IdOrKey, KeyStr, Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, resolve_refs,
+    set_etag,
 )
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import subtree_q
@@ -41,8 +42,8 @@ class OrganizationIn(Schema):
     key: KeyStr | None = None
     name: str = Field(..., min_length=1, max_length=200)
     kind: OrganizationKind = OrganizationKind.ORGANIZATION
-    parent: str | None = Field(None, description="Id or key of the parent; null for a root.")
-    customer_groups: list[str] = Field(default_factory=list, max_length=1000)
+    parent: IdOrKey | None = Field(None, description="Id or key of the parent; null for a root.")
+    customer_groups: list[IdOrKey] = Field(default_factory=list, max_length=1000, description="Ids or keys.")
 
 
 class OrganizationPatch(Schema):
@@ -50,8 +51,8 @@ class OrganizationPatch(Schema):
     key: KeyStr | None = None
     name: str | None = Field(None, min_length=1, max_length=200)
     kind: OrganizationKind | None = None
-    parent: str | None = None
-    customer_groups: list[str] | None = Field(None, max_length=1000)
+    parent: IdOrKey | None = Field(None, description="Id or key of the new parent; null: to the top.")
+    customer_groups: list[IdOrKey] | None = Field(None, max_length=1000, description="Ids or keys; replaces all.")
 
 
 class OrganizationPage(Page):
@@ -60,17 +61,17 @@ class OrganizationPage(Page):
 
 class OrganizationFilters(Schema):
     q: str | None = Field(None, max_length=200, description="Prefix of the name, or the key.")
-    parent: str | None = Field(None, description="Only the children of this organization (id or key).")
-    under: str | None = Field(None, description="Only this organization's subtree (id or key).")
+    parent: IdOrKey | None = Field(None, description="Only the children of this organization (id or key).")
+    under: IdOrKey | None = Field(None, description="Only this organization's subtree (id or key).")
     kind: OrganizationKind | None = None
-    customer_group: str | None = Field(None, description="Only organizations with this group (id or key).")
+    customer_group: IdOrKey | None = Field(None, description="Only organizations with this group (id or key).")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=2000)
 
 
 class MoveIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    parent: str | None = Field(..., description="Id or key of the new parent; null for a root.")
+    parent: IdOrKey | None = Field(..., description="Id or key of the new parent; null for a root.")
 
 
 class TreeNodeOut(Schema):
@@ -137,14 +138,14 @@ def create_organization(request: HttpRequest, response: HttpResponse, payload: O
 
 
 @router.get("/{ident}", response=OrganizationOut, summary="Get an organization by id or key")
-def get_organization(request: HttpRequest, response: HttpResponse, ident: str):
+def get_organization(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
     org = _get(request, ident)
     set_etag(response, org)
     return org
 
 
 @router.patch("/{ident}", response=OrganizationOut, summary="Change an organization")
-def update_organization(request: HttpRequest, response: HttpResponse, ident: str,
+def update_organization(request: HttpRequest, response: HttpResponse, ident: IdOrKey,
                         payload: OrganizationPatch):
     data = payload.model_dump(exclude_unset=True)
     for field in ("name", "kind", "customer_groups"):
@@ -164,7 +165,7 @@ def update_organization(request: HttpRequest, response: HttpResponse, ident: str
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete an empty organization")
-def delete_organization(request: HttpRequest, ident: str):
+def delete_organization(request: HttpRequest, ident: IdOrKey):
     with transaction.atomic():
         services.delete_organization(_get(request, ident), actor=request.user,
                                      expected_version=if_match(request))
@@ -172,7 +173,7 @@ def delete_organization(request: HttpRequest, ident: str):
 
 
 @router.post("/{ident}/move", response=OrganizationOut, summary="Move an organization and its subtree")
-def move_organization(request: HttpRequest, response: HttpResponse, ident: str, payload: MoveIn):
+def move_organization(request: HttpRequest, response: HttpResponse, ident: IdOrKey, payload: MoveIn):
     with transaction.atomic():
         org = services.move_organization(
             _get(request, ident), _parent(request, payload.parent), actor=request.user,
@@ -182,7 +183,7 @@ def move_organization(request: HttpRequest, response: HttpResponse, ident: str, 
 
 
 @router.get("/{ident}/tree", response=TreeNodeOut, summary="The subtree below an organization")
-def organization_tree(request: HttpRequest, ident: str,
+def organization_tree(request: HttpRequest, ident: IdOrKey,
                       depth: int = Query(50, ge=1, le=50, description="Levels below the root to include.")):
     from clientbase.core.trees import nest
 

@@ -6,10 +6,11 @@ from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from pydantic import ConfigDict, field_serializer
+from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    Page, by_id_or_key, if_match, require_perm, resolve_ref, set_etag,
+    IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, UUIDId, by_id_or_key, if_match, require_perm,
+    resolve_ref, set_etag,
 )
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
@@ -30,8 +31,8 @@ class PriceOut(Schema):
     currency: str
     sale_type: SaleType
     sale_code: str
-    min_quantity: Decimal
-    unit_price: Decimal
+    min_quantity: Quantity
+    unit_price: Money
     valid_from: datetime | None
     valid_until: datetime | None
     version: int
@@ -56,14 +57,14 @@ class PriceOut(Schema):
 
 class PriceIn(Schema):
     model_config = ConfigDict(extra="forbid")
-    variant: str | None = Field(None, description="SKU or id of the variant.")
-    product: str | None = Field(None, description="Key or id of the product (applies to its variants without own rows).")
-    market: str
+    variant: IdOrKey | None = Field(None, description="SKU or id of the variant.")
+    product: IdOrKey | None = Field(None, description="Key or id of the product (applies to its variants without own rows).")
+    market: IdOrKey = Field(..., description="Key or id of the market.")
     currency: str | None = Field(None, min_length=3, max_length=3, description="Default: the market's.")
     sale_type: SaleType = SaleType.ALL_CUSTOMERS
     sale_code: str = Field("", max_length=100)
-    min_quantity: Decimal = Field(Decimal(0), ge=0, max_digits=12, decimal_places=2)
-    unit_price: Decimal = Field(..., ge=0, max_digits=19, decimal_places=4)
+    min_quantity: QuantityIn = Field(Decimal(0), ge=0, max_digits=12, decimal_places=2)
+    unit_price: MoneyIn = Field(..., ge=0, max_digits=19, decimal_places=4)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
 
@@ -73,16 +74,16 @@ class PricePatch(Schema):
     currency: str | None = Field(None, min_length=3, max_length=3)
     sale_type: SaleType | None = None
     sale_code: str | None = Field(None, max_length=100)
-    min_quantity: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
-    unit_price: Decimal | None = Field(None, ge=0, max_digits=19, decimal_places=4)
+    min_quantity: QuantityIn | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    unit_price: MoneyIn | None = Field(None, ge=0, max_digits=19, decimal_places=4)
     valid_from: datetime | None = None
     valid_until: datetime | None = None
 
 
 class PriceFilters(Schema):
-    variant: str | None = None
-    product: str | None = None
-    market: str | None = None
+    variant: IdOrKey | None = Field(None, description="SKU or id of the variant.")
+    product: IdOrKey | None = Field(None, description="Key or id of the product.")
+    market: IdOrKey | None = Field(None, description="Key or id of the market.")
     currency: str | None = Field(None, max_length=3)
     sale_type: SaleType | None = None
     sale_code: str | None = Field(None, max_length=100)
@@ -98,26 +99,22 @@ class PricePage(Page):
 
 
 class ResolveParams(Schema):
-    sku: str = Field(..., min_length=1, max_length=100)
-    contact: str | None = Field(None, description="Id or key of the contact; omit for an anonymous visitor.")
-    quantity: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
-    market: str
+    sku: str = Field(..., min_length=1, max_length=100, description="The variant's SKU.")
+    contact: IdOrKey | None = Field(None, description="Id or key of the contact; omit for an anonymous visitor.")
+    quantity: QuantityIn = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
+    market: IdOrKey = Field(..., description="Key or id of the market.")
     currency: str | None = Field(None, min_length=3, max_length=3, description="Default: the market's.")
     at: datetime | None = Field(None, description="The moment to price at; default now.")
 
 
 class ResolveOut(Schema):
     sku: str
-    unit_price: Decimal
+    unit_price: Money
     currency: str
-    quantity: Decimal
+    quantity: Quantity
     market: str
     contact: UUID | None
     price: PriceOut
-
-    @field_serializer("unit_price", "quantity")
-    def _decimal(self, value: Decimal) -> str:
-        return f"{value:f}"
 
 
 class CandidateOut(Schema):
@@ -130,40 +127,32 @@ class CandidateOut(Schema):
 
 class ExplainOut(Schema):
     sku: str
-    unit_price: Decimal | None
+    unit_price: Money | None
     currency: str
-    quantity: Decimal
+    quantity: Quantity
     market: str
     contact: UUID | None
     groups: list[str] = Field(..., description="The contact's effective customer groups.")
     price: PriceOut | None
     candidates: list[CandidateOut]
 
-    @field_serializer("unit_price", "quantity")
-    def _decimal(self, value: Decimal | None) -> str | None:
-        return None if value is None else f"{value:f}"
-
 
 class BatchIn(Schema):
     model_config = ConfigDict(extra="forbid")
     skus: list[str] = Field(..., min_length=1, max_length=500)
-    contact: str | None = None
-    quantity: Decimal = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
-    market: str
+    contact: IdOrKey | None = Field(None, description="Id or key of the contact; omit for an anonymous visitor.")
+    quantity: QuantityIn = Field(Decimal(1), gt=0, max_digits=12, decimal_places=2)
+    market: IdOrKey = Field(..., description="Key or id of the market.")
     currency: str | None = Field(None, min_length=3, max_length=3)
     at: datetime | None = None
 
 
 class BatchItem(Schema):
     sku: str
-    unit_price: Decimal | None
+    unit_price: Money | None
     currency: str
     price: PriceOut | None
     problem: str | None = Field(None, description="unknown_sku or no_price when there is no price.")
-
-    @field_serializer("unit_price")
-    def _decimal(self, value: Decimal | None) -> str | None:
-        return None if value is None else f"{value:f}"
 
 
 class BatchOut(Schema):
@@ -216,17 +205,17 @@ def create_price(request: HttpRequest, response: HttpResponse, payload: PriceIn)
 
 
 @router.get("/resolve", response=ResolveOut, summary="What a visitor pays for a SKU")
-def resolve(request: HttpRequest, params: Query[ResolveParams]):
+def resolve_price(request: HttpRequest, params: Query[ResolveParams]):
     return _resolve_one(request, params, explain=False)
 
 
 @router.get("/explain", response=ExplainOut, summary="Why a price won: every candidate row")
-def explain(request: HttpRequest, params: Query[ResolveParams]):
+def explain_price(request: HttpRequest, params: Query[ResolveParams]):
     return _resolve_one(request, params, explain=True)
 
 
 @router.post("/resolve", response=BatchOut, summary="Resolve up to 500 SKUs at once")
-def resolve_batch(request: HttpRequest, payload: BatchIn):
+def resolve_prices(request: HttpRequest, payload: BatchIn):
     require_perm(request, "pricing.view_pricerow")
     market, currency, contact = _context(request, payload.market, payload.currency, payload.contact)
     skus = list(dict.fromkeys(payload.skus))
@@ -245,7 +234,7 @@ def resolve_batch(request: HttpRequest, payload: BatchIn):
 
 
 @router.get("/{ident}", response=PriceOut, summary="Get a price row")
-def get_price(request: HttpRequest, response: HttpResponse, ident: UUID):
+def get_price(request: HttpRequest, response: HttpResponse, ident: UUIDId):
     require_perm(request, "pricing.view_pricerow")
     row = by_id_or_key(_rows(), ident, label="price row")
     set_etag(response, row)
@@ -253,7 +242,7 @@ def get_price(request: HttpRequest, response: HttpResponse, ident: UUID):
 
 
 @router.patch("/{ident}", response=PriceOut, summary="Change a price row")
-def update_price(request: HttpRequest, response: HttpResponse, ident: UUID, payload: PricePatch):
+def update_price(request: HttpRequest, response: HttpResponse, ident: UUIDId, payload: PricePatch):
     # A null leaves a field as it is, except the validity bounds: null is "always".
     changes = {name: value for name, value in payload.model_dump(exclude_unset=True).items()
                if value is not None or name in ("valid_from", "valid_until")}
@@ -264,7 +253,7 @@ def update_price(request: HttpRequest, response: HttpResponse, ident: UUID, payl
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a price row")
-def delete_price(request: HttpRequest, ident: UUID):
+def delete_price(request: HttpRequest, ident: UUIDId):
     services.delete_price_row(by_id_or_key(PriceRow.objects.all(), ident, label="price row"),
                               actor=request.user, expected_version=if_match(request))
     return 204, None

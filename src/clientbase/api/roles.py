@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
-from clientbase.api.common import Page, if_match, paginate, require_perm
+from clientbase.api.common import Page, RoleIdOrName, if_match, paginate, require_perm
 from clientbase.core.errors import NotFound
 from clientbase.customers.services import accounts as services
 
@@ -111,12 +111,12 @@ def create_role(request: HttpRequest, response: HttpResponse, payload: RoleIn):
 
 
 @router.get("/{ident}", response=RoleOut, summary="Get a role by id or name")
-def get_role(request: HttpRequest, response: HttpResponse, ident: str):
+def get_role(request: HttpRequest, response: HttpResponse, ident: RoleIdOrName):
     return _with_etag(response, _get(request, ident))
 
 
 @router.patch("/{ident}", response=RoleOut, summary="Rename a role or replace its permissions")
-def update_role(request: HttpRequest, response: HttpResponse, ident: str, payload: RolePatch):
+def update_role(request: HttpRequest, response: HttpResponse, ident: RoleIdOrName, payload: RolePatch):
     data = payload.model_dump(exclude_unset=True)
     role = _get(request, ident, "auth.change_group")
     with transaction.atomic():
@@ -129,7 +129,7 @@ def update_role(request: HttpRequest, response: HttpResponse, ident: str, payloa
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a role that is not built in")
-def delete_role(request: HttpRequest, ident: str):
+def delete_role(request: HttpRequest, ident: RoleIdOrName):
     with transaction.atomic():
         services.delete_role(_get(request, ident, "auth.delete_group"), actor=request.user,
                              expected_version=if_match(request))

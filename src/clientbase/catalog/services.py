@@ -2,26 +2,24 @@
 back office and imports.
 
 Each write takes the acting account (`actor`; None is the system) and goes
-through `clientbase.core.writes`: the actor's permission, the rules below,
-the version the caller read (`expected_version`, from If-Match or the back
-office's page; None checks nothing), then the save with its history.
+through `clientbase.core.writes`: the actor's permission, the version the
+caller read (`expected_version`, from If-Match or the back office's page;
+None checks nothing), the rules below, then the save with its history.
 
 Deleting a market is a pricing operation (its price rows go first), see
 `clientbase.pricing.services.delete_market`.
 """
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core import writes
+from clientbase.core.countries import is_country
 from clientbase.core.currencies import is_currency
 from clientbase.core.errors import FieldError, Invalid
 from clientbase.core.unique import check_unique
 from clientbase.core.versions import ExpectedVersion
-
-_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
 # --- Markets ----------------------------------------------------------------
@@ -39,7 +37,7 @@ def normalize_market(market: Market) -> None:
 def validate_market(market: Market) -> None:
     """Raise Invalid naming every bad field of a (normalized) market."""
     errors: list[FieldError] = []
-    bad_countries = [c for c in market.countries if not isinstance(c, str) or not _COUNTRY_RE.match(c)]
+    bad_countries = [c for c in market.countries if not isinstance(c, str) or not is_country(c)]
     if bad_countries:
         errors.append(FieldError("countries", f"Not ISO 3166-1 alpha-2 country codes: {bad_countries}."))
     if not market.currencies:

@@ -1,6 +1,9 @@
 """The one order of every single-object write, whichever door it came
-through: the actor's permission, the object's rules, the version the caller
-read, then the save, with the actor in the object's history.
+through: the actor's permission, the version the caller read (checked on the
+locked row, before anything else is judged: a stale write is a 412 whatever
+else is wrong with it, as HTTP's preconditions and the customers services
+have it), the object's rules, then the save, with the actor in the object's
+history.
 
 Domain services call `create`, `update` and `delete` with their own rules
 (`check`); the actor is the acting account, or None for the system (the
@@ -56,15 +59,15 @@ def create(obj: M, *, actor, check: Callable[[M], None], unique: str | None = No
 def update(obj: M, changes: Mapping[str, Any], *, actor, check: Callable[[M], None],
            expected_version: ExpectedVersion = None, unique: str | None = None) -> M:
     """Apply `changes` (field → value) to `obj`'s row, locked, and save it;
-    answers the saved object. Forbidden without the change permission; the
-    errors of `check`; PreconditionFailed when the row is no longer at
-    `expected_version`."""
+    answers the saved object. Forbidden without the change permission;
+    PreconditionFailed when the row is no longer at `expected_version`; the
+    errors of `check`."""
     require(actor, permission(type(obj), "change"))
     obj = locked(obj)
+    check_version(obj, expected_version)
     for name, value in changes.items():
         setattr(obj, name, value)
     check(obj)
-    check_version(obj, expected_version)
     _save(obj, actor, unique)
     return obj
 
@@ -76,7 +79,9 @@ def delete(obj: Model, *, actor, expected_version: ExpectedVersion = None) -> No
     variants and prices needs delete_product, delete_variant and
     delete_pricerow: Django admin's rule, for every door); PreconditionFailed
     when the row is no longer at `expected_version`."""
+    require(actor, permission(type(obj), "delete"))
     obj = locked(obj)
+    check_version(obj, expected_version)
     collector = Collector(using=router.db_for_write(type(obj), instance=obj))
     collector.collect([obj])  # ProtectedError if a protecting reference forbids it
     kinds = set(collector.data)
@@ -84,6 +89,5 @@ def delete(obj: Model, *, actor, expected_version: ExpectedVersion = None) -> No
     kinds |= {qs.model for qs in collector.fast_deletes if qs.exists()}
     # Link rows of many-to-many fields are nothing anyone deletes by themselves.
     require(actor, *sorted(permission(m, "delete") for m in kinds if not m._meta.auto_created))
-    check_version(obj, expected_version)
     record_actor(obj, actor)
     collector.delete()

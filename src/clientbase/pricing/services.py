@@ -2,8 +2,8 @@
 imports, and the deletions that must not leave rows pointing nowhere.
 
 Each write takes the acting account (`actor`; None is the system) and goes
-through `clientbase.core.writes`: the actor's permission, the row's rules,
-the version the caller read (`expected_version`; None checks nothing), then
+through `clientbase.core.writes`: the actor's permission, the version the
+caller read (`expected_version`; None checks nothing), the row's rules, then
 the save with its history.
 
 Resolving prices lives in `clientbase.pricing.resolver`; its entry points are
@@ -122,6 +122,7 @@ def delete_market(market: Market, *, actor, expected_version: ExpectedVersion = 
     Returns the number of rows deleted with it."""
     require(actor, "catalog.delete_market")
     market = locked(market)
+    check_version(market, expected_version)
     rows = PriceRow.objects.filter(market=market)
     count = rows.count()
     if count:
@@ -129,7 +130,6 @@ def delete_market(market: Market, *, actor, expected_version: ExpectedVersion = 
             raise Conflict.on("id", f"{count} price row(s) use market {market.key}; delete them first "
                                     "or pass delete_prices=true.", code="in_use")
         require(actor, "pricing.delete_pricerow")
-    check_version(market, expected_version)
     rows.delete()
     writes.record_actor(market, actor)
     market.delete()

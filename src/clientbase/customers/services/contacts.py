@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from clientbase.core.countries import is_country
+from clientbase.core.currencies import is_currency
 from clientbase.core.errors import FieldError, Invalid
 from clientbase.core.models import validate_key
 from clientbase.customers.models import (
@@ -27,19 +29,6 @@ from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.models.visibility import OrganizationScope, organization_scope
 from clientbase.customers.services.access import lock_for_change
 
-# ISO 3166-1 alpha-2: the 249 officially assigned codes.
-ISO_COUNTRIES = frozenset(
-    "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ "
-    "BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM "
-    "DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS "
-    "GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN "
-    "KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ "
-    "MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM "
-    "PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV "
-    "SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI "
-    "VN VU WF WS YE YT ZA ZM ZW".split()
-)
-_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 # A language tag as shops use them: `en`, or language plus region, `en-GB`.
 _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 
@@ -99,8 +88,9 @@ def clean_contact_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[
                 validate_e164(value)
             except ValidationError as exc:
                 errors.append(FieldError("phone", _django_message(exc), "invalid_phone"))
-        elif name == "preferred_currency" and value and not _CURRENCY_RE.match(value):
-            errors.append(FieldError(name, "A currency is three upper-case letters (ISO 4217), e.g. EUR.",
+        elif name == "preferred_currency" and value and not is_currency(value):
+            # The same list markets check (core.currencies), not just three letters.
+            errors.append(FieldError(name, "An ISO 4217 currency code in upper case, e.g. EUR.",
                                      "invalid_currency"))
         elif name == "preferred_language" and value and not _LANGUAGE_RE.match(value):
             errors.append(FieldError(name, "A language looks like 'en' or 'en-GB'.", "invalid_language"))
@@ -150,7 +140,7 @@ def clean_addresses(addresses: Iterable[Mapping[str, Any]], field: str = "addres
             if not address.get(required):
                 errors.append(FieldError(f"{where}.{required}", "This field is required.", "required"))
         country = address.get("country")
-        if country and country not in ISO_COUNTRIES:
+        if country and not is_country(country):
             errors.append(FieldError(
                 f"{where}.country",
                 "An ISO 3166-1 alpha-2 country code in upper case, e.g. DE.", "invalid_country"))
