@@ -161,8 +161,8 @@ CASES = [
         "delete product", "create variant", "change variant", "delete variant", "create price",
         "change price", "delete price")],
     *[(name, "manager", True, "stale", "changed since you read it") for name in (
-        "change market", "delete market", "change product", "delete product", "change variant",
-        "delete variant", "change price", "delete price")],
+        "change market", "delete market", "delete market and its prices", "change product",
+        "delete product", "change variant", "delete variant", "change price", "delete price")],
     # Rules of the data, whoever asks.
     ("create market, default currency not sold", "manager", False, "refused",
      "The default currency must be one of the market's currencies."),
