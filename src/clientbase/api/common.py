@@ -8,7 +8,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Schema
+from ninja import Field, Schema
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
 
 from clientbase.core.errors import Invalid, NotFound
@@ -201,6 +201,13 @@ def set_etag(response: HttpResponse, obj: Model) -> None:
 
 class Page(Schema):
     next_cursor: str | None = None
+
+
+# The query of a plain list (markets, products, variants): a prefix search, and the page.
+class ListParams(Schema):
+    q: str | None = Field(None, max_length=200, description="Prefix of the key or name.")
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=2000)
 
 
 def paginate(queryset: QuerySet, *, ordering: list[str], limit: int | None,

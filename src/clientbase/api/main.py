@@ -155,7 +155,9 @@ errors.install(api)
 
 
 def _mount() -> None:
-    from clientbase.api import accounts, catalog, contacts, customer_groups, grants, organizations, prices, roles
+    from clientbase.api import (
+        accounts, contacts, customer_groups, grants, markets, organizations, prices, products, roles, variants,
+    )
 
     api.add_router("/contacts", contacts.router)
     api.add_router("/organizations", organizations.router)
@@ -164,9 +166,9 @@ def _mount() -> None:
     api.add_router("/roles", roles.router)
     api.add_router("/grants", grants.router)
 
-    api.add_router("/markets", catalog.markets)
-    api.add_router("/products", catalog.products)
-    api.add_router("/variants", catalog.variants)
+    api.add_router("/markets", markets.router)
+    api.add_router("/products", products.router)
+    api.add_router("/variants", variants.router)
     api.add_router("/prices", prices.router)
 
 
