@@ -16,8 +16,9 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    AccountIdent, Id, IdOrKey, Page, if_match, paginate, require_perm, resolve_ref, set_etag,
+    AccountIdent, Id, IdOrKey, Page, if_match, require_perm, resolve_ref, set_etag,
 )
+from clientbase.core.pagination import Keyset
 from clientbase.core.errors import NotFound
 from clientbase.core.models import looks_like_uuid
 from clientbase.customers.models import Account, ApiToken, Contact, GrantLevel
@@ -163,9 +164,7 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilters]):
         qs = qs.filter(groups__name=filters.role.strip())
     if filters.is_active is not None:
         qs = qs.filter(is_active=filters.is_active)
-    items, next_cursor = paginate(qs, ordering=["email", "id"], limit=filters.limit,
-                                  cursor=filters.cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return Keyset("email", "id").page(qs, limit=filters.limit, cursor=filters.cursor)
 
 
 @router.post("", response={201: AccountOut}, summary="Create an account")

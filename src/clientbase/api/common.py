@@ -13,7 +13,6 @@ from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringCon
 
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import KEY_MAX_LENGTH, KEY_PATTERN, looks_like_uuid, validate_key
-from clientbase.core.pagination import Keyset
 from clientbase.core.permissions import require
 from clientbase.core.versions import check_version
 
@@ -208,12 +207,3 @@ class ListParams(Schema):
     q: str | None = Field(None, max_length=200, description="Prefix of the key or name.")
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=2000)
-
-
-def paginate(queryset: QuerySet, *, ordering: list[str], limit: int | None,
-             cursor: str | None, late_rows: bool = False) -> tuple[list[Model], str | None]:
-    """`Keyset(*ordering, late_rows=late_rows).page(queryset, …)` as a pair
-    (items, next cursor), for the routers that still spell it so; a router
-    can return the KeysetPage itself as its Page."""
-    page = Keyset(*ordering, late_rows=late_rows).page(queryset, limit=limit, cursor=cursor)
-    return page.items, page.next_cursor

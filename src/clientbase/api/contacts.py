@@ -12,8 +12,9 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    IdOrKey, KeyStr, Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, resolve_refs, set_etag,
+    IdOrKey, KeyStr, Page, by_id_or_key, if_match, require_perm, resolve_ref, resolve_refs, set_etag,
 )
+from clientbase.core.pagination import Keyset
 from clientbase.core.errors import NotFound
 from clientbase.core.models import subtree_q
 from clientbase.customers.models import (
@@ -243,9 +244,7 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
         qs = qs.filter(account__isnull=not filters.has_account)
     # A search skips many rows of the list order: find the page's ids in the
     # covering search index first (docs/benchmarks.md, contact search).
-    items, next_cursor = paginate(qs, ordering=ORDERING, limit=filters.limit, cursor=filters.cursor,
-                                  late_rows=bool(filters.q))
-    return {"items": items, "next_cursor": next_cursor}
+    return Keyset(*ORDERING, late_rows=bool(filters.q)).page(qs, limit=filters.limit, cursor=filters.cursor)
 
 
 @router.post("", response={201: ContactOut}, summary="Create a contact")

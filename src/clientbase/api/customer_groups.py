@@ -15,11 +15,13 @@ from pydantic import ConfigDict, StringConstraints
 
 # The API layer may call any domain's services; customers' own services know
 # nothing of prices (pricing refuses, by signal, to lose a group it uses).
-from clientbase.pricing.services import delete_group_prices
+from clientbase.pricing.services import delete_customer_group_with_prices
 
 from clientbase.api.common import (
-    IdOrKey, KeyStr, Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, set_etag,
+    IdOrKey, KeyStr, Page, by_id_or_key, if_match, require_perm, resolve_ref, set_etag,
 )
+from clientbase.core.pagination import Keyset
+from clientbase.core.trees import nest
 from clientbase.core.errors import NotFound
 from clientbase.core.models import subtree_q
 from clientbase.customers.models import CustomerGroup
@@ -99,9 +101,7 @@ def list_customer_groups(request: HttpRequest, filters: Query[CustomerGroupFilte
         qs = qs.filter(Q(name__istartswith=term) | Q(key__istartswith=term))
     if filters.parent:
         qs = qs.filter(parent=resolve_ref(CustomerGroup.objects.all(), filters.parent, "parent"))
-    items, next_cursor = paginate(qs, ordering=["path", "id"], limit=filters.limit,
-                                  cursor=filters.cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return Keyset("path", "id").page(qs, limit=filters.limit, cursor=filters.cursor)
 
 
 @router.post("", response={201: CustomerGroupOut}, summary="Create a customer group")
@@ -148,12 +148,8 @@ def delete_customer_group(request: HttpRequest, ident: IdOrKey,
                               "Also delete the price rows for this group; without it, a group "
                               "that prices use is refused (409, with the count)."))):
     group = _get(request, ident)
-    require_perm(request, "customers.delete_customergroup")  # before deleting any price row
-    with transaction.atomic():
-        if delete_prices:
-            require_perm(request, "pricing.delete_pricerow")
-            delete_group_prices(group)
-        services.delete_customer_group(group, actor=request.user, expected_version=if_match(request))
+    delete = delete_customer_group_with_prices if delete_prices else services.delete_customer_group
+    delete(group, actor=request.user, expected_version=if_match(request))
     return 204, None
 
 
@@ -165,8 +161,4 @@ def customer_group_tree(request: HttpRequest, ident: IdOrKey):
         CustomerGroup.objects.visible_to(request.user).filter(subtree_q(root.path))
         .order_by("depth", "name", "id").values("id", "key", "name", "parent_id")
     )
-    nodes = {row["id"]: {**row, "children": []} for row in rows}
-    for row in rows:
-        if row["id"] != root.pk and row["parent_id"] in nodes:
-            nodes[row["parent_id"]]["children"].append(nodes[row["id"]])
-    return nodes[root.pk]
+    return nest(rows, root.pk)

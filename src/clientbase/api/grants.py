@@ -16,9 +16,10 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    AccountIdOrEmail, Id, IdOrKey, Page, RoleIdOrName, by_id_or_key, if_match, paginate,
+    AccountIdOrEmail, Id, IdOrKey, Page, RoleIdOrName, by_id_or_key, if_match,
     require_perm, resolve_ref, set_etag,
 )
+from clientbase.core.pagination import Keyset
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import looks_like_uuid
 from clientbase.customers.models import Account, Grant, GrantLevel, Organization
@@ -140,8 +141,7 @@ def list_grants(request: HttpRequest, filters: Query[GrantFilters]):
     if filters.organization:
         qs = qs.filter(organization=by_id_or_key(Organization.objects.visible_to(request.user),
                                                  filters.organization, label="organization"))
-    items, next_cursor = paginate(qs, ordering=["id"], limit=filters.limit, cursor=filters.cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return Keyset("id").page(qs, limit=filters.limit, cursor=filters.cursor)
 
 
 @router.post("", response={201: GrantOut}, summary="Grant a role or an account access to an organization")

@@ -9,9 +9,11 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    IdOrKey, KeyStr, Page, by_id_or_key, if_match, paginate, require_perm, resolve_ref, resolve_refs,
+    IdOrKey, KeyStr, Page, by_id_or_key, if_match, require_perm, resolve_ref, resolve_refs,
     set_etag,
 )
+from clientbase.core.pagination import Keyset
+from clientbase.core.trees import nest
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import subtree_q
 from clientbase.customers.models import CustomerGroup, GrantLevel, Organization, OrganizationKind
@@ -117,9 +119,7 @@ def list_organizations(request: HttpRequest, filters: Query[OrganizationFilters]
     if filters.customer_group:
         group = by_id_or_key(CustomerGroup.objects.all(), filters.customer_group, label="customer group")
         qs = qs.filter(customer_groups=group)
-    items, next_cursor = paginate(qs, ordering=["search_name", "id"], limit=filters.limit,
-                                  cursor=filters.cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return Keyset("search_name", "id").page(qs, limit=filters.limit, cursor=filters.cursor)
 
 
 @router.post("", response={201: OrganizationOut}, summary="Create an organization")
@@ -185,8 +185,6 @@ def move_organization(request: HttpRequest, response: HttpResponse, ident: IdOrK
 @router.get("/{ident}/tree", response=TreeNodeOut, summary="The subtree below an organization")
 def organization_tree(request: HttpRequest, ident: IdOrKey,
                       depth: int = Query(50, ge=1, le=50, description="Levels below the root to include.")):
-    from clientbase.core.trees import nest
-
     root = _get(request, ident)
     # One query for the whole visible subtree; children are linked in memory.
     rows = list(

@@ -13,7 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
-from clientbase.api.common import Page, RoleIdOrName, if_match, paginate, require_perm
+from clientbase.api.common import Page, RoleIdOrName, if_match, require_perm
+from clientbase.core.pagination import Keyset
 from clientbase.core.errors import NotFound
 from clientbase.customers.services import accounts as services
 
@@ -97,8 +98,7 @@ def list_roles(request: HttpRequest, filters: Query[RoleFilters]):
     qs = _roles()
     if filters.q:
         qs = qs.filter(name__istartswith=filters.q.strip())
-    items, next_cursor = paginate(qs, ordering=["name", "id"], limit=filters.limit, cursor=filters.cursor)
-    return {"items": items, "next_cursor": next_cursor}
+    return Keyset("name", "id").page(qs, limit=filters.limit, cursor=filters.cursor)
 
 
 @router.post("", response={201: RoleOut}, summary="Create a role")

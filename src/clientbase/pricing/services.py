@@ -24,6 +24,7 @@ from clientbase.core.models import looks_like_uuid, subtree_q
 from clientbase.core.permissions import require
 from clientbase.core.versions import ExpectedVersion, check_version, locked
 from clientbase.customers.models import Contact, CustomerGroup
+from clientbase.customers.services.groups import delete_customer_group
 from clientbase.pricing.models import PriceRow, SaleType
 from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
     Candidate,
@@ -137,8 +138,15 @@ def delete_market(market: Market, *, actor, expected_version: ExpectedVersion = 
 
 
 @transaction.atomic
-def delete_group_prices(group: CustomerGroup) -> int:
-    """Remove the price rows of a group (and of its subtree) before deleting it."""
+@transaction.atomic
+def delete_customer_group_with_prices(group: CustomerGroup, *, actor,
+                                      expected_version: ExpectedVersion = None) -> int:
+    """Delete a customer group together with the price rows that name it (or
+    a group of its subtree), which otherwise keep it from being deleted
+    (409). Needs `pricing.delete_pricerow` besides what deleting the group
+    needs; all or nothing. Returns the number of price rows deleted."""
+    require(actor, "customers.delete_customergroup", "pricing.delete_pricerow")
     keys = CustomerGroup.objects.filter(subtree_q(group.path)).values_list("key", flat=True)
     deleted, _ = PriceRow.objects.filter(sale_type=SaleType.CUSTOMER_GROUP, sale_code__in=list(keys)).delete()
+    delete_customer_group(group, actor=actor, expected_version=expected_version)
     return deleted

@@ -118,7 +118,7 @@ class Contact(BaseModel):
                          opclasses=["varchar_pattern_ops"]),
             # Every column the `q` search filter reads, in list order: the page's
             # ids come from an index-only scan that skips non-matching names
-            # without reading the table (paginate(late_rows=True); measured in
+            # without reading the table (Keyset(late_rows=True); measured in
             # docs/benchmarks.md).
             models.Index(fields=["search_last_name", "search_first_name", "id", "email", "key"],
                          name="contact_search_cover_idx"),
