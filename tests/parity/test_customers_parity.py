@@ -412,3 +412,20 @@ def test_nobody_makes_a_token_for_someone_who_holds_more_than_they_do(doors, acc
                               "expires_at_0": "", "expires_at_1": ""}),
         count)
     assert results["api"] == results["backoffice"] == ("refused", 0)
+
+
+def test_a_delete_confirmed_over_a_newer_version_is_refused_through_both_doors(doors, accounts, world):
+    # given a contact whose delete page was shown (it names the version it showed)
+    admin = accounts["admin"]
+    anna = contact_in(world["EU-MGMT"], first_name="Anna", key="ANNA")
+    web = doors(admin).backoffice
+    shown = web.get(reverse("admin:customers_contact_delete", args=[anna.pk]))
+    assert shown.status_code == 302 and f"version={anna.version}" in shown["Location"]
+    stale = anna.version
+    Contact.objects.get(pk=anna.pk).save()  # someone else saved meanwhile
+    results = both(
+        doors, admin,
+        lambda api: api.delete("/contacts/ANNA", headers={"If-Match": f'"{stale}"'}),
+        lambda web: web.post(shown["Location"], {"post": "yes"}),
+        lambda: Contact.objects.filter(pk=anna.pk).exists())
+    assert results["api"] == results["backoffice"] == ("refused", True)

@@ -17,7 +17,7 @@ from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm
 from unfold.widgets import UnfoldAdminPasswordWidget
 
-from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version, read_version
 from clientbase.backoffice.errors import DomainErrorsAsMessages
 from clientbase.backoffice.scopes import visible_accounts
 from clientbase.customers.models import Account, Role
@@ -167,7 +167,7 @@ class AccountAdmin(ScopedModelAdmin, UserAdmin):
         """Nothing left: the service set the roles (Everyone always among them)."""
 
     def delete_model(self, request, obj: Account) -> None:
-        delete_account(obj, actor=request.user)
+        delete_account(obj, actor=request.user, expected_version=read_version(request))
 
     def delete_queryset(self, request, queryset) -> None:
         for account in queryset:

@@ -11,7 +11,8 @@ from typing import Any
 
 from django import forms
 from django.db import models
-from django.http import Http404, HttpRequest
+from django.contrib.admin.utils import unquote
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
@@ -106,6 +107,16 @@ class ScopedMixin:
 
 
 VERSION_FIELD = "expected_version"
+VERSION_PARAM = "version"
+
+
+def read_version(request: HttpRequest) -> int | None:
+    """The version a delete confirmation page showed (its `?version=`);
+    None without one, 0 (never current) for one that is not a number."""
+    value = request.GET.get(VERSION_PARAM)
+    if value is None:
+        return None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else 0
 
 
 class VersionedAdminMixin:
@@ -124,6 +135,25 @@ class VersionedAdminMixin:
             VERSION_FIELD: forms.IntegerField(widget=forms.HiddenInput, required=False,
                                               initial=initial),
         })
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        """A delete confirmation page names the version it shows in its URL
+        (Django's page has no place for it in its form and posts back to
+        where it was shown), so that the delete refuses a newer version."""
+        if request.method == "GET" and VERSION_PARAM not in request.GET:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None:
+                return self.with_version(request, obj)
+        return super().delete_view(request, object_id, extra_context)
+
+    def with_version(self, request: HttpRequest, obj) -> HttpResponseRedirect | None:
+        """A redirect to this page with `obj`'s version in the URL, when a GET
+        lacks it; None otherwise."""
+        if request.method != "GET" or VERSION_PARAM in request.GET:
+            return None
+        query = request.GET.copy()
+        query[VERSION_PARAM] = str(obj.version)
+        return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))

@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from unfold.admin import StackedInline
 
 from clientbase.catalog.models import Market, Variant
-from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version, read_version
 from clientbase.backoffice.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
 from clientbase.core.errors import DomainError
@@ -237,7 +237,7 @@ class ContactAdmin(ScopedModelAdmin):
         adopt_saved(form.instance, saved)
 
     def delete_model(self, request, obj: Contact) -> None:
-        delete_contact(obj, actor=request.user)
+        delete_contact(obj, actor=request.user, expected_version=read_version(request))
 
     def delete_queryset(self, request, queryset) -> None:
         for contact in queryset:

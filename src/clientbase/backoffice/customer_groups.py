@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from clientbase.core.errors import DomainError
-from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version, read_version
 from clientbase.backoffice.organizations import tree_label
 from clientbase.customers.models import CustomerGroup
 from clientbase.customers.services.groups import (
@@ -72,7 +72,7 @@ class CustomerGroupAdmin(ScopedModelAdmin):
         adopt_saved(obj, saved)
 
     def delete_model(self, request, obj: CustomerGroup) -> None:
-        delete_customer_group(obj, actor=request.user)
+        delete_customer_group(obj, actor=request.user, expected_version=read_version(request))
 
     def get_actions(self, request):
         actions = super().get_actions(request)

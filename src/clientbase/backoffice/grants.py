@@ -5,7 +5,9 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from clientbase.backoffice.base import VERSION_FIELD, ScopedModelAdmin, adopt_saved, expected_version
+from clientbase.backoffice.base import (
+    VERSION_FIELD, ScopedModelAdmin, adopt_saved, expected_version, read_version,
+)
 from clientbase.customers.models import Grant, GrantLevel
 from clientbase.customers.services.grants import create_grant, delete_grant, update_grant
 
@@ -43,7 +45,7 @@ class GrantAdmin(ScopedModelAdmin):
         obj.version = updated.version
 
     def delete_model(self, request, obj: Grant) -> None:
-        delete_grant(obj, actor=request.user)
+        delete_grant(obj, actor=request.user, expected_version=read_version(request))
 
     def delete_queryset(self, request, queryset) -> None:
         for grant in queryset:

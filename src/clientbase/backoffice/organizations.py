@@ -16,7 +16,7 @@ from unfold.decorators import action
 from unfold.widgets import UnfoldAdminSelectWidget
 
 from clientbase.core.errors import DomainError
-from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version
+from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version, read_version
 from clientbase.backoffice.scopes import is_autocomplete
 from clientbase.customers.models import GrantLevel, Organization
 from clientbase.customers.services.organizations import (
@@ -133,7 +133,7 @@ class OrganizationAdmin(ScopedModelAdmin):
     def delete_model(self, request, obj: Organization) -> None:
         # Refuses an organization with children or contacts (Conflict), which
         # the base class turns into a message.
-        delete_organization(obj, actor=request.user)
+        delete_organization(obj, actor=request.user, expected_version=read_version(request))
 
     def get_actions(self, request):
         actions = super().get_actions(request)

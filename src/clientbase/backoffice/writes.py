@@ -15,16 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.contrib.admin.utils import unquote
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
-from clientbase.backoffice.base import VERSION_FIELD, VersionedAdminMixin, adopt_saved, expected_version
+from clientbase.backoffice.base import (
+    VERSION_FIELD, VersionedAdminMixin, adopt_saved, expected_version, read_version,
+)
 from clientbase.backoffice.errors import DomainErrorsAsMessages
-
-VERSION_PARAM = "version"
-
 
 def form_changes(form: forms.ModelForm) -> dict[str, Any]:
     """The fields of the form's object that the user changed, cleaned: what
@@ -43,15 +41,6 @@ class VersionedInlineForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.instance._state.adding:
             self.initial.setdefault(VERSION_FIELD, self.instance.version)
-
-
-def read_version(request: HttpRequest) -> int | None:
-    """The version a delete confirmation page showed (its `?version=`);
-    None without one, 0 (never current) for one that is not a number."""
-    value = request.GET.get(VERSION_PARAM)
-    if value is None:
-        return None
-    return int(value) if value.isascii() and value.isdigit() else 0
 
 
 @dataclass(frozen=True)
@@ -86,21 +75,6 @@ class ServiceWritesMixin:
         # Django's bulk delete would be one DELETE past every rule.
         for obj in queryset:
             self.writes.delete(obj, actor=request.user)
-
-    def with_version(self, request: HttpRequest, obj) -> HttpResponse | None:
-        """A redirect to this page with `obj`'s version in the URL, when a GET
-        lacks it; None otherwise."""
-        if request.method != "GET" or VERSION_PARAM in request.GET:
-            return None
-        query = request.GET.copy()
-        query[VERSION_PARAM] = str(obj.version)
-        return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
-
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is not None and (moved := self.with_version(request, obj)):
-            return moved
-        return super().delete_view(request, object_id, extra_context)
 
 
 class CatalogModelAdmin(ServiceWritesMixin, VersionedAdminMixin, DomainErrorsAsMessages, SimpleHistoryAdmin,
