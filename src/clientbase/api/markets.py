@@ -57,7 +57,7 @@ class MarketPage(Page):
 @router.get("", response=MarketPage, summary="List markets")
 def list_markets(request: HttpRequest, params: Query[ListParams]):
     require_perm(request, "catalog.view_market")
-    qs = Market.objects.all()
+    qs = Market.objects.visible_to(request.user)
     if params.q:
         qs = qs.filter(key__istartswith=params.q) | qs.filter(name__istartswith=params.q)
     return Keyset("key", "id").page(qs, limit=params.limit, cursor=params.cursor)
@@ -73,7 +73,7 @@ def create_market(request: HttpRequest, response: HttpResponse, payload: MarketI
 @router.get("/{ident}", response=MarketOut, summary="Get a market by id or key")
 def get_market(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
     require_perm(request, "catalog.view_market")
-    market = by_id_or_key(Market.objects.all(), ident)
+    market = by_id_or_key(Market.objects.visible_to(request.user), ident)
     set_etag(response, market)
     return market
 
@@ -81,7 +81,7 @@ def get_market(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
 @router.patch("/{ident}", response=MarketOut, summary="Change a market")
 def update_market(request: HttpRequest, response: HttpResponse, ident: IdOrKey, payload: MarketPatch):
     market = services.update_market(
-        by_id_or_key(Market.objects.all(), ident),
+        by_id_or_key(Market.objects.visible_to(request.user), ident),
         changes={k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None},
         actor=request.user, expected_version=if_match(request))
     set_etag(response, market)
@@ -91,6 +91,6 @@ def update_market(request: HttpRequest, response: HttpResponse, ident: IdOrKey, 
 @router.delete("/{ident}", response={204: None}, summary="Delete a market")
 def delete_market(request: HttpRequest, ident: IdOrKey,
                   delete_prices: bool = Query(False, description="Also delete the market's price rows.")):
-    pricing.delete_market(by_id_or_key(Market.objects.all(), ident), actor=request.user,
+    pricing.delete_market(by_id_or_key(Market.objects.visible_to(request.user), ident), actor=request.user,
                           expected_version=if_match(request), delete_prices=delete_prices)
     return 204, None

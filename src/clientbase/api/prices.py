@@ -162,24 +162,25 @@ class BatchOut(Schema):
     contact: UUID | None
 
 
-def _rows():
-    return PriceRow.objects.select_related("variant", "product", "market")
+def _rows(request: HttpRequest):
+    return PriceRow.objects.visible_to(request.user).select_related("variant", "product", "market")
 
 
-def _market(ident: str, field: str = "market") -> Market:
-    return resolve_ref(Market.objects.all(), ident, field)
+def _market(request: HttpRequest, ident: str, field: str = "market") -> Market:
+    return resolve_ref(Market.objects.visible_to(request.user), ident, field)
 
 
 @router.get("", response=PricePage, summary="List price rows")
 def list_prices(request: HttpRequest, filters: Query[PriceFilters]):
     require_perm(request, "pricing.view_pricerow")
-    qs = _rows()
+    qs = _rows(request)
     if filters.variant:
-        qs = qs.filter(variant=by_id_or_key(Variant.objects.all(), filters.variant, key_field="sku"))
+        variants = Variant.objects.visible_to(request.user)
+        qs = qs.filter(variant=by_id_or_key(variants, filters.variant, key_field="sku"))
     if filters.product:
-        qs = qs.filter(product=by_id_or_key(Product.objects.all(), filters.product))
+        qs = qs.filter(product=by_id_or_key(Product.objects.visible_to(request.user), filters.product))
     if filters.market:
-        qs = qs.filter(market=by_id_or_key(Market.objects.all(), filters.market))
+        qs = qs.filter(market=by_id_or_key(Market.objects.visible_to(request.user), filters.market))
     for name in ("currency", "sale_type", "sale_code"):
         if (value := getattr(filters, name)) is not None:
             qs = qs.filter(**{name: value})
@@ -192,9 +193,9 @@ def create_price(request: HttpRequest, response: HttpResponse, payload: PriceIn)
     # without it from learning which references exist (403 before 422).
     require_perm(request, "pricing.add_pricerow")
     row = PriceRow(
-        variant=resolve_ref(Variant.objects.all(), payload.variant, "variant", key_field="sku"),
-        product=resolve_ref(Product.objects.all(), payload.product, "product"),
-        market=_market(payload.market), currency=payload.currency or "",
+        variant=resolve_ref(Variant.objects.visible_to(request.user), payload.variant, "variant", key_field="sku"),
+        product=resolve_ref(Product.objects.visible_to(request.user), payload.product, "product"),
+        market=_market(request, payload.market), currency=payload.currency or "",
         sale_type=payload.sale_type, sale_code=payload.sale_code,
         min_quantity=payload.min_quantity, unit_price=payload.unit_price,
         valid_from=payload.valid_from, valid_until=payload.valid_until,
@@ -236,7 +237,7 @@ def resolve_prices(request: HttpRequest, payload: BatchIn):
 @router.get("/{ident}", response=PriceOut, summary="Get a price row")
 def get_price(request: HttpRequest, response: HttpResponse, ident: UUIDId):
     require_perm(request, "pricing.view_pricerow")
-    row = by_id_or_key(_rows(), ident, label="price row")
+    row = by_id_or_key(_rows(request), ident, label="price row")
     set_etag(response, row)
     return row
 
@@ -246,7 +247,7 @@ def update_price(request: HttpRequest, response: HttpResponse, ident: UUIDId, pa
     # A null leaves a field as it is, except the validity bounds: null is "always".
     changes = {name: value for name, value in payload.model_dump(exclude_unset=True).items()
                if value is not None or name in ("valid_from", "valid_until")}
-    row = services.update_price_row(by_id_or_key(_rows(), ident, label="price row"), changes=changes,
+    row = services.update_price_row(by_id_or_key(_rows(request), ident, label="price row"), changes=changes,
                                     actor=request.user, expected_version=if_match(request))
     set_etag(response, row)
     return row
@@ -254,14 +255,14 @@ def update_price(request: HttpRequest, response: HttpResponse, ident: UUIDId, pa
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a price row")
 def delete_price(request: HttpRequest, ident: UUIDId):
-    services.delete_price_row(by_id_or_key(PriceRow.objects.all(), ident, label="price row"),
+    services.delete_price_row(by_id_or_key(_rows(request), ident, label="price row"),
                               actor=request.user, expected_version=if_match(request))
     return 204, None
 
 
 def _context(request: HttpRequest, market_ident: str, currency: str | None,
              contact_ident: str | None) -> tuple[Market, str, Contact | None]:
-    market = _market(market_ident)
+    market = _market(request, market_ident)
     currency = (currency or market.default_currency).upper()
     if currency not in market.currencies:
         raise Invalid.on("currency", f"Market {market.key} sells in {', '.join(market.currencies)}, "

@@ -58,11 +58,11 @@ class VariantPage(Page):
 @router.get("", response=VariantPage, summary="List variants")
 def list_variants(request: HttpRequest, params: Query[VariantFilters]):
     require_perm(request, "catalog.view_variant")
-    qs = Variant.objects.all()
+    qs = Variant.objects.visible_to(request.user)
     if params.q:
         qs = qs.filter(sku__istartswith=params.q) | qs.filter(name__istartswith=params.q)
     if params.product:
-        qs = qs.filter(product=by_id_or_key(Product.objects.all(), params.product))
+        qs = qs.filter(product=by_id_or_key(Product.objects.visible_to(request.user), params.product))
     return Keyset("sku", "id").page(qs, limit=params.limit, cursor=params.cursor)
 
 
@@ -72,7 +72,7 @@ def create_variant(request: HttpRequest, response: HttpResponse, payload: Varian
     # without it from learning which references exist (403 before 422).
     require_perm(request, "catalog.add_variant")
     data = payload.model_dump()
-    data["product"] = resolve_ref(Product.objects.all(), data["product"], "product")
+    data["product"] = resolve_ref(Product.objects.visible_to(request.user), data["product"], "product")
     variant = services.create_variant(Variant(**data), actor=request.user)
     set_etag(response, variant)
     return 201, variant
@@ -81,7 +81,7 @@ def create_variant(request: HttpRequest, response: HttpResponse, payload: Varian
 @router.get("/{ident}", response=VariantOut, summary="Get a variant by id or SKU")
 def get_variant(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
     require_perm(request, "catalog.view_variant")
-    variant = by_id_or_key(Variant.objects.all(), ident, key_field="sku")
+    variant = by_id_or_key(Variant.objects.visible_to(request.user), ident, key_field="sku")
     set_etag(response, variant)
     return variant
 
@@ -90,9 +90,9 @@ def get_variant(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
 def update_variant(request: HttpRequest, response: HttpResponse, ident: IdOrKey, payload: VariantPatch):
     data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
     if "product" in data:
-        data["product"] = resolve_ref(Product.objects.all(), data["product"], "product")
+        data["product"] = resolve_ref(Product.objects.visible_to(request.user), data["product"], "product")
     variant = services.update_variant(
-        by_id_or_key(Variant.objects.all(), ident, key_field="sku"), changes=data,
+        by_id_or_key(Variant.objects.visible_to(request.user), ident, key_field="sku"), changes=data,
         actor=request.user, expected_version=if_match(request))
     set_etag(response, variant)
     return variant
@@ -100,6 +100,6 @@ def update_variant(request: HttpRequest, response: HttpResponse, ident: IdOrKey,
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a variant and its prices")
 def delete_variant(request: HttpRequest, ident: IdOrKey):
-    services.delete_variant(by_id_or_key(Variant.objects.all(), ident, key_field="sku"),
+    services.delete_variant(by_id_or_key(Variant.objects.visible_to(request.user), ident, key_field="sku"),
                             actor=request.user, expected_version=if_match(request))
     return 204, None

@@ -6,6 +6,13 @@ from simple_history.models import HistoricalRecords
 from clientbase.core.models import BaseModel, KeyField
 
 
+class CatalogQuerySet(models.QuerySet):
+    def visible_to(self, account, level: str = "view") -> "CatalogQuerySet":
+        """The catalog is the shop's shop window: everyone sees all of it,
+        visitors included. (Whether staff may change it is a permission.)"""
+        return self
+
+
 class Market(BaseModel):
     """A place the shop sells to: a set of countries and the currencies it
     charges in (e.g. EU: DE, FR, NL in EUR)."""
@@ -18,6 +25,8 @@ class Market(BaseModel):
     is_active = models.BooleanField(default=True)
 
     history = HistoricalRecords()
+
+    objects = CatalogQuerySet.as_manager()
 
     class Meta:
         ordering = ["key"]
@@ -35,6 +44,8 @@ class Product(BaseModel):
 
     history = HistoricalRecords()
 
+    objects = CatalogQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "id"]
 
@@ -51,6 +62,8 @@ class Variant(BaseModel):
     options = models.JSONField(default=dict, blank=True, help_text='e.g. {"size": "M", "colour": "red"}')
 
     history = HistoricalRecords()
+
+    objects = CatalogQuerySet.as_manager()
 
     class Meta:
         ordering = ["sku"]

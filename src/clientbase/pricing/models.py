@@ -23,6 +23,14 @@ SPECIFICITY = {SaleType.CUSTOMER: 0, SaleType.CUSTOMER_GROUP: 1, SaleType.ALL_CU
 
 
 class PriceRowQuerySet(models.QuerySet):
+    def visible_to(self, account, level: str = "view") -> "PriceRowQuerySet":
+        """The price rows `account` may read: all of them for an active staff
+        account (permissions say which may), none for anyone else: visitors
+        see prices only through the resolver."""
+        if account is None or not account.is_authenticated or not account.is_active:
+            return self.none()
+        return self
+
     def for_variants(self, variant_ids, product_ids) -> "PriceRowQuerySet":
         """Rows on these variants, or on these products (product-level rows)."""
         return self.filter(models.Q(variant_id__in=variant_ids) | models.Q(product_id__in=product_ids))
