@@ -5,7 +5,7 @@ from django.db.models import Model
 
 from clientbase.core.errors import Forbidden, NotFound
 from clientbase.core.permissions import require
-from clientbase.core.versions import check_version
+from clientbase.core.versions import ExpectedVersion, check_version
 from clientbase.customers.models import GrantLevel
 
 
@@ -14,7 +14,7 @@ def is_unrestricted(actor) -> bool:
     return actor is None or actor.sees_everything
 
 
-def lock_for_change(obj: Model, actor, perm: str, expected_version=None) -> Model:
+def lock_for_change(obj: Model, actor, perm: str, expected_version: ExpectedVersion = None) -> Model:
     """`obj`'s row, locked for a write by `actor`, which must hold `perm`.
 
     Raises Forbidden (403) when `actor` may see the object but not manage it

@@ -90,8 +90,15 @@ def _save(account: Account) -> None:
                           code="contact_has_account") from exc
 
 
+def role_name(name) -> str:
+    """A role name as it is stored and looked up. Every check and every
+    assignment goes through this, so that what is checked is what is given
+    (" Administrators" once slipped past the delegation check)."""
+    return str(name).strip()
+
+
 def _roles(role_names: list[str]) -> list[Group]:
-    names = {str(n).strip() for n in role_names} | {Role.EVERYONE.value}
+    names = {role_name(n) for n in role_names} | {Role.EVERYONE.value}
     groups = list(Group.objects.filter(name__in=names))
     missing = sorted(names - {g.name for g in groups})
     if missing:
@@ -206,7 +213,7 @@ def update_account(account: Account, *, actor, changes: dict, expected_version=N
     if "is_superuser" in changes and not (actor is None or actor.is_superuser):
         raise Forbidden(detail="Only superusers make or unmake superusers.", code="forbidden")
     if "roles" in changes:
-        wanted = {str(n).strip() for n in changes["roles"]} | {Role.EVERYONE.value}
+        wanted = {role_name(n) for n in changes["roles"]} | {Role.EVERYONE.value}
         check_may_delegate(actor, roles=_role_names(account) ^ wanted)
     if "email" in changes:
         account.email = normalize_email(changes["email"])
@@ -405,6 +412,7 @@ def check_may_delegate(caller: Account | None, *, roles: set[str] = frozenset(),
     """
     if caller is None or caller.sees_everything or not (roles or permissions):
         return
+    roles = {role_name(r) for r in roles}
     own = caller.get_all_permissions()
     beyond = set(permissions) - own
     if beyond:
