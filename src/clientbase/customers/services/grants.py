@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from clientbase.core.errors import Conflict, Forbidden, Invalid
 from clientbase.customers.models import Account, Grant, GrantLevel, Organization
 from clientbase.core.permissions import require
-from clientbase.customers.models.visibility import forget_scopes
+from clientbase.customers.models.visibility import forget_scopes, organization_scope
 from clientbase.customers.services.access import lock_for_change
 
 _EDITABLE = ("role", "account", "organization", "include_descendants", "level")
@@ -36,6 +36,20 @@ def _check_actor_manages(actor: Account | None, organization: Organization) -> N
     if not managed.filter(pk=organization.pk).exists():
         raise Forbidden(detail=f"You may only grant on organizations you manage; "
                                f"you do not manage {organization.name}.", code="forbidden")
+
+
+def _check_within_own(actor: Account | None, grant: Grant) -> None:
+    """403 unless what `grant` gives lies within what `actor` manages itself:
+    a grant with descendants needs the actor's own manage grant to cover the
+    organization's whole subtree, so that nobody widens a grant (their own,
+    or their role's) beyond their reach. (The organization itself is
+    `_check_actor_manages`; the level is covered by managing it.)"""
+    if actor is None or actor.sees_everything or not grant.include_descendants:
+        return
+    scope = organization_scope(actor, GrantLevel.MANAGE)
+    if not any(grant.organization.path.startswith(path) for path in scope.subtree_paths):
+        raise Forbidden(detail=f"You manage {grant.organization.name} but not everything below it, "
+                               "so you may not grant it with its descendants.", code="forbidden")
 
 
 def _check_unique(grant: Grant) -> None:
@@ -82,6 +96,7 @@ def create_grant(*, actor, organization: Organization, role: Group | None = None
                   include_descendants=include_descendants, level=GrantLevel(level))
     _check_holder(grant)
     _check_actor_manages(actor, organization)
+    _check_within_own(actor, grant)
     _check_unique(grant)
     _save(grant)
     _forget(actor, account)
@@ -108,6 +123,7 @@ def update_grant(grant: Grant, *, actor, changes: dict, expected_version=None) -
     _check_holder(grant)
     if "organization" in changes:
         _check_actor_manages(actor, grant.organization)
+    _check_within_own(actor, grant)
     _check_unique(grant)
     if changes:
         _save(grant)
