@@ -24,7 +24,7 @@ from django.utils import timezone
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench.scales import SCALES, Scale
-from clientbase.core.models import path_for
+from clientbase.core.trees import path_for
 
 BENCH_EMAIL = "bench-csr@example.com"
 

@@ -87,7 +87,7 @@ def generate(scale: PricingScale, progress=None, fast_indexes: bool = True) -> N
 
     from bench.generate import Loader, _constants, analyze
     from clientbase.catalog.models import Market, Product, Variant
-    from clientbase.core.models import path_for
+    from clientbase.core.trees import path_for
     from clientbase.customers.models import Contact, CustomerGroup, Organization
     from clientbase.pricing.models import PriceRow
     from clientbase.pricing.services import effective_group_keys

@@ -7,7 +7,7 @@ import pytest
 from bench import generate as gen
 from bench import measure
 from bench.scales import Scale
-from clientbase.core.models import path_for
+from clientbase.core.trees import path_for
 from clientbase.customers.models import Account, Contact, Organization
 
 TINY = Scale("test", organizations=50, contacts=300, subtree_orgs=12, max_depth=5)

@@ -4,7 +4,9 @@ import re
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+
+from clientbase.core.trees import lock_tree, path_for
 
 KEY_MAX_LENGTH = 100
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$"
@@ -92,10 +94,6 @@ PATH_SEGMENT = 33
 MAX_TREE_DEPTH = 30
 
 
-def path_for(node_id: uuid.UUID, parent_path: str = "") -> str:
-    return f"{parent_path}{node_id.hex}/"
-
-
 def ids_in_path(path: str) -> list[uuid.UUID]:
     """The ids of a node's ancestors, root first, followed by the node's own id."""
     return [uuid.UUID(part) for part in path.split("/") if part]
@@ -122,11 +120,21 @@ class TreeNode(BaseModel):
         abstract = True
 
     def save(self, *args, **kwargs):
-        if not self.path:
-            parent_path = self.parent.path if self.parent_id else ""
+        if self.path:
+            super().save(*args, **kwargs)
+            return
+        # A new node's path is its parent's path plus its own id: read the
+        # parent's path under the tree's lock, in the same transaction as the
+        # insert, so that a parent moving meanwhile cannot leave it stale.
+        with transaction.atomic(using=kwargs.get("using")):
+            parent_path = ""
+            if self.parent_id:
+                lock_tree(type(self))
+                parent_path = type(self)._default_manager.filter(pk=self.parent_id).values_list(
+                    "path", flat=True).get()
             self.path = path_for(self.id, parent_path)
             self.depth = self.path.count("/") - 1
-        super().save(*args, **kwargs)
+            super().save(*args, **kwargs)
 
     def is_descendant_of(self, other: "TreeNode") -> bool:
         return self.path.startswith(other.path) and self.path != other.path

@@ -10,6 +10,7 @@ from clientbase.core.errors import Conflict, Invalid
 from clientbase.core.models import ids_in_path, validate_key
 from clientbase.customers.models import Contact, CustomerGroup, Organization
 from clientbase.core.permissions import require
+from clientbase.core.trees import lock_tree
 from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.services.access import lock_for_change
 from clientbase.customers.services.trees import check_parent, move_node
@@ -151,6 +152,8 @@ def update_customer_group(group: CustomerGroup, *, actor, changes: dict,
                           parent_given: bool = False, expected_version=None) -> CustomerGroup:
     """Apply name/key/description changes and, with `parent_given`, move the
     group with its subtree under `parent` (409 on a cycle). Returns the group."""
+    if parent_given:
+        lock_tree(CustomerGroup)  # before any row lock: see core.trees.lock_tree
     group = lock_for_change(group, actor, "customers.change_customergroup", expected_version)
     for name, value in changes.items():
         setattr(group, name, value)

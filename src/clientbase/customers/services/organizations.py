@@ -5,6 +5,7 @@ from django.db import transaction
 
 from clientbase.core.errors import Conflict, Forbidden
 from clientbase.core.permissions import require
+from clientbase.core.trees import lock_tree
 from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.models import CustomerGroup, GrantLevel, Organization
 from clientbase.customers.services.access import is_unrestricted, lock_for_change
@@ -51,6 +52,8 @@ def update_organization(org: Organization, *, actor, changes: dict,
                         expected_version=None) -> Organization:
     """Apply field changes (name, key, kind), then groups, then a move (with
     `parent_given`). One version step per save. Returns the organization."""
+    if parent_given:
+        lock_tree(Organization)  # before any row lock: see core.trees.lock_tree
     org = lock_for_change(org, actor, "customers.change_organization", expected_version)
     moving = parent_given and (parent.pk if parent else None) != org.parent_id
     if moving:
@@ -75,6 +78,7 @@ def move_organization(org: Organization, parent: Organization | None, *, actor,
     """Move `org` with its whole subtree under `parent` (None: to the top, for
     administrators only). A move under itself or one of its descendants raises
     Conflict (409). Returns the organization."""
+    lock_tree(Organization)  # before any row lock: see core.trees.lock_tree
     org = lock_for_change(org, actor, "customers.change_organization", expected_version)
     _check_parent_allowed(actor, parent, making_root=True)
     return move_node(org, parent, locked=True)

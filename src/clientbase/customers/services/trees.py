@@ -5,7 +5,8 @@ from django.db.models import F, Max, Value
 from django.db.models.functions import Concat, Substr
 
 from clientbase.core.errors import Conflict, Invalid
-from clientbase.core.models import MAX_TREE_DEPTH, TreeNode, path_for, subtree_q
+from clientbase.core.models import MAX_TREE_DEPTH, TreeNode, subtree_q
+from clientbase.core.trees import lock_tree, path_for
 
 
 def check_parent(node: TreeNode | None, parent: TreeNode | None, field: str = "parent") -> None:
@@ -29,12 +30,15 @@ def move_node(node: TreeNode, new_parent: TreeNode | None, *, locked: bool = Fal
 
     One UPDATE rewrites the paths of the subtree, so the move is atomic and its
     cost does not depend on the tree's shape. `locked=True` says the caller
-    has already locked `node`'s row (and read it under that lock); otherwise
-    it is locked and re-read here. Returns the node.
+    has already taken the tree's lock and then locked `node`'s row (and read
+    it under that lock); otherwise both are done here. Returns the node.
     """
     model = type(node)
-    # Lock what is not locked yet, and re-read it: a concurrent move may have
-    # changed either path since the caller loaded it.
+    # The tree's lock first (a caller that locked `node` itself took it
+    # before: see core.trees.lock_tree), then the rows not locked yet, read
+    # again: a move that committed meanwhile may have changed either path.
+    if not locked:
+        lock_tree(model)
     ids = ([] if locked else [node.pk]) + ([new_parent.pk] if new_parent is not None else [])
     rows = {n.pk: n for n in model._default_manager.select_for_update().filter(pk__in=ids)} if ids else {}
     node = node if locked else rows[node.pk]
