@@ -222,11 +222,16 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Login throttling: lock an e-mail + address pair after 5 failures for 15 minutes.
+# Login throttling: lock an e-mail + address pair after 5 failures for 15
+# minutes; the e-mail as the account lookup reads it (any spelling of one
+# address is one count), and a locked-out attempt answers as a wrong password
+# does. The policy: clientbase.customers.throttling.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "clientbase.customers.throttling.login_key"
+AXES_LOCKOUT_CALLABLE = "clientbase.customers.throttling.failed_login_answer"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = _env_bool("AXES_ENABLED", True)
 

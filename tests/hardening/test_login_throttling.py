@@ -1,0 +1,122 @@
+"""Issue 8, finding 3: login throttling keyed on the e-mail as typed, while the
+account lookup trims and ignores case, so `LOCKME@example.com` or
+` lockme@example.com` got five fresh guesses each and the right password in
+another spelling logged in (and cleared the lock). Throttling now keys on the
+e-mail as the lookup reads it (and the client address), and a locked-out
+attempt answers exactly what a wrong password for an unknown e-mail answers."""
+
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.conftest import make_account
+
+PASSWORD = "Secret-pass-123"  # what tests.conftest.make_account sets
+SPELLINGS = ["lockme@example.com", "LOCKME@example.com", " lockme@example.com",
+             "LockMe@Example.COM ", "\tlockme@example.com"]
+
+
+def post_login(client: Client, email: str, password: str):
+    return client.post(reverse("admin:login"), {"username": email, "password": password})
+
+
+def logged_in(client: Client) -> bool:
+    return client.get(reverse("admin:index")).status_code == 200
+
+
+def fail(client: Client, spellings: list[str], times: int) -> None:
+    for attempt in range(times):
+        post_login(client, spellings[attempt % len(spellings)], "wrong-password")
+
+
+@pytest.fixture
+def lockme(accounts):
+    return make_account("lockme@example.com", "Administrators")
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_after_the_failure_limit_the_right_password_is_refused_in_every_spelling(
+        lockme, settings, spelling):
+    # given as many failures as axes allows, all as the stored spelling
+    client = Client()
+    fail(client, ["lockme@example.com"], settings.AXES_FAILURE_LIMIT)
+    # when the right password comes in another spelling
+    post_login(client, spelling, PASSWORD)
+    # then it is refused, and the lock holds for the stored spelling too
+    assert not logged_in(client)
+    post_login(client, "lockme@example.com", PASSWORD)
+    assert not logged_in(client)
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_failures_in_different_spellings_count_towards_one_limit(lockme, settings, spelling):
+    # given the limit's failures spread over the spellings (the old keying
+    # counted each spelling apart, so none of them reached the limit)
+    client = Client()
+    fail(client, SPELLINGS, settings.AXES_FAILURE_LIMIT)
+    # when the right password comes next, in any spelling
+    post_login(client, spelling, PASSWORD)
+    # then the account is locked
+    assert not logged_in(client)
+
+
+def test_below_the_limit_the_right_password_in_another_spelling_logs_in(lockme, settings):
+    client = Client()
+    fail(client, SPELLINGS, settings.AXES_FAILURE_LIMIT - 1)
+    post_login(client, " LOCKME@example.com", PASSWORD)
+    assert logged_in(client)
+
+
+def test_the_lock_ends_after_the_cool_off(lockme, settings):
+    # given a locked account
+    client = Client()
+    fail(client, ["lockme@example.com"], settings.AXES_FAILURE_LIMIT)
+    # when the cool-off (minutes, not hours) has passed since the last failure
+    assert timedelta(hours=settings.AXES_COOLOFF_TIME) <= timedelta(minutes=15)
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
+    # then the right password logs in again
+    post_login(client, "LOCKME@example.com", PASSWORD)
+    assert logged_in(client)
+
+
+def test_a_lock_on_one_client_address_leaves_the_customer_elsewhere_alone(lockme, settings):
+    # given an attacker at another address has used up the limit
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    fail(attacker, SPELLINGS, settings.AXES_FAILURE_LIMIT)
+    # when the customer logs in from its own address
+    customer = Client(REMOTE_ADDR="198.51.100.7")
+    post_login(customer, "lockme@example.com", PASSWORD)
+    # then it is in
+    assert logged_in(customer)
+
+
+def answer(response) -> tuple[int, list[str]]:
+    """What a login attempt tells its caller: the status and the form's errors."""
+    errors = response.context["form"].non_field_errors() if response.context else []
+    return response.status_code, list(errors)
+
+
+def test_a_locked_out_attempt_answers_as_a_wrong_password_for_an_unknown_email(lockme, settings):
+    # given a locked account
+    client = Client()
+    fail(client, ["lockme@example.com"], settings.AXES_FAILURE_LIMIT)
+    # when its right password comes, and a wrong one for an e-mail nobody has
+    locked = post_login(client, "LOCKME@example.com", PASSWORD)
+    unknown = post_login(Client(REMOTE_ADDR="198.51.100.8"), "nobody@example.com", "wrong-password")
+    # then both answer the same: the login form, with the same error
+    assert answer(locked) == answer(unknown)
+    assert answer(unknown)[0] == 200 and answer(unknown)[1]
+
+
+def test_an_unknown_email_is_locked_exactly_like_a_known_one(lockme, settings):
+    # given the limit used up for an existing and for a non-existing e-mail
+    known, unknown = Client(), Client()
+    fail(known, ["lockme@example.com"], settings.AXES_FAILURE_LIMIT)
+    fail(unknown, ["nobody@example.com"], settings.AXES_FAILURE_LIMIT)
+    # then the next attempts answer alike
+    assert answer(post_login(known, "lockme@example.com", "wrong-password")) == \
+        answer(post_login(unknown, "nobody@example.com", "wrong-password"))
