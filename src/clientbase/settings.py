@@ -15,6 +15,9 @@ SECRET_KEY     default: generated on first start and kept in
 DEBUG          default: off
 ALLOWED_HOSTS  comma-separated; default: localhost names
 CACHE_URL      e.g. redis://127.0.0.1:6379/1; default: in-process memory
+HTTPS          1 when the site is served over HTTPS only: secure cookies, SSL
+               redirect and HSTS (one year) default on; see the README's
+               "Production" for the proxy header and the other HSTS switches
 """
 
 import os
@@ -254,8 +257,23 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "/admin/login/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES")
+# HTTPS=1: the site is served over HTTPS only (by clientbase's proxy). It turns
+# on what Django's deployment checklist asks for; without it (scripts/demo on
+# http://127.0.0.1) none of it is on, since each would break plain HTTP.
+HTTPS = _env_bool("HTTPS")
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0))
+# Both promise that every subdomain is HTTPS too (preload: for good, in the
+# browsers' built-in lists), so they are only ever turned on by hand.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD")
+# Behind a proxy that ends TLS: the header it sets to "https" (and strips from
+# what clients send), e.g. X-Forwarded-Proto; without it, SECURE_SSL_REDIRECT
+# would redirect requests the proxy already received over HTTPS, forever.
+if proxy_ssl_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_ssl_header.upper().replace("-", "_"), "https")
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
