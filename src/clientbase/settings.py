@@ -233,6 +233,9 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+# Attempts during a lock are refused without counting, so a customer who keeps
+# trying is let in again 15 minutes after the failure that set the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "clientbase.customers.throttling.login_key"
 AXES_LOCKOUT_CALLABLE = "clientbase.customers.throttling.failed_login_answer"
 AXES_RESET_ON_SUCCESS = True

@@ -83,6 +83,21 @@ def test_the_lock_ends_after_the_cool_off(lockme, settings):
     assert logged_in(client)
 
 
+def test_attempts_during_the_lock_do_not_make_it_longer(lockme, settings):
+    # given a locked account
+    client = Client()
+    fail(client, ["lockme@example.com"], settings.AXES_FAILURE_LIMIT)
+    locked_at = AccessAttempt.objects.get().attempt_time
+    # when the customer keeps trying, right and wrong, in any spelling
+    for spelling in SPELLINGS:
+        post_login(client, spelling, PASSWORD)
+        post_login(client, spelling, "wrong-password")
+    # then the lock still ends a cool-off after the failure that set it
+    attempt = AccessAttempt.objects.get()
+    assert (attempt.failures_since_start, attempt.attempt_time) == \
+        (settings.AXES_FAILURE_LIMIT, locked_at)
+
+
 def test_a_lock_on_one_client_address_leaves_the_customer_elsewhere_alone(lockme, settings):
     # given an attacker at another address has used up the limit
     attacker = Client(REMOTE_ADDR="203.0.113.9")

@@ -6,7 +6,9 @@ The policy (OWASP ASVS V6), set in settings (AXES_*) and told in the README:
   address): every spelling of one address (`LOCKME@example.com`,
   ` lockme@example.com`) shares one count, as it shares one account;
 - after AXES_FAILURE_LIMIT (5) failures that pair is refused, the right
-  password included, for the cool-off (15 minutes after the last failure);
+  password included, for the cool-off: 15 minutes after the failure that
+  set the lock (attempts during the lock are refused without counting, so
+  they do not make it longer);
   a customer at another address is not affected, so nobody locks a real
   customer out for longer than minutes;
 - an e-mail nobody has is counted and locked exactly like an existing one,
