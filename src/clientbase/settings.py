@@ -237,6 +237,10 @@ AXES_USERNAME_FORM_FIELD = "username"
 # trying is let in again 15 minutes after the failure that set the lock.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "clientbase.customers.throttling.login_key"
+AXES_CLIENT_IP_CALLABLE = "clientbase.customers.throttling.client_address"
+# How many proxies in front append the address they saw to X-Forwarded-For
+# (0: clients connect directly, REMOTE_ADDR is theirs).
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 AXES_LOCKOUT_CALLABLE = "clientbase.customers.throttling.failed_login_answer"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = _env_bool("AXES_ENABLED", True)
@@ -267,7 +271,7 @@ HTTPS = _env_bool("HTTPS")
 SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", HTTPS)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 31_536_000 if HTTPS else 0))
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
 # Both promise that every subdomain is HTTPS too (preload: for good, in the
 # browsers' built-in lists), so they are only ever turned on by hand.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")

@@ -20,6 +20,7 @@ PRODUCTION = {
     "CSRF_TRUSTED_ORIGINS": "https://shop.example.com",
     "HTTPS": "1",
     "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+    "TRUSTED_PROXIES": "1",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
     "SECURE_HSTS_PRELOAD": "1",
 }
@@ -35,7 +36,7 @@ def clientbase(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPr
         [sys.executable, "-m", "clientbase.cli", *args],
         env={**base, "CLIENTBASE_HOME": str(tmp_path),
              "DATABASE_URL": f"sqlite:///{tmp_path / 'clientbase.sqlite3'}", **env},
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
     )
 
 

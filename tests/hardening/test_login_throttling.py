@@ -135,3 +135,50 @@ def test_an_unknown_email_is_locked_exactly_like_a_known_one(lockme, settings):
     # then the next attempts answer alike
     assert answer(post_login(known, "lockme@example.com", "wrong-password")) == \
         answer(post_login(unknown, "nobody@example.com", "wrong-password"))
+
+
+# Behind the README's production proxy every request comes from the proxy's
+# address; the client's is the one the proxy appended to X-Forwarded-For.
+PROXY = "10.0.0.2"
+
+
+def behind_proxy(forwarded_for: str) -> Client:
+    return Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+
+
+def test_behind_a_trusted_proxy_the_lock_is_on_the_forwarded_client_address(lockme, settings):
+    # given one proxy in front, and an attacker who used up the limit through it
+    settings.TRUSTED_PROXIES = 1
+    fail(behind_proxy("203.0.113.9"), SPELLINGS, settings.AXES_FAILURE_LIMIT)
+    # when the customer logs in through the same proxy
+    customer = behind_proxy("198.51.100.7")
+    post_login(customer, "lockme@example.com", PASSWORD)
+    # then it is in: the proxy's address is not everyone's
+    assert logged_in(customer)
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_lock(lockme, settings):
+    # given one proxy, which appends the address it saw to what the client sent
+    settings.TRUSTED_PROXIES = 1
+    attacker = "203.0.113.9"
+    fail(behind_proxy(attacker), SPELLINGS, settings.AXES_FAILURE_LIMIT)
+    # when the attacker sends a made-up address of its own in front
+    forged = behind_proxy(f"198.51.100.7, {attacker}")
+    post_login(forged, "lockme@example.com", PASSWORD)
+    # then it is still the attacker's address, and locked
+    assert not logged_in(forged)
+
+
+def test_a_forwarded_for_that_is_no_address_counts_as_the_proxy(lockme, settings):
+    settings.TRUSTED_PROXIES = 1
+    response = post_login(behind_proxy("not-an-address"), "lockme@example.com", "wrong-password")
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().ip_address == PROXY
+
+
+def test_without_a_trusted_proxy_a_forwarded_for_is_ignored(lockme, settings):
+    settings.TRUSTED_PROXIES = 0
+    fail(Client(HTTP_X_FORWARDED_FOR="203.0.113.9"), SPELLINGS, settings.AXES_FAILURE_LIMIT)
+    other_claim = Client(HTTP_X_FORWARDED_FOR="198.51.100.7")
+    post_login(other_claim, "lockme@example.com", PASSWORD)
+    assert not logged_in(other_claim)
