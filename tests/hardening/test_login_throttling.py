@@ -149,7 +149,7 @@ def behind_proxy(forwarded_for: str) -> Client:
 def test_behind_a_trusted_proxy_the_lock_is_on_the_forwarded_client_address(lockme, settings):
     # given one proxy in front, and an attacker who used up the limit through it
     settings.TRUSTED_PROXIES = 1
-    fail(behind_proxy("203.0.113.9"), SPELLINGS, settings.AXES_FAILURE_LIMIT)
+    fail(behind_proxy("203.0.113.9"), ["lockme@example.com"], settings.AXES_FAILURE_LIMIT)
     # when the customer logs in through the same proxy
     customer = behind_proxy("198.51.100.7")
     post_login(customer, "lockme@example.com", PASSWORD)
