@@ -15,6 +15,9 @@ SECRET_KEY     default: generated on first start and kept in
 DEBUG          default: off
 ALLOWED_HOSTS  comma-separated; default: localhost names
 CACHE_URL      e.g. redis://127.0.0.1:6379/1; default: in-process memory
+HTTPS          1 when the site is served over HTTPS only: secure cookies, SSL
+               redirect and HSTS (one year) default on; see the README's
+               "Production" for the proxy header and the other HSTS switches
 """
 
 import os
@@ -222,11 +225,23 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Login throttling: lock an e-mail + address pair after 5 failures for 15 minutes.
+# Login throttling: lock an e-mail + address pair after 5 failures for 15
+# minutes; the e-mail as the account lookup reads it (any spelling of one
+# address is one count), and a locked-out attempt answers as a wrong password
+# does. The policy: clientbase.customers.throttling.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+# Attempts during a lock are refused without counting, so a customer who keeps
+# trying is let in again 15 minutes after the failure that set the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "clientbase.customers.throttling.login_key"
+AXES_CLIENT_IP_CALLABLE = "clientbase.customers.throttling.client_address"
+# How many proxies in front append the address they saw to X-Forwarded-For
+# (0: clients connect directly, REMOTE_ADDR is theirs).
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+AXES_LOCKOUT_CALLABLE = "clientbase.customers.throttling.failed_login_answer"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = _env_bool("AXES_ENABLED", True)
 
@@ -249,8 +264,23 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "/admin/login/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES")
+# HTTPS=1: the site is served over HTTPS only (by clientbase's proxy). It turns
+# on what Django's deployment checklist asks for; without it (scripts/demo on
+# http://127.0.0.1) none of it is on, since each would break plain HTTP.
+HTTPS = _env_bool("HTTPS")
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
+# Both promise that every subdomain is HTTPS too (preload: for good, in the
+# browsers' built-in lists), so they are only ever turned on by hand.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD")
+# Behind a proxy that ends TLS: the header it sets to "https" (and strips from
+# what clients send), e.g. X-Forwarded-Proto; without it, SECURE_SSL_REDIRECT
+# would redirect requests the proxy already received over HTTPS, forever.
+if proxy_ssl_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_ssl_header.upper().replace("-", "_"), "https")
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 

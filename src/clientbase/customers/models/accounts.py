@@ -25,6 +25,16 @@ class Role(models.TextChoices):
     MARKETING_MANAGERS = "MarketingManagers"
 
 
+def canonical_email(email: str | None) -> str:
+    """An e-mail address as accounts are stored and found: trimmed, lower case.
+
+    The one spelling of an address: the account lookup, the stored value and
+    login throttling (`customers.throttling`) all go through it, so that no
+    spelling of an address is a different login to one and the same to the
+    other."""
+    return (email or "").strip().lower()
+
+
 class AccountQuerySet(models.QuerySet):
     def visible_to(self, account, level: str = "view") -> "AccountQuerySet":
         """The accounts `account` may see: every one for an administrator;
@@ -42,12 +52,12 @@ class AccountManager(BaseUserManager.from_queryset(AccountQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=(email or "").strip())
+        return self.get(email__iexact=canonical_email(email))
 
     def _create(self, email: str, password: str | None, roles: list[str], **fields) -> "Account":
         if not email:
             raise ValueError("An account needs an e-mail address.")
-        account = self.model(email=email.strip().lower(), **fields)
+        account = self.model(email=canonical_email(email), **fields)
         account.set_password(password)
         account.save(using=self._db)
         account.groups.add(*Group.objects.filter(name__in=[Role.EVERYONE, *roles]))
@@ -98,7 +108,7 @@ class Account(AbstractBaseUser, PermissionsMixin):
         return self.email
 
     def save(self, *args, **kwargs):
-        self.email = self.email.strip().lower()
+        self.email = canonical_email(self.email)
         if not self._state.adding:
             self.version += 1
         super().save(*args, **kwargs)

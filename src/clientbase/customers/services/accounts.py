@@ -23,6 +23,7 @@ from clientbase.core.permissions import require
 from clientbase.customers.models import (
     Account, ApiToken, Contact, ContactSource, GrantLevel, Role, RoleVersion,
 )
+from clientbase.customers.models.accounts import canonical_email
 from clientbase.customers.models.visibility import forget_scopes
 from clientbase.customers.services.access import is_unrestricted, lock_for_change
 
@@ -34,7 +35,7 @@ NAME_MAX_LENGTH = Contact._meta.get_field("first_name").max_length
 def normalize_email(email: str) -> str:
     """The e-mail address as stored (trimmed, lower case); 422 on `email` when
     it is not an address."""
-    email = (email or "").strip().lower()
+    email = canonical_email(email)
     if len(email) > EMAIL_MAX_LENGTH:
         raise Invalid.on("email", f"An e-mail address has at most {EMAIL_MAX_LENGTH} characters.",
                          code="too_long")
