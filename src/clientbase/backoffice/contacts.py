@@ -4,6 +4,7 @@ customer groups."""
 from decimal import Decimal
 
 from django import forms
+from django.contrib.auth.models import AnonymousUser
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -135,9 +136,17 @@ class ContactAdmin(ScopedModelAdmin):
             fieldsets.insert(2, ("Groups and prices", {"fields": fields}))
         return fieldsets
 
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        # The page's read-only displays get only the contact: remember for
+        # whom it is shown (effective_groups_display names only what they see).
+        obj.shown_to = request.user
+        return obj
+
     @admin.display(description="Effective customer groups")
     def effective_groups_display(self, obj: Contact) -> str:
-        groups = effective_groups(obj)
+        # Without a known viewer, nobody: every organization stays anonymous.
+        groups = effective_groups(obj, viewer=getattr(obj, "shown_to", AnonymousUser()))
         if not groups:
             return "None: this contact gets the prices for all customers."
         return format_html_join(
