@@ -24,6 +24,7 @@ from clientbase.core.models import looks_like_uuid, subtree_q
 from clientbase.core.permissions import require
 from clientbase.core.versions import ExpectedVersion, check_version, locked
 from clientbase.customers.models import Contact, CustomerGroup
+from clientbase.customers.models.visibility import contact_scope
 from clientbase.customers.services.groups import delete_customer_group
 from clientbase.pricing.models import PriceRow, SaleType
 from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
@@ -39,6 +40,19 @@ from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
 
 
 # --- Price rows -------------------------------------------------------------
+
+
+def shown_candidates(candidates: list[Candidate], viewer) -> list[Candidate]:
+    """Of an explanation's candidate rows, those `viewer` may be shown: the
+    rows of PriceRow.objects.visible_to(viewer). The resolver judges every
+    row (the price it finds is the contact's true price); the other
+    customers' rows it passed over are no business of a viewer who cannot see
+    those customers. One query, none for a viewer who sees every contact."""
+    if not candidates or contact_scope(viewer).everything:
+        return list(candidates)
+    ids = [c.row.pk for c in candidates]
+    visible = set(PriceRow.objects.visible_to(viewer).filter(pk__in=ids).values_list("pk", flat=True))
+    return [c for c in candidates if c.row.pk in visible]
 
 
 def normalize_price_row(row: PriceRow) -> None:
