@@ -13,9 +13,12 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from unfold.admin import StackedInline
+from unfold.views import ChangeList
 
 from clientbase.catalog.models import Market, Variant
-from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version, read_version
+from clientbase.backoffice.base import (
+    ScopedModelAdmin, _pk_or_none, adopt_saved, expected_version, read_version,
+)
 from clientbase.backoffice.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
 from clientbase.core.errors import DomainError
@@ -101,6 +104,25 @@ class ContactForm(forms.ModelForm):
         (outside what the staff member manages), which saving keeps."""
         picked = list(self.cleaned_data.get("organizations") or [])
         return picked + list(Organization.objects.filter(pk__in=self.hidden_organization_ids))
+
+
+# The "Contacts" links of the organization list filter contacts by membership.
+ORGANIZATION_LOOKUP = "organizations__id__exact"
+
+
+class ContactChangeList(ChangeList):
+    """The contact list, where a filter by an organization the staff member
+    cannot see lists nothing, exactly as an id naming no organization does.
+    The list is already scoped to visible contacts; without this, a contact
+    visible through another organization would be listed (and counted) as a
+    member of the invisible one (issue 8)."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        qs = super().get_queryset(request, exclude_parameters)
+        wanted = {_pk_or_none(Organization, value) for value in request.GET.getlist(ORGANIZATION_LOOKUP)}
+        if wanted and Organization.objects.visible_to(request.user).filter(pk__in=wanted).count() < len(wanted):
+            return qs.none()
+        return qs
 
 
 @admin.register(Contact)
@@ -195,8 +217,11 @@ class ContactAdmin(ScopedModelAdmin):
 
     def lookup_allowed(self, lookup, value, request=None):
         # "Contacts" links from the organization list filter by membership;
-        # the filter only narrows the already scoped queryset.
-        return lookup == "organizations__id__exact" or super().lookup_allowed(lookup, value, request)
+        # ContactChangeList answers an invisible organization like a nonexistent one.
+        return lookup == ORGANIZATION_LOOKUP or super().lookup_allowed(lookup, value, request)
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return ContactChangeList
 
     def get_search_results(self, request, queryset, search_term):
         return queryset.search(search_term), False
