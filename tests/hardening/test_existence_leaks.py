@@ -276,3 +276,55 @@ def test_filtering_contacts_by_a_visible_organization_still_lists_its_contacts(a
     response = client.get(reverse("admin:customers_contact_changelist"),
                           {"organizations__id__exact": str(world["EU-MGMT"].pk)})
     assert {c.first_name for c in response.context["cl"].result_list} == {"Ann", "Dana"}
+
+
+# --- naming an invisible contact in a new price row --------------------------------
+
+
+@pytest.mark.parametrize("who", ["csr_with_prices", "catalog_manager"])
+def test_a_customer_price_for_an_invisible_contact_is_refused_like_one_for_nobody(
+        catalog, people, accounts, who):
+    # given: staff who may write prices but not see Carl
+    from django.contrib.auth.models import Permission
+    from clientbase.customers.models import Account, Role
+    from tests.conftest import ApiClient, make_account
+    if who == "catalog_manager":
+        account = make_account("cm@example.com", Role.CATALOG_MANAGERS)
+    else:
+        account = accounts["csr"]
+        account.user_permissions.add(*Permission.objects.filter(
+            codename__in=["add_pricerow", "change_pricerow"]))
+    account = Account.objects.get(pk=account.pk)
+    api = ApiClient(as_client(account), account)
+
+    def create(code):
+        return api.post("/prices", {"variant": "TS-M", "market": "EU", "sale_type": "customer",
+                                    "sale_code": code, "unit_price": "1.00"})
+
+    # when
+    hidden, nobody = create("C-CARL"), create("C-NOBODY")
+
+    # then
+    assert hidden.status_code == nobody.status_code == 422
+    assert hidden.json()["detail"].replace("C-CARL", "X") == nobody.json()["detail"].replace("C-NOBODY", "X")
+    assert not PriceRow.objects.filter(sale_code="C-CARL").exists()
+
+
+def test_the_back_office_price_form_refuses_an_invisible_contact_like_a_nonexistent_one(
+        catalog, people, accounts):
+    from django.contrib.auth.models import Permission
+    from clientbase.customers.models import Account
+    csr = accounts["csr"]
+    csr.user_permissions.add(*Permission.objects.filter(codename__in=["add_pricerow"]))
+    client = as_client(Account.objects.get(pk=csr.pk))
+
+    def add(code):
+        return client.post(reverse("admin:pricing_pricerow_add"), {
+            "variant": str(catalog["TS-M"].pk), "market": str(catalog["EU"].pk), "currency": "EUR",
+            "sale_type": "customer", "sale_code": code, "min_quantity": "0", "unit_price": "1.00"})
+
+    hidden, nobody = add("C-CARL"), add("C-NOBODY")
+    assert hidden.status_code == nobody.status_code == 200  # the form again, with its error
+    assert "No contact with key or id &#x27;C-CARL&#x27;" in hidden.content.decode()
+    assert not PriceRow.objects.filter(sale_code="C-CARL").exists()
+    assert add("C-ANN").status_code == 302

@@ -110,6 +110,10 @@ class PriceRowAdmin(CatalogModelAdmin):
         # changelist, search, change and history pages all read from here.
         return super().get_queryset(request).visible_to(request.user)
 
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        return type(form_class.__name__, (form_class,), {"request_user": request.user})
+
     def _require_visible_history(self, request: HttpRequest, object_id: str) -> None:
         """404 unless the caller may see the row whose history is asked for:
         simple_history reads historical records past get_queryset (the form
