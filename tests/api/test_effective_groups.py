@@ -152,7 +152,9 @@ def test_csr_sees_the_groups_but_not_the_name_of_an_organization_outside_its_gra
     # then
     assert set(groups) == {"SILVER", "GOLD", "CUSTOMERS"}
     hidden = groups["SILVER"]["paths"][0][0]
-    assert (hidden["kind"], hidden["id"], hidden["key"]) == ("ancestor", None, None)
+    # referred to by id only (issue 8: never by name or key)
+    assert (hidden["kind"], hidden["id"], hidden["key"]) == ("ancestor", str(world["ADMIN"].pk), None)
+    assert hidden["name"] == "an organization you cannot see"
     assert "Administration" not in str(groups)
     assert groups["GOLD"]["paths"][0][0]["key"] == "EU-HQ"
 

@@ -21,7 +21,7 @@ from clientbase.customers.models import (
     Contact, ContactSource, CustomerGroup, GrantLevel, Organization,
 )
 from clientbase.customers.services import contacts as services
-from clientbase.customers.services.groups import Step, effective_groups
+from clientbase.customers.services.groups import effective_groups
 from clientbase.customers.models.visibility import organization_scope
 
 router = Router(tags=["contacts"])
@@ -310,22 +310,8 @@ def delete_contact(request: HttpRequest, ident: IdOrKey):
             summary="The contact's effective customer groups, each with the paths that gave it")
 def contact_effective_groups(request: HttpRequest, ident: IdOrKey):
     contact = _get(request, ident)
-    found = effective_groups(contact)
-    # Name only organizations the caller can see; an ancestor outside its
-    # grants still gives the group, but stays anonymous.
-    org_ids = {step.id for eg in found for path in eg.paths for step in path
-               if step.kind in ("organization", "ancestor")}
-    visible = set(Organization.objects.visible_to(request.user).filter(pk__in=org_ids)
-                  .values_list("pk", flat=True)) if org_ids else set()
-
-    def shown(step: Step) -> Step:
-        if step.kind in ("organization", "ancestor") and step.id not in visible:
-            return dataclasses.replace(step, id=None, key=None, name="an organization you cannot see")
-        return step
-
     items = []
-    for eg in found:
-        eg = dataclasses.replace(eg, paths=[[shown(s) for s in path] for path in eg.paths])
+    for eg in effective_groups(contact, viewer=request.user):
         items.append({
             "group": eg.group,
             "paths": [[dataclasses.asdict(s) for s in path] for path in eg.paths],

@@ -291,7 +291,7 @@ def _resolve_one(request: HttpRequest, params: ResolveParams, *, explain: bool) 
         body["groups"] = sorted(resolution.group_keys)
         body["candidates"] = [
             {"price": c.row, "applied": c.applied, "reason": c.reason or None, "code": c.code or None,
-             "level": c.level} for c in resolution.candidates
+             "level": c.level} for c in services.shown_candidates(resolution.candidates, request.user)
         ]
         return body
     if resolution.price is None:

@@ -308,7 +308,7 @@ class VariantAdmin(CatalogModelAdmin):
     def prices_context(self, request: HttpRequest, variant: Variant) -> dict[str, Any]:
         """The grid and an empty preview form, for the variant's change page."""
         return {
-            "price_grid": price_grid(variant),
+            "price_grid": price_grid(variant, request.user),
             "preview_form": PreviewForm(user=request.user),
             "preview_url": variant_preview_url(variant),
             "add_price_url": (reverse("admin:pricing_pricerow_add") + f"?variant={variant.pk}"

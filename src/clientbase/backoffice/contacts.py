@@ -4,6 +4,7 @@ customer groups."""
 from decimal import Decimal
 
 from django import forms
+from django.contrib.auth.models import AnonymousUser
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -12,9 +13,12 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from unfold.admin import StackedInline
+from unfold.views import ChangeList
 
 from clientbase.catalog.models import Market, Variant
-from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version, read_version
+from clientbase.backoffice.base import (
+    ScopedModelAdmin, _pk_or_none, adopt_saved, expected_version, read_version,
+)
 from clientbase.backoffice.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
 from clientbase.core.errors import DomainError
@@ -102,6 +106,25 @@ class ContactForm(forms.ModelForm):
         return picked + list(Organization.objects.filter(pk__in=self.hidden_organization_ids))
 
 
+# The "Contacts" links of the organization list filter contacts by membership.
+ORGANIZATION_LOOKUP = "organizations__id__exact"
+
+
+class ContactChangeList(ChangeList):
+    """The contact list, where a filter by an organization the staff member
+    cannot see lists nothing, exactly as an id naming no organization does.
+    The list is already scoped to visible contacts; without this, a contact
+    visible through another organization would be listed (and counted) as a
+    member of the invisible one (issue 8)."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        qs = super().get_queryset(request, exclude_parameters)
+        wanted = {_pk_or_none(Organization, value) for value in request.GET.getlist(ORGANIZATION_LOOKUP)}
+        if wanted and Organization.objects.visible_to(request.user).filter(pk__in=wanted).count() < len(wanted):
+            return qs.none()
+        return qs
+
+
 @admin.register(Contact)
 class ContactAdmin(ScopedModelAdmin):
     form = ContactForm
@@ -135,9 +158,17 @@ class ContactAdmin(ScopedModelAdmin):
             fieldsets.insert(2, ("Groups and prices", {"fields": fields}))
         return fieldsets
 
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        # The page's read-only displays get only the contact: remember for
+        # whom it is shown (effective_groups_display names only what they see).
+        obj.shown_to = request.user
+        return obj
+
     @admin.display(description="Effective customer groups")
     def effective_groups_display(self, obj: Contact) -> str:
-        groups = effective_groups(obj)
+        # Without a known viewer, nobody: every organization stays anonymous.
+        groups = effective_groups(obj, viewer=getattr(obj, "shown_to", AnonymousUser()))
         if not groups:
             return "None: this contact gets the prices for all customers."
         return format_html_join(
@@ -186,8 +217,11 @@ class ContactAdmin(ScopedModelAdmin):
 
     def lookup_allowed(self, lookup, value, request=None):
         # "Contacts" links from the organization list filter by membership;
-        # the filter only narrows the already scoped queryset.
-        return lookup == "organizations__id__exact" or super().lookup_allowed(lookup, value, request)
+        # ContactChangeList answers an invisible organization like a nonexistent one.
+        return lookup == ORGANIZATION_LOOKUP or super().lookup_allowed(lookup, value, request)
+
+    def get_changelist(self, request: HttpRequest, **kwargs):
+        return ContactChangeList
 
     def get_search_results(self, request, queryset, search_term):
         return queryset.search(search_term), False

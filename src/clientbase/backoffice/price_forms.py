@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.urls import reverse_lazy
@@ -51,6 +52,10 @@ class PriceRowForm(forms.ModelForm):
             "min_quantity": "The price applies from this quantity on (a quantity break).",
         }
 
+    # Set per request by PriceRowAdmin.get_form: a customer price may name
+    # only a contact the staff member sees.
+    request_user = None
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "currency" in self.fields:  # absent on a read-only page
@@ -71,7 +76,7 @@ class PriceRowForm(forms.ModelForm):
         normalize_price_row(probe)
         cleaned.update(currency=probe.currency, sale_code=probe.sale_code)
         try:
-            validate_price_row(probe)
+            validate_price_row(probe, actor=self.request_user or AnonymousUser())
         except DomainError as exc:
             for error in exc.errors:
                 # A field that failed its own validation already says why.

@@ -60,11 +60,12 @@ class PriceGrid:
         return [quantity_label(q) for q in self.columns]
 
 
-def price_grid(variant: Variant) -> PriceGrid:
-    """A variant's price rows, and its product's, as a grid: one line per
+def price_grid(variant: Variant, viewer) -> PriceGrid:
+    """A variant's price rows, and its product's, that `viewer` may see (no
+    customer's price unless it sees the customer), as a grid: one line per
     (level, market, currency, sale type, sale code), one column per distinct
     minimum quantity. Two queries, whatever the number of rows."""
-    rows = list(PriceRow.objects.for_variants([variant.pk], [variant.product_id])
+    rows = list(PriceRow.objects.visible_to(viewer).for_variants([variant.pk], [variant.product_id])
                 .select_related("market"))
     now = timezone.now()
     columns = sorted({r.min_quantity for r in rows})

@@ -25,7 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from unfold.decorators import action
 
-from clientbase.backoffice.base import without_nul
+from clientbase.backoffice.base import _pk_or_none, without_nul
 from clientbase.backoffice.price_grid import (
     contact_prices_url, price_grid, quantity_label, variant_preview_url,
 )
@@ -33,6 +33,7 @@ from clientbase.catalog.models import Market, Variant
 from clientbase.core.errors import Invalid
 from clientbase.core.pagination import Keyset
 from clientbase.customers.models import Contact
+from clientbase.customers.models.visibility import contact_scope
 from clientbase.backoffice.price_forms import PreviewForm, PriceRowForm, contact_label, find_contact
 from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
 from clientbase.backoffice.writes import CatalogModelAdmin, Writes
@@ -103,6 +104,36 @@ class PriceRowAdmin(CatalogModelAdmin):
         ("Record", {"fields": [("id", "version"), ("created_at", "updated_at")],
                     "classes": ["collapse"]}),
     ]
+
+    def get_queryset(self, request: HttpRequest):
+        # A customer's price shows only to whom sees the customer (issue 8):
+        # changelist, search, change and history pages all read from here.
+        return super().get_queryset(request).visible_to(request.user)
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        return type(form_class.__name__, (form_class,), {"request_user": request.user})
+
+    def _require_visible_history(self, request: HttpRequest, object_id: str) -> None:
+        """404 unless the caller may see the row whose history is asked for:
+        simple_history reads historical records past get_queryset (the form
+        view always, the list view for a row it does not find). The history
+        of a deleted customer price stays with who sees every contact."""
+        pk = _pk_or_none(PriceRow, object_id)
+        if self.get_queryset(request).filter(pk=pk).exists():
+            return
+        if PriceRow.objects.filter(pk=pk).exists() or not contact_scope(request.user).everything and (
+                PriceRow.history.filter(id=pk, sale_type=SaleType.CUSTOMER).exists()):
+            raise Http404("No such price row.")
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        self._require_visible_history(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str,
+                          extra_context=None):
+        self._require_visible_history(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     @admin.display(description="Variant / product")
     def target_display(self, obj: PriceRow) -> str:
@@ -179,11 +210,11 @@ class PriceRowAdmin(CatalogModelAdmin):
             request, f"Prices of {variant}",
             variant=variant,
             variant_url=reverse("admin:catalog_variant_change", args=[variant.pk]),
-            price_grid=price_grid(variant),
+            price_grid=price_grid(variant, request.user),
             preview_form=form,
             preview_url=variant_preview_url(variant),
             resolution=resolution,
-            candidates=_explained(resolution) if resolution else [],
+            candidates=_explained(resolution, request.user) if resolution else [],
             contact=form.cleaned_data.get("contact") if resolution else None,
             contact_prices_url=(contact_prices_url(form.cleaned_data.get("contact"))
                                 if resolution else None),
@@ -274,12 +305,12 @@ def _query(params, **overrides) -> str:
     return query.urlencode()
 
 
-def _explained(resolution) -> list[dict[str, Any]]:
-    """The explain table's rows: each candidate, the winner first among the
-    ones that applied, then the others in grid order."""
+def _explained(resolution, viewer) -> list[dict[str, Any]]:
+    """The explain table's rows: each candidate `viewer` may see, the winner
+    first among the ones that applied, then the others in grid order."""
     winner = resolution.price
     rows = []
-    for candidate in resolution.candidates:
+    for candidate in services.shown_candidates(resolution.candidates, viewer):
         row = candidate.row
         rows.append({
             "row": row,

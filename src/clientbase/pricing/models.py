@@ -7,6 +7,8 @@ from simple_history.models import HistoricalRecords
 
 from clientbase.core.currencies import is_currency, quantize
 from clientbase.core.models import BaseModel
+from clientbase.customers.models import Contact
+from clientbase.customers.models.visibility import contact_scope
 
 
 class SaleType(models.TextChoices):
@@ -22,14 +24,46 @@ class SaleType(models.TextChoices):
 SPECIFICITY = {SaleType.CUSTOMER: 0, SaleType.CUSTOMER_GROUP: 1, SaleType.ALL_CUSTOMERS: 2}
 
 
+class UUIDText(models.Func):
+    """A UUID column as `str(uuid)` spells it (lower case, hyphens): what a
+    customer price row's sale code holds for a contact without a key."""
+
+    output_field = models.CharField()
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return f"({sql})::text", params
+        # SQLite keeps a UUID as its 32 hex digits.
+        parts = [f"substr({sql}, {start}, {length})"
+                 for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
+        return "lower(" + " || '-' || ".join(parts) + ")", tuple(params) * len(parts)
+
+
 class PriceRowQuerySet(models.QuerySet):
     def visible_to(self, account, level: str = "view") -> "PriceRowQuerySet":
-        """The price rows `account` may read: all of them for an active staff
-        account (permissions say which may), none for anyone else: visitors
-        see prices only through the resolver."""
+        """The price rows `account` may read; none for an anonymous or
+        inactive account (visitors see prices only through the resolver).
+
+        Permissions say which staff may read prices at all; of those rows, a
+        customer price names a contact by its sale code, so it is visible
+        only to whom sees that contact (issue 8: a price, a key, never
+        betrays a contact the reader cannot see). Administrators and holders
+        of `view_all_contacts` see every row. Still one query: the visible
+        contacts' keys and ids are subqueries, computed once (no join per
+        row). `level` is accepted for symmetry; reading a contact's prices
+        needs only to see the contact.
+        """
         if account is None or not account.is_authenticated or not account.is_active:
             return self.none()
-        return self
+        if contact_scope(account).everything:
+            return self
+        contacts = Contact.objects.visible_to(account).order_by()
+        return self.exclude(
+            models.Q(sale_type=SaleType.CUSTOMER)
+            & ~models.Q(sale_code__in=contacts.filter(key__isnull=False).values("key"))
+            & ~models.Q(sale_code__in=contacts.annotate(id_text=UUIDText("pk")).values("id_text"))
+        )
 
     def for_variants(self, variant_ids, product_ids) -> "PriceRowQuerySet":
         """Rows on these variants, or on these products (product-level rows)."""

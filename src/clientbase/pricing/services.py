@@ -24,6 +24,7 @@ from clientbase.core.models import looks_like_uuid, subtree_q
 from clientbase.core.permissions import require
 from clientbase.core.versions import ExpectedVersion, check_version, locked
 from clientbase.customers.models import Contact, CustomerGroup
+from clientbase.customers.models.visibility import contact_scope
 from clientbase.customers.services.groups import delete_customer_group
 from clientbase.pricing.models import PriceRow, SaleType
 from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
@@ -41,6 +42,19 @@ from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
 # --- Price rows -------------------------------------------------------------
 
 
+def shown_candidates(candidates: list[Candidate], viewer) -> list[Candidate]:
+    """Of an explanation's candidate rows, those `viewer` may be shown: the
+    rows of PriceRow.objects.visible_to(viewer). The resolver judges every
+    row (the price it finds is the contact's true price); the other
+    customers' rows it passed over are no business of a viewer who cannot see
+    those customers. One query, none for a viewer who sees every contact."""
+    if not candidates or contact_scope(viewer).everything:
+        return list(candidates)
+    ids = [c.row.pk for c in candidates]
+    visible = set(PriceRow.objects.visible_to(viewer).filter(pk__in=ids).values_list("pk", flat=True))
+    return [c for c in candidates if c.row.pk in visible]
+
+
 def normalize_price_row(row: PriceRow) -> None:
     """The currency in upper case (empty: the market's default), the sale
     code without surrounding blanks."""
@@ -48,9 +62,11 @@ def normalize_price_row(row: PriceRow) -> None:
     row.sale_code = (row.sale_code or "").strip()
 
 
-def validate_price_row(row: PriceRow) -> None:
+def validate_price_row(row: PriceRow, *, actor) -> None:
     """Raise Invalid naming every bad field: currency of the market, price >= 0
-    with the currency's precision, validity ordered, a sale code that exists."""
+    with the currency's precision, validity ordered, a sale code that exists
+    — for a customer price, a contact `actor` sees (None: the system, which
+    sees all): one it cannot see answers like one that does not exist."""
     errors: list[FieldError] = []
     if (row.variant_id is None) == (row.product_id is None):
         errors.append(FieldError("variant", "Give either a variant or a product, not both."))
@@ -78,25 +94,29 @@ def validate_price_row(row: PriceRow) -> None:
     elif row.sale_type == SaleType.CUSTOMER:
         code = row.sale_code
         by = {"pk": code} if looks_like_uuid(code) else {"key": code}
-        if not Contact.objects.filter(**by).exists():
+        contacts = Contact.objects.all() if actor is None else Contact.objects.visible_to(actor)
+        if not contacts.filter(**by).exists():
             errors.append(FieldError("sale_code", f"No contact with key or id '{code}'."))
     if errors:
         raise Invalid(detail="; ".join(f"{e.field}: {e.message}" for e in errors), code="validation",
                       errors=errors)
 
 
-def _check_price_row(row: PriceRow) -> None:
-    normalize_price_row(row)
-    validate_price_row(row)
+def _checker(actor):
+    def check(row: PriceRow) -> None:
+        normalize_price_row(row)
+        validate_price_row(row, actor=actor)
+
+    return check
 
 
 def create_price_row(row: PriceRow, *, actor) -> PriceRow:
-    return writes.create(row, actor=actor, check=_check_price_row)
+    return writes.create(row, actor=actor, check=_checker(actor))
 
 
 def update_price_row(row: PriceRow, *, changes: Mapping[str, Any], actor,
                      expected_version: ExpectedVersion = None) -> PriceRow:
-    return writes.update(row, changes, actor=actor, check=_check_price_row,
+    return writes.update(row, changes, actor=actor, check=_checker(actor),
                          expected_version=expected_version)
 
 

@@ -12,8 +12,15 @@ from clientbase.customers.models import Contact, CustomerGroup, Organization
 from clientbase.core.permissions import require
 from clientbase.core.trees import lock_tree
 from clientbase.core.unique import check_unique, save_unique
+from clientbase.customers.models.visibility import organization_scope
 from clientbase.customers.services.access import lock_for_change
+from clientbase.customers.services.contacts import in_scope
 from clientbase.customers.services.trees import check_parent, move_node
+
+
+# What an organization the viewer cannot see is called in a step: it is
+# referred to by id only (issue 8: never by name, key or count).
+HIDDEN_ORGANIZATION = "an organization you cannot see"
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,8 @@ class Step:
     organization the contact belongs to), `ancestor` (a group of an ancestor
     of that organization; `via` names the member organization) or
     `parent_group` (the parent of the group in the step before).
+    An organization the viewer cannot see keeps its id only: its name is
+    HIDDEN_ORGANIZATION and its key None (as `via`, too).
     """
 
     kind: str
@@ -36,10 +45,14 @@ class Step:
         if self.kind == "direct":
             return "assigned directly"
         if self.kind == "organization":
-            return f"via organization {self.name}"
+            return f"via {_organization(self.name)}"
         if self.kind == "ancestor":
-            return f"via {self.name}, an ancestor of organization {self.via}"
+            return f"via {self.name}, an ancestor of {_organization(self.via)}"
         return f"via parent group of {self.name}"
+
+
+def _organization(name: str | None) -> str:
+    return name if name == HIDDEN_ORGANIZATION else f"organization {name}"
 
 
 @dataclass
@@ -52,13 +65,18 @@ class EffectiveGroup:
         return ["; ".join(step.describe() for step in path) for path in self.paths]
 
 
-def effective_groups(contact: Contact) -> list[EffectiveGroup]:
-    """Every group the contact is in, each with the chains that put it there.
+def effective_groups(contact: Contact, *, viewer) -> list[EffectiveGroup]:
+    """Every group the contact is in, each with the chains that put it there,
+    as `viewer` may be told them.
 
     A contact's groups are its own, those of each of its organizations and of
-    their ancestors, each closed upward over the group tree. Costs five queries
-    whatever the depth of either tree. Sorted by the group tree's order.
+    their ancestors, each closed upward over the group tree. An organization
+    the viewer cannot see still gives its groups (they are the contact's) but
+    is named by id only (see Step); `viewer=None` is the system, which sees
+    every name. Costs five queries whatever the depth of either tree, plus the
+    viewer's scope (cached on the account). Sorted by the group tree's order.
     """
+    scope = organization_scope(viewer) if viewer is not None else None
     # Where each starting group came from: group id -> list of first steps.
     origins: dict[UUID, list[Step]] = {}
     for group_id in contact.customer_groups.through.objects.filter(
@@ -66,15 +84,21 @@ def effective_groups(contact: Contact) -> list[EffectiveGroup]:
     ).values_list("customergroup_id", flat=True):
         origins.setdefault(group_id, []).append(Step("direct", contact.pk, str(contact)))
 
-    member_orgs = list(contact.organizations.values_list("id", "name", "key", "path"))
+    def named(pk: UUID, name: str, key: str | None, path: str) -> tuple[str, str | None]:
+        if scope is None or in_scope(scope, Organization(pk=pk, path=path)):
+            return name, key
+        return HIDDEN_ORGANIZATION, None
+
+    member_orgs = [(pk, *named(pk, name, key, path), path) for pk, name, key, path
+                   in contact.organizations.values_list("id", "name", "key", "path")]
     ancestor_of: dict[UUID, list[tuple]] = {}  # ancestor id -> member orgs below it
     for org in member_orgs:
         for ancestor_id in ids_in_path(org[3])[:-1]:
             ancestor_of.setdefault(ancestor_id, []).append(org)
     org_names = {org[0]: (org[1], org[2]) for org in member_orgs}
     org_names.update(
-        {pk: (name, key) for pk, name, key in Organization.objects.filter(
-            pk__in=ancestor_of.keys()).values_list("id", "name", "key")}
+        {pk: named(pk, name, key, path) for pk, name, key, path in Organization.objects.filter(
+            pk__in=ancestor_of.keys()).values_list("id", "name", "key", "path")}
     )
     member_ids = {org[0] for org in member_orgs}
     links = Organization.customer_groups.through.objects.filter(
