@@ -608,3 +608,43 @@ def test_the_view_only_csr_gets_a_read_only_change_page(matrix, model):
         assert b'name="_save"' not in page.content
     assert response.status_code == 403
     assert _snapshot(target) == before
+
+
+# --- lists and their filters ---------------------------------------------------------
+
+LIST_OPERATIONS = ["list_accounts", "list_contacts", "list_customer_groups", "list_grants",
+                   "list_organizations"]
+
+
+@pytest.mark.parametrize("name, caller", [pytest.param(n, c, id=f"{n}-{c}")
+                                          for n in LIST_OPERATIONS for c in CALLERS])
+def test_api_list_matrix(matrix, name, caller):
+    op = OPERATIONS[name]
+    account = matrix["callers"][caller]
+    response = _client(account).get(SCHEMA_OPERATIONS[name][1], {"limit": 500})
+    expected = 401 if account is None else 200 if _holds(account, op.lookup) else 403
+    assert response.status_code == expected, response.content
+    if account is not None and not account.sees_everything:
+        leaked = [m for m in matrix["foreign"] + matrix["foreign_ids"] if m in response.content.decode()]
+        assert not leaked, f"the list shows what the caller cannot see: {leaked}"
+
+
+# A filter naming an invisible object answers as one naming nothing (item 6).
+LIST_FILTERS = [("list_contacts", "organization", "organizations"),
+                ("list_organizations", "parent", "organizations"),
+                ("list_organizations", "under", "organizations"),
+                ("list_grants", "organization", "organizations"),
+                ("list_grants", "account", "accounts")]
+
+
+@pytest.mark.parametrize("name, param, resource, caller", [
+    pytest.param(n, p, r, c, id=f"{n}-{p}-{c}") for n, p, r in LIST_FILTERS for c in ("csr", "csr_view", "lead")])
+def test_api_list_filter_by_an_invisible_object_answers_as_by_a_nonexistent_one(matrix, name, param, resource,
+                                                                                caller):
+    client = _client(matrix["callers"][caller])
+    path = SCHEMA_OPERATIONS[name][1]
+    ident = str(matrix["objects"][resource]["invisible"].pk)
+    invisible = client.get(path, {param: ident})
+    absent = client.get(path, {param: matrix["missing"]})
+    assert invisible.status_code == absent.status_code != 200
+    assert _neutral(invisible.content, ident) == _neutral(absent.content, matrix["missing"])
