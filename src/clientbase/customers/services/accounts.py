@@ -7,7 +7,6 @@ PASSWORD_HASHERS in settings).
 """
 
 from datetime import datetime
-from datetime import timezone as dt_timezone
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group, Permission
@@ -18,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clientbase.core.errors import Conflict, FieldError, Forbidden, Invalid
+from clientbase.core.moments import aware
 from clientbase.core.versions import check_version
 from clientbase.core.permissions import require
 from clientbase.customers.models import (
@@ -273,9 +273,7 @@ def issue_token(account: Account, *, actor, name: str = "",
     Forbidden (403) when `actor` may not handle `account`'s tokens.
     """
     _check_may_handle_tokens_of(account, actor, "customers.add_apitoken")
-    if expires_at is not None and timezone.is_naive(expires_at):
-        # A moment without a zone is read as UTC, the API's zone.
-        expires_at = timezone.make_aware(expires_at, dt_timezone.utc)
+    expires_at = aware(expires_at)
     if expires_at is not None and expires_at <= timezone.now():
         raise Invalid.on("expires_at", "A token must expire in the future.", code="expired")
     return ApiToken.issue(account, name=(name or "").strip()[:100], expires_at=expires_at)
