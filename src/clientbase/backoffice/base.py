@@ -11,7 +11,9 @@ from typing import Any
 
 from django import forms
 from django.db import models
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.options import TO_FIELD_VAR
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
@@ -19,7 +21,57 @@ from unfold.admin import ModelAdmin
 from clientbase.backoffice.errors import DomainErrorsAsMessages
 
 
-class ScopedMixin:
+class NotFoundMixin:
+    """A ModelAdmin mixin: an object page (change, delete, history, a history
+    version, an object action) whose id names nothing the caller may see is a
+    404 page, whatever is wrong with the id.
+
+    Django redirects to the index with "… doesn't exist", which tells more
+    than a 404 (a scoped admin's objects outside the scope must look exactly
+    like nonexistent ones), and simple_history's pages hand a malformed id
+    (`not-a-uuid`, a version `abc`) to the database, which raises (a 500).
+    Every admin of the back office has it; tests/hardening/test_admin_ids.py
+    fails for one that does not.
+    """
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
+        """The object if the caller may see it; otherwise a 404, exactly as if it
+        did not exist."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} matches the given query.")
+        return obj
+
+    def _check_id(self, request: HttpRequest, object_id: str | None) -> None:
+        # Before any of the page's own code reads the id (a filter(pk=...)
+        # of a malformed UUID raises); a wrong-typed `_to_field` lookup is
+        # left to get_object, which finds nothing.
+        if object_id is not None and TO_FIELD_VAR not in request.GET and TO_FIELD_VAR not in request.POST:
+            if _pk_or_none(self.model, unquote(object_id)) is None:
+                raise Http404(f"No {self.opts.verbose_name} matches the given query.")
+
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
+        self._check_id(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        self._check_id(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        self._check_id(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str,
+                          extra_context=None):
+        self._check_id(request, object_id)
+        history = getattr(self.model, self.model._meta.simple_history_manager_attribute).model
+        if _pk_or_none(history, version_id) is None:
+            raise Http404("No such version.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ScopedMixin(NotFoundMixin):
     """Makes a ModelAdmin's every read start from the caller's scope.
 
     Subclasses implement `scoped_queryset` (what the caller may see) and
@@ -67,17 +119,8 @@ class ScopedMixin:
                 kwargs["queryset"] = qs
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-    # -- objects outside the scope do not exist ---------------------------------
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
-        """The object if the caller may see it; otherwise a 404, exactly as if it
-        did not exist (Django would redirect to the index with a message, which
-        tells the caller that something is there)."""
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404(f"No {self.opts.verbose_name} matches the given query.")
-        return obj
-
     # -- object-level permissions ----------------------------------------------
+    # (objects outside the scope do not exist: NotFoundMixin's 404)
     def _manages(self, request: HttpRequest, obj: models.Model) -> bool:
         cache = request.__dict__.setdefault("_managed_objects", {})
         key = (self.model, obj.pk)
@@ -126,7 +169,12 @@ class VersionedAdminMixin:
     comes back as a message (DomainErrorsAsMessages)."""
 
     def get_form(self, request, obj=None, change=False, **kwargs):
+        # The page's fieldsets name the hidden field; the model has no such
+        # field. Django's change page passes its fields; simple_history's
+        # version page does not, so take them from the fieldsets here.
         fields = kwargs.get("fields")
+        if fields is None and "fields" not in kwargs:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
         if fields is not None:
             kwargs["fields"] = [f for f in fields if f != VERSION_FIELD]
         form_class = super().get_form(request, obj, change=change, **kwargs)
@@ -185,7 +233,8 @@ class ScopedModelAdmin(ScopedMixin, VersionedAdminMixin, DomainErrorsAsMessages,
         # object is not in get_queryset(); that would show the history of an
         # object the caller may not see. Only a truly deleted object may fall
         # back, and only for someone who sees everything.
-        exists = self.model._default_manager.filter(pk=_pk_or_none(self.model, object_id)).exists()
+        self._check_id(request, object_id)
+        exists = self.model._default_manager.filter(pk=_pk_or_none(self.model, unquote(object_id))).exists()
         if exists or not getattr(request.user, "sees_everything", False):
             self.get_object(request, object_id)
         return super().history_view(request, object_id, extra_context)
@@ -198,9 +247,10 @@ class ScopedModelAdmin(ScopedMixin, VersionedAdminMixin, DomainErrorsAsMessages,
 
 
 def _pk_or_none(model: type[models.Model], value: Any):
+    """`value` as `model`'s primary key; None when it cannot be one."""
     try:
         return model._meta.pk.to_python(value)
-    except Exception:  # noqa: BLE001 - a malformed id is simply not found
+    except (ValidationError, ValueError, TypeError, OverflowError):  # a malformed id is simply not found
         return None
 
 
