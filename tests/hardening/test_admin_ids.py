@@ -7,7 +7,7 @@ import pytest
 from django.contrib import admin
 from django.test import Client
 
-from clientbase.backoffice.base import NotFoundMixin
+from clientbase.backoffice.base import BadInputMixin
 from clientbase.catalog.models import Market
 from tests.backoffice.conftest import login, people  # noqa: F401  (fixtures)
 
@@ -31,7 +31,7 @@ def staff(accounts) -> Client:
 def test_every_admin_answers_an_unknown_id_with_a_404(model_admin):
     # A new admin fails here until it has the mixin (Django's own behaviour
     # is the redirect that tells too much, simple_history's a 500).
-    assert isinstance(model_admin, NotFoundMixin)
+    assert isinstance(model_admin, BadInputMixin)
 
 
 @pytest.mark.parametrize("model", [m for m, _ in REGISTERED], ids=[m._meta.label for m, _ in REGISTERED])

@@ -18,7 +18,7 @@ from unfold.forms import AdminPasswordChangeForm
 from unfold.widgets import UnfoldAdminPasswordWidget
 
 from clientbase.backoffice.base import (
-    NotFoundMixin, ScopedModelAdmin, adopt_saved, expected_version, read_version,
+    BadInputMixin, ScopedModelAdmin, adopt_saved, expected_version, read_version,
 )
 from clientbase.backoffice.errors import DomainErrorsAsMessages
 from clientbase.backoffice.scopes import visible_accounts
@@ -213,7 +213,7 @@ class RoleForm(forms.ModelForm):
 
 
 @admin.register(Group)
-class RoleAdmin(NotFoundMixin, DomainErrorsAsMessages, GroupAdmin, ModelAdmin):
+class RoleAdmin(BadInputMixin, DomainErrorsAsMessages, GroupAdmin, ModelAdmin):
     """Roles are Django groups; their permissions say what a role may do."""
 
     form = RoleForm

@@ -7,32 +7,55 @@ are the only place a ModelAdmin asks who sees what, and they call the
 model's `visible_to` (see clientbase.customers.models.visibility).
 """
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django import forms
 from django.db import models
+from django.contrib.admin import helpers
 from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.utils import flatten_fieldsets, unquote
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.core.exceptions import BadRequest, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.errors import DomainErrorsAsMessages
 
 
-class NotFoundMixin:
-    """A ModelAdmin mixin: an object page (change, delete, history, a history
-    version, an object action) whose id names nothing the caller may see is a
-    404 page, whatever is wrong with the id.
+class BadInputMixin:
+    """A ModelAdmin mixin: input that names nothing is never a 500.
 
-    Django redirects to the index with "… doesn't exist", which tells more
-    than a 404 (a scoped admin's objects outside the scope must look exactly
-    like nonexistent ones), and simple_history's pages hand a malformed id
-    (`not-a-uuid`, a version `abc`) to the database, which raises (a 500).
+    - An object page (change, delete, history, a history version, an object
+      action) whose id names nothing the caller may see is a 404 page,
+      whatever is wrong with the id. Django redirects to the index with
+      "… doesn't exist", which tells more than a 404 (a scoped admin's
+      objects outside the scope must look exactly like nonexistent ones), and
+      simple_history's pages hand a malformed id (`not-a-uuid`, a version
+      `abc`) to the database, which raises.
+    - A list whose query string holds a NUL character is a 400 page:
+      PostgreSQL refuses NUL in text, so a filter (`?source=%00`) would reach
+      the database as an error. (The autocomplete answers no match; see
+      `autocomplete_view`.)
+    - A bulk action's selection keeps only the ids that can be ids.
+
     Every admin of the back office has it; tests/hardening/test_admin_ids.py
     fails for one that does not.
     """
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        if has_nul(request.GET):
+            raise BadRequest("A NUL character in the query string.")
+        return super().changelist_view(request, extra_context)
+
+    def response_action(self, request: HttpRequest, queryset):
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        usable = [pk for pk in selected if "\x00" not in pk and _pk_or_none(self.model, pk) is not None]
+        if usable != selected:
+            request.POST = request.POST.copy()
+            request.POST.setlist(helpers.ACTION_CHECKBOX_NAME, usable)
+        return super().response_action(request, queryset)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
         """The object if the caller may see it; otherwise a 404, exactly as if it
@@ -71,7 +94,7 @@ class NotFoundMixin:
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-class ScopedMixin(NotFoundMixin):
+class ScopedMixin(BadInputMixin):
     """Makes a ModelAdmin's every read start from the caller's scope.
 
     Subclasses implement `scoped_queryset` (what the caller may see) and
@@ -120,7 +143,7 @@ class ScopedMixin(NotFoundMixin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     # -- object-level permissions ----------------------------------------------
-    # (objects outside the scope do not exist: NotFoundMixin's 404)
+    # (objects outside the scope do not exist: BadInputMixin's 404)
     def _manages(self, request: HttpRequest, obj: models.Model) -> bool:
         cache = request.__dict__.setdefault("_managed_objects", {})
         key = (self.model, obj.pk)
@@ -252,6 +275,25 @@ def _pk_or_none(model: type[models.Model], value: Any):
         return model._meta.pk.to_python(value)
     except (ValidationError, ValueError, TypeError, OverflowError):  # a malformed id is simply not found
         return None
+
+
+def has_nul(params: QueryDict) -> bool:
+    """Whether a name or a value of `params` holds a NUL character."""
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in params.lists())
+
+
+def autocomplete_view(site_view: Callable[[HttpRequest], HttpResponse]) -> Callable:
+    """The admin site's autocomplete (the search behind every autocomplete
+    field), answering a term with a NUL character as a term that matches
+    nothing instead of handing it to the database."""
+
+    @wraps(site_view)
+    def view(request: HttpRequest) -> HttpResponse:
+        if has_nul(request.GET):
+            return JsonResponse({"results": [], "pagination": {"more": False}})
+        return site_view(request)
+
+    return view
 
 
 def without_nul(text: str) -> str:
