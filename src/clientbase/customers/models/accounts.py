@@ -10,6 +10,7 @@ from django.utils import timezone
 from simple_history import register as register_history
 from simple_history.models import HistoricalRecords
 
+from clientbase.core.emails import canonical_email
 from clientbase.core.models import BaseModel
 from clientbase.customers.models.contacts import Contact
 
@@ -42,12 +43,12 @@ class AccountManager(BaseUserManager.from_queryset(AccountQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=(email or "").strip())
+        return self.get(email__iexact=canonical_email(email))
 
     def _create(self, email: str, password: str | None, roles: list[str], **fields) -> "Account":
         if not email:
             raise ValueError("An account needs an e-mail address.")
-        account = self.model(email=email.strip().lower(), **fields)
+        account = self.model(email=canonical_email(email), **fields)
         account.set_password(password)
         account.save(using=self._db)
         account.groups.add(*Group.objects.filter(name__in=[Role.EVERYONE, *roles]))

@@ -16,10 +16,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clientbase.core.emails import canonical_email
 from clientbase.core.errors import Conflict, FieldError, Forbidden, Invalid
 from clientbase.core.moments import aware
 from clientbase.core.versions import check_version
 from clientbase.core.permissions import require
+from clientbase.core.text import check_plain_text
 from clientbase.customers.models import (
     Account, ApiToken, Contact, ContactSource, GrantLevel, Role, RoleVersion,
 )
@@ -32,9 +34,10 @@ NAME_MAX_LENGTH = Contact._meta.get_field("first_name").max_length
 
 
 def normalize_email(email: str) -> str:
-    """The e-mail address as stored (trimmed, lower case); 422 on `email` when
-    it is not an address."""
-    email = (email or "").strip().lower()
+    """The e-mail address as stored (trimmed, lower case, the domain in IDNA's
+    ASCII form: core.emails.canonical_email); 422 on `email` when it is not
+    an address. Contacts and accounts both go through here."""
+    email = canonical_email(email)
     if len(email) > EMAIL_MAX_LENGTH:
         raise Invalid.on("email", f"An e-mail address has at most {EMAIL_MAX_LENGTH} characters.",
                          code="too_long")
@@ -323,6 +326,7 @@ def _check_role_name(name: str, role: Group | None = None) -> str:
     if len(name) > ROLE_NAME_MAX_LENGTH:
         raise Invalid.on("name", f"A role name has at most {ROLE_NAME_MAX_LENGTH} characters.",
                          code="too_long")
+    check_plain_text(name, "name")
     if name.isdigit():
         # Roles are addressed by id or name; an all-digit name would be ambiguous.
         raise Invalid.on("name", "A role name may not be only digits.", code="invalid_name")

@@ -10,6 +10,7 @@ from clientbase.core.errors import Conflict, Invalid
 from clientbase.core.models import ids_in_path, validate_key
 from clientbase.customers.models import Contact, CustomerGroup, Organization
 from clientbase.core.permissions import require
+from clientbase.core.text import check_plain_text
 from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.services.access import lock_for_change
 from clientbase.customers.services.trees import check_parent, move_node
@@ -130,6 +131,7 @@ def _check_group_key(group: CustomerGroup) -> None:
 
 
 def _save_group(group: CustomerGroup) -> CustomerGroup:
+    check_plain_text(group.name, "name")
     _check_group_key(group)
     save_unique(group, "key")
     return group
