@@ -522,7 +522,8 @@ def test_the_contact_autocomplete_offers_only_visible_contacts(login, contact_in
 ])
 def test_odd_query_parameters_never_answer_500(login, catalog, gold_grid, url_name, params):
     response = login("admin").get(reverse(url_name), params)
-    assert response.status_code in (200, 302)
+    # (a NUL in a list's query string is a 400 page: tests/hardening/test_admin_nul.py)
+    assert response.status_code in (200, 302, 400)
 
 
 @pytest.mark.parametrize("params", [

@@ -5,7 +5,8 @@ import logging
 from functools import wraps
 from http import HTTPStatus
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, ValidationError
 from django.db import DataError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -65,6 +66,15 @@ def not_found_view(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     return problem(404, f"No API operation at {request.path}; see /api/v1/docs.", code="no_such_url")
 
 
+def too_large() -> JsonResponse:
+    """The problem for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (or with more
+    fields than DATA_UPLOAD_MAX_NUMBER_FIELDS); Django's own answer is an HTML
+    400 page."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return problem(413, f"The request body is larger than this API accepts ({limit} bytes).",
+                   code="payload_too_large", title="Content Too Large")
+
+
 def _nul_in(value, where: str) -> str | None:
     """The dotted name of the first string inside `value` holding a NUL, or None."""
     if isinstance(value, str):
@@ -115,7 +125,18 @@ def as_problem(view):
         if _nul_in(kwargs, ""):
             # An id or key with a NUL names nothing, like any unknown id.
             return problem(404, "Nothing has this id or key.", code="not_found")
-        if field := _field_with_nul(request):
+        try:
+            # Read the body here, once (Django caches it), so that one over
+            # the limit is refused before the view, as a problem. Not a
+            # multipart one: its files stream to disk; a form part over the
+            # limit raises in the view, where the handlers below answer.
+            field = _field_with_nul(request)
+            if (request.method in ("POST", "PUT", "PATCH", "DELETE")
+                    and not request.content_type.startswith("multipart/")):
+                request.body  # noqa: B018
+        except (RequestDataTooBig, TooManyFieldsSent):
+            return too_large()
+        if field:
             return problem(422, f"Invalid input: {field}.", code="validation", title="Validation failed",
                            errors=[FieldError(field, "Text may not contain NUL characters.", "nul_character")])
         response = view(request, *args, **kwargs)
@@ -203,6 +224,14 @@ def install(api) -> None:
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError):
         return problem(exc.status_code, str(exc))
+
+    @api.exception_handler(RequestDataTooBig)
+    def request_too_big(request: HttpRequest, exc: RequestDataTooBig):
+        return too_large()
+
+    @api.exception_handler(TooManyFieldsSent)
+    def too_many_fields(request: HttpRequest, exc: TooManyFieldsSent):
+        return too_large()
 
     @api.exception_handler(DataError)
     def data_error(request: HttpRequest, exc: DataError):

@@ -17,7 +17,9 @@ from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm
 from unfold.widgets import UnfoldAdminPasswordWidget
 
-from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version, read_version
+from clientbase.backoffice.base import (
+    BadInputMixin, ScopedModelAdmin, adopt_saved, expected_version, read_version,
+)
 from clientbase.backoffice.errors import DomainErrorsAsMessages
 from clientbase.backoffice.scopes import visible_accounts
 from clientbase.customers.models import Account, Role
@@ -211,7 +213,7 @@ class RoleForm(forms.ModelForm):
 
 
 @admin.register(Group)
-class RoleAdmin(DomainErrorsAsMessages, GroupAdmin, ModelAdmin):
+class RoleAdmin(BadInputMixin, DomainErrorsAsMessages, GroupAdmin, ModelAdmin):
     """Roles are Django groups; their permissions say what a role may do."""
 
     form = RoleForm

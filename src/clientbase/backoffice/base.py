@@ -7,19 +7,94 @@ are the only place a ModelAdmin asks who sees what, and they call the
 model's `visible_to` (see clientbase.customers.models.visibility).
 """
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django import forms
 from django.db import models
-from django.contrib.admin.utils import unquote
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.contrib.admin import helpers
+from django.contrib.admin.options import TO_FIELD_VAR
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core.exceptions import BadRequest, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.errors import DomainErrorsAsMessages
 
 
-class ScopedMixin:
+class BadInputMixin:
+    """A ModelAdmin mixin: input that names nothing is never a 500.
+
+    - An object page (change, delete, history, a history version, an object
+      action) whose id names nothing the caller may see is a 404 page,
+      whatever is wrong with the id. Django redirects to the index with
+      "… doesn't exist", which tells more than a 404 (a scoped admin's
+      objects outside the scope must look exactly like nonexistent ones), and
+      simple_history's pages hand a malformed id (`not-a-uuid`, a version
+      `abc`) to the database, which raises.
+    - A list whose query string holds a NUL character is a 400 page:
+      PostgreSQL refuses NUL in text, so a filter (`?source=%00`) would reach
+      the database as an error. (The autocomplete answers no match; see
+      `autocomplete_view`.)
+    - A bulk action's selection keeps only the ids that can be ids.
+
+    Every admin of the back office has it; tests/hardening/test_admin_ids.py
+    fails for one that does not.
+    """
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        if has_nul(request.GET):
+            raise BadRequest("A NUL character in the query string.")
+        return super().changelist_view(request, extra_context)
+
+    def response_action(self, request: HttpRequest, queryset):
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        usable = [pk for pk in selected if "\x00" not in pk and _pk_or_none(self.model, pk) is not None]
+        if usable != selected:
+            request.POST = request.POST.copy()
+            request.POST.setlist(helpers.ACTION_CHECKBOX_NAME, usable)
+        return super().response_action(request, queryset)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
+        """The object if the caller may see it; otherwise a 404, exactly as if it
+        did not exist."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} matches the given query.")
+        return obj
+
+    def _check_id(self, request: HttpRequest, object_id: str | None) -> None:
+        # Before any of the page's own code reads the id (a filter(pk=...)
+        # of a malformed UUID raises); a wrong-typed `_to_field` lookup is
+        # left to get_object, which finds nothing.
+        if object_id is not None and TO_FIELD_VAR not in request.GET and TO_FIELD_VAR not in request.POST:
+            if _pk_or_none(self.model, unquote(object_id)) is None:
+                raise Http404(f"No {self.opts.verbose_name} matches the given query.")
+
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="", extra_context=None):
+        self._check_id(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        self._check_id(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        self._check_id(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str,
+                          extra_context=None):
+        self._check_id(request, object_id)
+        history = getattr(self.model, self.model._meta.simple_history_manager_attribute).model
+        if _pk_or_none(history, version_id) is None:
+            raise Http404("No such version.")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class ScopedMixin(BadInputMixin):
     """Makes a ModelAdmin's every read start from the caller's scope.
 
     Subclasses implement `scoped_queryset` (what the caller may see) and
@@ -67,17 +142,8 @@ class ScopedMixin:
                 kwargs["queryset"] = qs
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-    # -- objects outside the scope do not exist ---------------------------------
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
-        """The object if the caller may see it; otherwise a 404, exactly as if it
-        did not exist (Django would redirect to the index with a message, which
-        tells the caller that something is there)."""
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404(f"No {self.opts.verbose_name} matches the given query.")
-        return obj
-
     # -- object-level permissions ----------------------------------------------
+    # (objects outside the scope do not exist: BadInputMixin's 404)
     def _manages(self, request: HttpRequest, obj: models.Model) -> bool:
         cache = request.__dict__.setdefault("_managed_objects", {})
         key = (self.model, obj.pk)
@@ -126,7 +192,12 @@ class VersionedAdminMixin:
     comes back as a message (DomainErrorsAsMessages)."""
 
     def get_form(self, request, obj=None, change=False, **kwargs):
+        # The page's fieldsets name the hidden field; the model has no such
+        # field. Django's change page passes its fields; simple_history's
+        # version page does not, so take them from the fieldsets here.
         fields = kwargs.get("fields")
+        if fields is None and "fields" not in kwargs:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
         if fields is not None:
             kwargs["fields"] = [f for f in fields if f != VERSION_FIELD]
         form_class = super().get_form(request, obj, change=change, **kwargs)
@@ -185,7 +256,8 @@ class ScopedModelAdmin(ScopedMixin, VersionedAdminMixin, DomainErrorsAsMessages,
         # object is not in get_queryset(); that would show the history of an
         # object the caller may not see. Only a truly deleted object may fall
         # back, and only for someone who sees everything.
-        exists = self.model._default_manager.filter(pk=_pk_or_none(self.model, object_id)).exists()
+        self._check_id(request, object_id)
+        exists = self.model._default_manager.filter(pk=_pk_or_none(self.model, unquote(object_id))).exists()
         if exists or not getattr(request.user, "sees_everything", False):
             self.get_object(request, object_id)
         return super().history_view(request, object_id, extra_context)
@@ -198,10 +270,30 @@ class ScopedModelAdmin(ScopedMixin, VersionedAdminMixin, DomainErrorsAsMessages,
 
 
 def _pk_or_none(model: type[models.Model], value: Any):
+    """`value` as `model`'s primary key; None when it cannot be one."""
     try:
         return model._meta.pk.to_python(value)
-    except Exception:  # noqa: BLE001 - a malformed id is simply not found
+    except (ValidationError, ValueError, TypeError, OverflowError):  # a malformed id is simply not found
         return None
+
+
+def has_nul(params: QueryDict) -> bool:
+    """Whether a name or a value of `params` holds a NUL character."""
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in params.lists())
+
+
+def autocomplete_view(site_view: Callable[[HttpRequest], HttpResponse]) -> Callable:
+    """The admin site's autocomplete (the search behind every autocomplete
+    field), answering a term with a NUL character as a term that matches
+    nothing instead of handing it to the database."""
+
+    @wraps(site_view)
+    def view(request: HttpRequest) -> HttpResponse:
+        if has_nul(request.GET):
+            return JsonResponse({"results": [], "pagination": {"more": False}})
+        return site_view(request)
+
+    return view
 
 
 def without_nul(text: str) -> str:

@@ -20,7 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.base import (
-    VERSION_FIELD, VersionedAdminMixin, adopt_saved, expected_version, read_version,
+    VERSION_FIELD, BadInputMixin, VersionedAdminMixin, adopt_saved, expected_version, read_version,
 )
 from clientbase.backoffice.errors import DomainErrorsAsMessages
 
@@ -77,8 +77,8 @@ class ServiceWritesMixin:
             self.writes.delete(obj, actor=request.user)
 
 
-class CatalogModelAdmin(ServiceWritesMixin, VersionedAdminMixin, DomainErrorsAsMessages, SimpleHistoryAdmin,
-                        ModelAdmin):
+class CatalogModelAdmin(BadInputMixin, ServiceWritesMixin, VersionedAdminMixin, DomainErrorsAsMessages,
+                        SimpleHistoryAdmin, ModelAdmin):
     """A catalog or pricing ModelAdmin with its history (who changed what).
 
     The catalog is not scoped by organization: whoever holds a model's view

@@ -18,6 +18,7 @@ from clientbase.core import writes
 from clientbase.core.countries import is_country
 from clientbase.core.currencies import is_currency
 from clientbase.core.errors import FieldError, Invalid
+from clientbase.core.text import check_plain_text
 from clientbase.core.unique import check_unique
 from clientbase.core.versions import ExpectedVersion
 
@@ -53,6 +54,7 @@ def validate_market(market: Market) -> None:
 
 
 def _check_market(market: Market) -> None:
+    check_plain_text(market.name, "name")
     normalize_market(market)
     validate_market(market)
     check_unique(market, "key")
@@ -74,6 +76,7 @@ def update_market(market: Market, *, changes: Mapping[str, Any], actor,
 
 
 def _check_product(product: Product) -> None:
+    check_plain_text(product.name, "name")
     product.key = product.key or None
     check_unique(product, "key")
 
@@ -105,6 +108,7 @@ def validate_options(options: Any) -> None:
 
 
 def _check_variant(variant: Variant) -> None:
+    check_plain_text(variant.name, "name")
     validate_options(variant.options)
     check_unique(variant, "sku")
 

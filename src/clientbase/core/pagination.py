@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Model, Q, QuerySet
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import connection
+from django.db.models import CharField, Field, IntegerField, Model, Q, QuerySet, TextField, UUIDField
 
 from clientbase.core.errors import Invalid
 
@@ -64,24 +66,31 @@ class Keyset:
             raise Invalid.on("limit", f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit")
         queryset = queryset.order_by(*self.ordering)
         if cursor:
-            queryset = queryset.filter(self.after(cursor))
+            queryset = queryset.filter(self.after(cursor, queryset.model))
         if self.late_rows:
             queryset = queryset.filter(pk__in=queryset.values("pk")[: limit + 1])
         return queryset[: limit + 1]
 
-    def after(self, cursor: str) -> Q:
+    def after(self, cursor: str, model: type[Model] | None = None) -> Q:
         """The condition for the rows after the one `cursor` names."""
-        return _after(list(self.ordering), self.values(cursor))
+        return _after(list(self.ordering), self.values(cursor, model))
 
-    def values(self, cursor: str) -> list[Any]:
-        """The ordering values a cursor holds; Invalid for one that is not ours."""
+    def values(self, cursor: str, model: type[Model] | None = None) -> list[Any]:
+        """The ordering values a cursor holds; Invalid for one that is not ours.
+
+        With `model`, each value must also fit its ordering field (text for a
+        text column, an integer in the column's range, a UUID): a cursor is
+        opaque, but it comes back from the client, and a value of another type
+        would otherwise reach the database (an error there, a 500 here)."""
         try:
             values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         except (ValueError, TypeError):
             values = None
         if not isinstance(values, list) or len(values) != len(self.ordering) or not all(
-                isinstance(v, (str, int)) for v in values):
-            raise Invalid.on("cursor", "Not a cursor this list gave out.", code="invalid_cursor")
+                isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
+            raise _not_ours()
+        if model is not None:
+            values = [_fitted(_field(model, path), value) for path, value in zip(self.ordering, values)]
         return values
 
     def cursor_of(self, obj: Model) -> str:
@@ -93,6 +102,57 @@ def encode_cursor(values: list[Any]) -> str:
     """A cursor holding these ordering values (ids as strings)."""
     raw = json.dumps([str(v) if isinstance(v, UUID) else v for v in values], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _not_ours() -> Invalid:
+    return Invalid.on("cursor", "Not a cursor this list gave out.", code="invalid_cursor")
+
+
+def _field(model: type[Model], path: str) -> Field | None:
+    """The model field at the end of an ordering path (`product__name`), or
+    None when the path is no concrete field (an annotation)."""
+    field = None
+    for part in path.split("__"):
+        if field is not None:
+            if not field.is_relation:
+                return None
+            model = field.related_model
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return None
+    # ordering by a foreign key is ordering by the key it holds
+    return field.target_field if field.is_relation and field.many_to_one else field
+
+
+def _fitted(field: Field | None, value: str | int) -> Any:
+    """`value` as `field` holds it; Invalid (on `cursor`) when it cannot be."""
+    if isinstance(value, str) and "\x00" in value:
+        raise _not_ours()  # PostgreSQL refuses NUL in text; no cursor of ours holds one
+    if field is None:
+        return value
+    if isinstance(field, (CharField, TextField)):
+        if not isinstance(value, str):
+            raise _not_ours()
+        return value
+    if isinstance(field, IntegerField):  # AutoFields too
+        if not isinstance(value, int):
+            raise _not_ours()
+        low, high = connection.ops.integer_field_range(field.get_internal_type())
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise _not_ours()
+        return value
+    if isinstance(field, UUIDField):
+        if not isinstance(value, str):
+            raise _not_ours()
+        try:
+            return UUID(value)
+        except ValueError:
+            raise _not_ours() from None
+    try:
+        return field.to_python(value)
+    except ValidationError:
+        raise _not_ours() from None
 
 
 def _after(ordering: list[str], values: list[Any]) -> Q:

@@ -22,7 +22,7 @@ import ipaddress
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 
-from clientbase.customers.models.accounts import canonical_email
+from clientbase.core.emails import canonical_email
 
 
 def login_key(request, credentials: dict | None) -> str | None:

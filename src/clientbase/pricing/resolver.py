@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.currencies import quantize
+from clientbase.core.moments import aware
 from clientbase.customers.models import Contact, CustomerGroup, Organization
 from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
 
@@ -232,7 +233,7 @@ def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
     no row applies; its `created_at` and `updated_at` are deferred);
     `candidates` is empty — ask `explain_prices` for those.
     """
-    at = at or timezone.now()
+    at = aware(at) or timezone.now()
     unique = list(dict.fromkeys(skus))
     result = {sku: Resolution(sku=sku, currency=currency) for sku in unique}
     if not unique:
@@ -310,7 +311,7 @@ def explain_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
     """Like `resolve_prices`, with every row of each variant and of its
     product in `candidates`: applied or not, and why not. Three queries
     (effective groups, variants, rows) whatever the number of SKUs."""
-    at = at or timezone.now()
+    at = aware(at) or timezone.now()
     quantity = Decimal(quantity)
     visitor = visitor_for(contact)
     variants = {v.sku: v for v in Variant.objects.filter(sku__in=set(skus)).order_by()}

@@ -21,6 +21,7 @@ from clientbase.core.currencies import EXPONENTS, has_precision, is_currency
 from clientbase.core import writes
 from clientbase.core.errors import Conflict, FieldError, Invalid
 from clientbase.core.models import looks_like_uuid, subtree_q
+from clientbase.core.moments import aware
 from clientbase.core.permissions import require
 from clientbase.core.versions import ExpectedVersion, check_version, locked
 from clientbase.customers.models import Contact, CustomerGroup
@@ -57,7 +58,8 @@ def shown_candidates(candidates: list[Candidate], viewer) -> list[Candidate]:
 
 def normalize_price_row(row: PriceRow) -> None:
     """The currency in upper case (empty: the market's default), the sale
-    code without surrounding blanks."""
+    code without surrounding blanks, validity bounds without a zone read as UTC."""
+    row.valid_from, row.valid_until = aware(row.valid_from), aware(row.valid_until)
     row.currency = (row.currency or (row.market.default_currency if row.market_id else "")).upper()
     row.sale_code = (row.sale_code or "").strip()
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from simple_history import register as register_history
 from simple_history.models import HistoricalRecords
 
+from clientbase.core.emails import canonical_email
 from clientbase.core.models import BaseModel
 from clientbase.customers.models.contacts import Contact
 
@@ -23,16 +24,6 @@ class Role(models.TextChoices):
     CUSTOMER_SERVICE = "CustomerServiceRepresentatives"
     CATALOG_MANAGERS = "CatalogManagers"
     MARKETING_MANAGERS = "MarketingManagers"
-
-
-def canonical_email(email: str | None) -> str:
-    """An e-mail address as accounts are stored and found: trimmed, lower case.
-
-    The one spelling of an address: the account lookup, the stored value and
-    login throttling (`customers.throttling`) all go through it, so that no
-    spelling of an address is a different login to one and the same to the
-    other."""
-    return (email or "").strip().lower()
 
 
 class AccountQuerySet(models.QuerySet):

@@ -7,7 +7,6 @@ PASSWORD_HASHERS in settings).
 """
 
 from datetime import datetime
-from datetime import timezone as dt_timezone
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import Group, Permission
@@ -17,13 +16,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clientbase.core.emails import canonical_email
 from clientbase.core.errors import Conflict, FieldError, Forbidden, Invalid
+from clientbase.core.moments import aware
 from clientbase.core.versions import check_version
 from clientbase.core.permissions import require
+from clientbase.core.text import check_plain_text
 from clientbase.customers.models import (
     Account, ApiToken, Contact, ContactSource, GrantLevel, Role, RoleVersion,
 )
-from clientbase.customers.models.accounts import canonical_email
 from clientbase.customers.models.visibility import forget_scopes
 from clientbase.customers.services.access import is_unrestricted, lock_for_change
 
@@ -33,8 +34,9 @@ NAME_MAX_LENGTH = Contact._meta.get_field("first_name").max_length
 
 
 def normalize_email(email: str) -> str:
-    """The e-mail address as stored (trimmed, lower case); 422 on `email` when
-    it is not an address."""
+    """The e-mail address as stored (trimmed, lower case, the domain in IDNA's
+    ASCII form: core.emails.canonical_email); 422 on `email` when it is not
+    an address. Contacts and accounts both go through here."""
     email = canonical_email(email)
     if len(email) > EMAIL_MAX_LENGTH:
         raise Invalid.on("email", f"An e-mail address has at most {EMAIL_MAX_LENGTH} characters.",
@@ -274,9 +276,7 @@ def issue_token(account: Account, *, actor, name: str = "",
     Forbidden (403) when `actor` may not handle `account`'s tokens.
     """
     _check_may_handle_tokens_of(account, actor, "customers.add_apitoken")
-    if expires_at is not None and timezone.is_naive(expires_at):
-        # A moment without a zone is read as UTC, the API's zone.
-        expires_at = timezone.make_aware(expires_at, dt_timezone.utc)
+    expires_at = aware(expires_at)
     if expires_at is not None and expires_at <= timezone.now():
         raise Invalid.on("expires_at", "A token must expire in the future.", code="expired")
     return ApiToken.issue(account, name=(name or "").strip()[:100], expires_at=expires_at)
@@ -326,6 +326,7 @@ def _check_role_name(name: str, role: Group | None = None) -> str:
     if len(name) > ROLE_NAME_MAX_LENGTH:
         raise Invalid.on("name", f"A role name has at most {ROLE_NAME_MAX_LENGTH} characters.",
                          code="too_long")
+    check_plain_text(name, "name")
     if name.isdigit():
         # Roles are addressed by id or name; an all-digit name would be ambiguous.
         raise Invalid.on("name", "A role name may not be only digits.", code="invalid_name")

@@ -13,13 +13,13 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 
 from clientbase.core.countries import is_country
 from clientbase.core.currencies import is_currency
 from clientbase.core.errors import FieldError, Invalid
 from clientbase.core.models import validate_key
+from clientbase.core.text import plain_text_error
 from clientbase.customers.models import (
     Address, Contact, ContactSource, CustomerGroup, GrantLevel, Organization,
 )
@@ -28,6 +28,7 @@ from clientbase.core.permissions import require
 from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.models.visibility import OrganizationScope, organization_scope
 from clientbase.customers.services.access import lock_for_change
+from clientbase.customers.services.accounts import normalize_email
 
 # A language tag as shops use them: `en`, or language plus region, `en-GB`.
 _LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
@@ -67,6 +68,9 @@ def clean_contact_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[
             if "\x00" in value:  # PostgreSQL text cannot hold NUL; an import might
                 errors.append(FieldError(name, "NUL characters are not allowed.", "invalid"))
                 continue
+            if name in ("first_name", "last_name") and (error := plain_text_error(value, name)):
+                errors.append(error)
+                continue
         if name in _BLANK_TEXT and value is None:
             value = ""
         if name == "key":
@@ -77,12 +81,14 @@ def clean_contact_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[
                 except ValidationError as exc:
                     errors.append(FieldError("key", _django_message(exc), "invalid_key"))
         elif name == "email":
-            value = value.lower() if value else None
-            if value is not None:
+            if value:
                 try:
-                    validate_email(value)
-                except ValidationError:
-                    errors.append(FieldError("email", "Not a valid e-mail address.", "invalid_email"))
+                    value = normalize_email(value)  # the accounts' own: one address, one spelling
+                except Invalid as exc:
+                    errors.extend(exc.errors)
+                    continue
+            else:
+                value = None
         elif name == "phone" and value:
             try:
                 validate_e164(value)

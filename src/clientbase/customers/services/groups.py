@@ -11,6 +11,7 @@ from clientbase.core.models import ids_in_path, validate_key
 from clientbase.customers.models import Contact, CustomerGroup, Organization
 from clientbase.core.permissions import require
 from clientbase.core.trees import lock_tree
+from clientbase.core.text import check_plain_text
 from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.models.visibility import organization_scope
 from clientbase.customers.services.access import lock_for_change
@@ -155,6 +156,7 @@ def _check_group_key(group: CustomerGroup) -> None:
 
 
 def _save_group(group: CustomerGroup) -> CustomerGroup:
+    check_plain_text(group.name, "name")
     _check_group_key(group)
     save_unique(group, "key")
     return group

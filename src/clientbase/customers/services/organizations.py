@@ -6,6 +6,7 @@ from django.db import transaction
 from clientbase.core.errors import Conflict, Forbidden
 from clientbase.core.permissions import require
 from clientbase.core.trees import lock_tree
+from clientbase.core.text import check_plain_text
 from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.models import CustomerGroup, GrantLevel, Organization
 from clientbase.customers.services.access import is_unrestricted, lock_for_change
@@ -36,6 +37,7 @@ def create_organization(*, actor, name: str, parent: Organization | None = None,
     Returns it. 403 without `add_organization` or a manage grant on the parent."""
     require(actor, "customers.add_organization")
     _check_parent_allowed(actor, parent, making_root=True)
+    check_plain_text(name, "name")
     org = Organization(name=name, key=key or None, kind=kind, parent=parent)
     check_parent(None, parent)
     check_unique(org, "key")
@@ -56,6 +58,8 @@ def update_organization(org: Organization, *, actor, changes: dict,
         lock_tree(Organization)  # before any row lock: see core.trees.lock_tree
     org = lock_for_change(org, actor, "customers.change_organization", expected_version)
     moving = parent_given and (parent.pk if parent else None) != org.parent_id
+    if "name" in changes:
+        check_plain_text(changes["name"], "name")
     if moving:
         _check_parent_allowed(actor, parent, making_root=True)
     for name, value in changes.items():
