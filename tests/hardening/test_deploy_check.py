@@ -27,10 +27,12 @@ PRODUCTION = {
 
 
 def clientbase(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    # the settings this test is about come from it alone
+    # the settings this test is about come from it alone (and not from what
+    # other tests of the run set: the browser tests allow async-unsafe code)
     base = {k: v for k, v in os.environ.items()
             if k not in {"DATABASE_URL", "TEST_DATABASE_NAME", "DJANGO_SETTINGS_MODULE", "DEBUG",
-                         "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "SECURE_COOKIES"}
+                         "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "SECURE_COOKIES",
+                         "DJANGO_ALLOW_ASYNC_UNSAFE"}
             and not k.startswith("SECURE_")}
     return subprocess.run(
         [sys.executable, "-m", "clientbase.cli", *args],
