@@ -137,3 +137,30 @@ def keys_of(response) -> list:
 
 def org(key: str) -> Organization:
     return Organization.objects.get(key=key)
+
+
+def in_parallel(*calls):
+    """Run each call in its own thread and database connection, released
+    together by a barrier; returns their results in order. Bounded: a writer
+    that hangs fails the test instead of the run."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=30)
+            results[index] = call()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a writer hung"
+    return results

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from clientbase.customers.models import Account, Contact, Grant
 from clientbase.customers.services.contacts import create_contact
-from tests.conftest import make_account, org
+from tests.conftest import in_parallel, make_account, org
 
 
 @pytest.fixture(autouse=True)
@@ -688,31 +688,6 @@ def test_the_contact_list_costs_the_same_queries_for_5_and_50_contacts(caller, w
 
 # --- real concurrency (PostgreSQL: SQLite serialises writers anyway) ----------
 
-def _in_parallel(*calls):
-    """Run each call in its own thread and database connection, released
-    together by a barrier; returns their results in order."""
-    import threading
-
-    from django.db import connections
-
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks")
 
 
@@ -724,7 +699,7 @@ def test_two_writers_with_the_same_if_match_one_wins_and_one_gets_412(caller, pe
     etag = first.get("/contacts/ANNA")["ETag"]
 
     # when: both write at once
-    responses = _in_parallel(
+    responses = in_parallel(
         lambda: first.patch("/contacts/ANNA", {"first_name": "One"}, headers={"If-Match": etag}),
         lambda: second.patch("/contacts/ANNA", {"first_name": "Two"}, headers={"If-Match": etag}),
     )
@@ -741,7 +716,7 @@ def test_two_writers_with_the_same_if_match_one_wins_and_one_gets_412(caller, pe
 def test_two_creates_racing_for_one_email_give_201_and_409_never_500(caller, world):
     first, second = caller("admin"), caller("admin")
 
-    responses = _in_parallel(
+    responses = in_parallel(
         lambda: first.post("/contacts", {"first_name": "One", "email": "race@example.com"}),
         lambda: second.post("/contacts", {"first_name": "Two", "email": "RACE@example.com"}),
     )

@@ -4,42 +4,20 @@ racing on one tree must leave every path right (checked by the same
 500, and never form a cycle. PostgreSQL only: SQLite runs one writer at a
 time anyway. Bounded: a few rounds each, every thread joined."""
 
-import threading
-
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, connections
+from django.db import connection
 
 from clientbase.core.trees import path_problems
 from clientbase.customers.models import CustomerGroup, Organization
 from clientbase.customers.services.organizations import create_organization
+from tests.conftest import in_parallel
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers"),
     pytest.mark.django_db(transaction=True),
 ]
 ROUNDS = 6
-
-
-def in_parallel(*calls):
-    """Each call in its own thread and connection, released together."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a writer hung"
-    return results
 
 
 def org(name: str, parent=None) -> Organization:
