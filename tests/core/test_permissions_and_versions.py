@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
-from clientbase.api.common import check_if_match, if_match
+from clientbase.api.common import if_match
 from clientbase.catalog.models import Market
 from clientbase.core.errors import Forbidden, PreconditionFailed
 from clientbase.core.permissions import require
@@ -97,10 +97,10 @@ def test_if_match_is_read_as_the_versions_it_accepts(header, versions):
 
 @pytest.mark.parametrize("header, passes", [('"2"', True), ('W/"2"', True), ("*", True),
                                             ('"1"', False), ('"abc"', False)])
-def test_check_if_match_compares_the_header_with_the_object(market, header, passes):
+def test_if_match_is_compared_with_the_object_as_the_services_do(market, header, passes):
     request = RequestFactory().patch("/", HTTP_IF_MATCH=header)
     if passes:
-        check_if_match(request, market)
+        check_version(market, if_match(request))
     else:
         with pytest.raises(PreconditionFailed):
-            check_if_match(request, market)
+            check_version(market, if_match(request))

@@ -14,7 +14,6 @@ from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringCon
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import KEY_MAX_LENGTH, KEY_PATTERN, looks_like_uuid, validate_key
 from clientbase.core.permissions import require
-from clientbase.core.versions import check_version
 
 
 def _valid_key(value: str) -> str:
@@ -187,11 +186,6 @@ def if_match(request: HttpRequest) -> set[int] | None:
     if "*" in tags:
         return None
     return {int(t) for t in tags if t.isascii() and t.isdigit() and len(t) < 10}
-
-
-def check_if_match(request: HttpRequest, obj: Model) -> None:
-    """412 when the request carries an If-Match that is not the object's ETag."""
-    check_version(obj, if_match(request))
 
 
 def set_etag(response: HttpResponse, obj: Model) -> None:

@@ -73,7 +73,7 @@ class ContactOut(Schema):
     def resolve_organizations(obj: Contact, context) -> list[UUID]:
         # Only the organizations the caller can see: the others do not exist for it.
         scope = organization_scope(context["request"].user)
-        return [o.pk for o in obj.organizations.all() if services.in_scope(scope, o)]
+        return [o.pk for o in obj.organizations.all() if scope.contains(o.pk, o.path)]
 
     @staticmethod
     def resolve_customer_groups(obj: Contact) -> list[UUID]:

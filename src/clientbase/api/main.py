@@ -113,7 +113,7 @@ def _document_versioning(schema: dict) -> None:
     answers such an object, and a POST on an object's path that answers it
     (move), take an optional If-Match and may answer 412. Every such view
     sets the ETag (common.set_etag) and hands If-Match to the version check
-    (common.if_match, check_if_match); tests/api/test_versioning_contract.py
+    (common.if_match, passed to the services); tests/api/test_versioning_contract.py
     holds every operation of the schema to what it says here."""
     components = schema.setdefault("components", {})
     schemas = components.get("schemas", {})

@@ -21,7 +21,6 @@ from clientbase.backoffice.base import (
     BadInputMixin, ScopedModelAdmin, adopt_saved, expected_version, read_version,
 )
 from clientbase.backoffice.errors import DomainErrorsAsMessages
-from clientbase.backoffice.scopes import visible_accounts
 from clientbase.customers.models import Account, Role
 from clientbase.core.errors import DomainError
 from clientbase.customers.services.accounts import (
@@ -129,7 +128,7 @@ class AccountAdmin(ScopedModelAdmin, UserAdmin):
         return fields
 
     def scoped_queryset(self, request: HttpRequest) -> QuerySet:
-        return visible_accounts(request.user).prefetch_related("groups")
+        return Account.objects.visible_to(request.user).prefetch_related("groups")
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lower()

@@ -8,11 +8,6 @@ from django.http import HttpRequest
 from clientbase.customers.models import Account, Contact, CustomerGroup, GrantLevel, Organization
 
 
-def visible_accounts(user) -> models.QuerySet:
-    """The accounts `user` may see."""
-    return Account.objects.visible_to(user)
-
-
 def choices_for(request: HttpRequest, model: type[models.Model]) -> models.QuerySet | None:
     """What a form field pointing at `model` may offer the caller, or None
     when the model is not scoped.
@@ -26,7 +21,7 @@ def choices_for(request: HttpRequest, model: type[models.Model]) -> models.Query
     if model is Contact:
         return Contact.objects.visible_to(user, GrantLevel.MANAGE)
     if model is Account:
-        return visible_accounts(user)
+        return Account.objects.visible_to(user)
     if model is CustomerGroup:
         return CustomerGroup.objects.visible_to(user)
     return None

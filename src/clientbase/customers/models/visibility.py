@@ -38,6 +38,16 @@ class OrganizationScope:
     def nothing(self) -> bool:
         return not (self.everything or self.subtree_paths or self.single_ids)
 
+    def contains(self, org_id: UUID, path: str) -> bool:
+        """Whether the organization with this id and path is in the scope,
+        decided in memory."""
+        return self.everything or org_id in self.single_ids or self.covers_subtree(path)
+
+    def covers_subtree(self, path: str) -> bool:
+        """Whether the scope holds the organization at `path` with everything
+        below it (a grant with descendants on it or on an ancestor)."""
+        return self.everything or any(path.startswith(granted) for granted in self.subtree_paths)
+
     def q(self, prefix: str = "") -> Q:
         """A filter on organizations (or, with prefix "organization__", on a
         relation to them) that keeps exactly the scope."""

@@ -412,7 +412,7 @@ def check_may_delegate(caller: Account | None, *, roles: set[str] = frozenset(),
 
     `roles` are role names, `permissions` "app_label.codename" strings.
     """
-    if caller is None or caller.sees_everything or not (roles or permissions):
+    if is_unrestricted(caller) or not (roles or permissions):
         return
     roles = {role_name(r) for r in roles}
     own = caller.get_all_permissions()

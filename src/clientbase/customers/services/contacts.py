@@ -26,7 +26,7 @@ from clientbase.customers.models import (
 from clientbase.customers.models.contacts import validate_e164
 from clientbase.core.permissions import require
 from clientbase.core.unique import check_unique, save_unique
-from clientbase.customers.models.visibility import OrganizationScope, organization_scope
+from clientbase.customers.models.visibility import organization_scope
 from clientbase.customers.services.access import lock_for_change
 from clientbase.customers.services.accounts import normalize_email
 
@@ -183,13 +183,6 @@ def _is_scoped(actor) -> bool:
     )
 
 
-def in_scope(scope: OrganizationScope, org: Organization) -> bool:
-    """Whether `org` is inside `scope`, decided in memory from its path."""
-    return scope.everything or org.pk in scope.single_ids or any(
-        org.path.startswith(path) for path in scope.subtree_paths
-    )
-
-
 def check_stays_managed(actor, organizations: Iterable[Organization]) -> None:
     """A scoped caller may only leave a contact where it can still manage it:
     in at least one organization it manages. Otherwise the contact would vanish
@@ -197,7 +190,7 @@ def check_stays_managed(actor, organizations: Iterable[Organization]) -> None:
     if not _is_scoped(actor):
         return
     scope = organization_scope(actor, GrantLevel.MANAGE)
-    if not any(in_scope(scope, org) for org in organizations):
+    if not any(scope.contains(org.pk, org.path) for org in organizations):
         raise Invalid.on(
             "organizations",
             "The contact must belong to at least one organization you manage.",
@@ -268,7 +261,7 @@ def set_organizations(contact: Contact, organizations: Iterable[Organization], *
     visible = organization_scope(actor, GrantLevel.VIEW) if actor is not None else None
     if visible is not None and not visible.everything:
         for org in contact.organizations.all():
-            if not in_scope(visible, org):
+            if not visible.contains(org.pk, org.path):
                 wanted.setdefault(org.pk, org)
     check_stays_managed(actor, wanted.values())
     contact.organizations.set(list(wanted.values()))

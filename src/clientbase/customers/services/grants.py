@@ -13,7 +13,7 @@ from clientbase.core.errors import Conflict, Forbidden, Invalid
 from clientbase.customers.models import Account, Grant, GrantLevel, Organization
 from clientbase.core.permissions import require
 from clientbase.customers.models.visibility import forget_scopes, organization_scope
-from clientbase.customers.services.access import lock_for_change
+from clientbase.customers.services.access import is_unrestricted, lock_for_change
 
 _EDITABLE = ("role", "account", "organization", "include_descendants", "level")
 
@@ -30,7 +30,7 @@ def _check_holder(grant: Grant) -> None:
 def _check_actor_manages(actor: Account | None, organization: Organization) -> None:
     """403 unless `actor` (None: a trusted actor such as the CLI) manages
     `organization`."""
-    if actor is None or actor.sees_everything:
+    if is_unrestricted(actor):
         return
     managed = Organization.objects.visible_to(actor, GrantLevel.MANAGE)
     if not managed.filter(pk=organization.pk).exists():
@@ -44,10 +44,9 @@ def _check_within_own(actor: Account | None, grant: Grant) -> None:
     organization's whole subtree, so that nobody widens a grant (their own,
     or their role's) beyond their reach. (The organization itself is
     `_check_actor_manages`; the level is covered by managing it.)"""
-    if actor is None or actor.sees_everything or not grant.include_descendants:
+    if is_unrestricted(actor) or not grant.include_descendants:
         return
-    scope = organization_scope(actor, GrantLevel.MANAGE)
-    if not any(grant.organization.path.startswith(path) for path in scope.subtree_paths):
+    if not organization_scope(actor, GrantLevel.MANAGE).covers_subtree(grant.organization.path):
         raise Forbidden(detail=f"You manage {grant.organization.name} but not everything below it, "
                                "so you may not grant it with its descendants.", code="forbidden")
 

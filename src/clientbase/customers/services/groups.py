@@ -15,7 +15,6 @@ from clientbase.core.text import check_plain_text
 from clientbase.core.unique import check_unique, save_unique
 from clientbase.customers.models.visibility import organization_scope
 from clientbase.customers.services.access import lock_for_change
-from clientbase.customers.services.contacts import in_scope
 from clientbase.customers.services.trees import check_parent, move_node
 
 
@@ -86,7 +85,7 @@ def effective_groups(contact: Contact, *, viewer) -> list[EffectiveGroup]:
         origins.setdefault(group_id, []).append(Step("direct", contact.pk, str(contact)))
 
     def named(pk: UUID, name: str, key: str | None, path: str) -> tuple[str, str | None]:
-        if scope is None or in_scope(scope, Organization(pk=pk, path=path)):
+        if scope is None or scope.contains(pk, path):
             return name, key
         return HIDDEN_ORGANIZATION, None
 
