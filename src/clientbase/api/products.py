@@ -21,6 +21,7 @@ class ProductOut(Schema):
     key: str | None
     name: str
     description: str
+    is_active: bool
     version: int
     created_at: datetime
     updated_at: datetime
@@ -31,6 +32,7 @@ class ProductIn(Schema):
     key: str | None = Field(None, min_length=1, max_length=100, pattern=KEY_PATTERN)
     name: str = Field(..., min_length=1, max_length=200)
     description: str = Field("", max_length=10_000)
+    is_active: bool = True
 
 
 class ProductPatch(Schema):
@@ -38,6 +40,7 @@ class ProductPatch(Schema):
     key: str | None = Field(None, min_length=1, max_length=100, pattern=KEY_PATTERN)
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=10_000)
+    is_active: bool | None = None
 
 
 class ProductPage(Page):

@@ -26,6 +26,7 @@ class VariantOut(Schema):
     product: UUID = Field(..., alias="product_id")
     name: str
     options: dict[str, OptionValue]
+    is_active: bool
     version: int
     created_at: datetime
     updated_at: datetime
@@ -37,6 +38,7 @@ class VariantIn(Schema):
     product: IdOrKey = Field(..., description="Id or key of the product.")
     name: str = Field("", max_length=200)
     options: dict[str, OptionValue] = Field(default_factory=dict)
+    is_active: bool = True
 
 
 class VariantPatch(Schema):
@@ -45,6 +47,7 @@ class VariantPatch(Schema):
     product: IdOrKey | None = Field(None, description="Id or key of the product.")
     name: str | None = Field(None, max_length=200)
     options: dict[str, OptionValue] | None = None
+    is_active: bool | None = None
 
 
 class VariantFilters(ListParams):

@@ -194,7 +194,7 @@ class MarketAdmin(CatalogModelAdmin):
 class VariantForm(VersionedInlineForm):
     class Meta:
         model = Variant
-        fields = ["sku", "product", "name", "options"]
+        fields = ["sku", "product", "name", "options", "is_active"]
 
     def clean_options(self) -> dict:
         options = self.cleaned_data.get("options")
@@ -210,7 +210,7 @@ class VariantForm(VersionedInlineForm):
 class VariantInline(TabularInline):
     model = Variant
     form = VariantForm
-    fields = ["sku", "name", "options", "expected_version"]
+    fields = ["sku", "name", "options", "is_active", "expected_version"]
     extra = 0
     show_change_link = True
     tab = True
@@ -220,11 +220,12 @@ class VariantInline(TabularInline):
 class ProductAdmin(CatalogModelAdmin):
     writes = Writes(services.create_product, services.update_product, services.delete_product)
     inlines = [VariantInline]
-    list_display = ["name", "key", "variant_count"]
+    list_display = ["name", "key", "variant_count", "is_active"]
+    list_filter = ["is_active"]
     search_fields = ["name", "key"]
     readonly_fields = ["id", "version", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": [("name", "key"), "description"]}),
+        (None, {"fields": [("name", "key"), "description", "is_active"]}),
         ("Record", {"fields": [("id", "version"), ("created_at", "updated_at")],
                     "classes": ["collapse"]}),
     ]
@@ -261,14 +262,15 @@ class ProductAdmin(CatalogModelAdmin):
 class VariantAdmin(CatalogModelAdmin):
     writes = Writes(services.create_variant, services.update_variant, services.delete_variant)
     form = VariantForm
-    list_display = ["sku", "name", "product", "options_display", "prices_link"]
+    list_display = ["sku", "name", "product", "options_display", "is_active", "prices_link"]
+    list_filter = ["is_active"]
     list_select_related = ["product"]
     search_fields = ["sku", "name"]
     search_help_text = "SKU or name (beginning)."
     autocomplete_fields = ["product"]
     readonly_fields = ["id", "version", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": [("sku", "product"), "name", "options"]}),
+        (None, {"fields": [("sku", "product"), "name", "options", "is_active"]}),
         ("Record", {"fields": [("id", "version"), ("created_at", "updated_at")],
                     "classes": ["collapse"]}),
     ]

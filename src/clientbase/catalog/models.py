@@ -12,6 +12,13 @@ class CatalogQuerySet(models.QuerySet):
         visitors included. (Whether staff may change it is a permission.)"""
         return self
 
+    def on_sale(self) -> "CatalogQuerySet":
+        """What a shopper may find and buy: active markets, active products,
+        and the active variants of active products."""
+        if self.model is Variant:
+            return self.filter(is_active=True, product__is_active=True)
+        return self.filter(is_active=True)
+
 
 class Market(BaseModel):
     """A place the shop sells to: a set of countries and the currencies it
@@ -41,6 +48,7 @@ class Product(BaseModel):
     key = KeyField()
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True, help_text="Inactive products are hidden from shoppers.")
 
     history = HistoricalRecords()
 
@@ -60,6 +68,7 @@ class Variant(BaseModel):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
     name = models.CharField(max_length=200, blank=True)
     options = models.JSONField(default=dict, blank=True, help_text='e.g. {"size": "M", "colour": "red"}')
+    is_active = models.BooleanField(default=True, help_text="Inactive variants cannot be bought.")
 
     history = HistoricalRecords()
 
