@@ -116,6 +116,44 @@ def test_the_contact_page_names_no_organization_the_caller_cannot_see(accounts, 
     assert "EU Management" in response.content.decode()
 
 
+def test_the_read_only_contact_page_lists_only_the_organizations_the_caller_sees(accounts, people, world):
+    # given: a representative who may only view EU Headquarters and below
+    from clientbase.customers.models import Grant, Role
+    from tests.conftest import make_account
+
+    viewer = make_account("viewer@example.com", Role.CUSTOMER_SERVICE)
+    Grant.objects.create(account=viewer, organization=world["EU-HQ"], include_descendants=True, level="view")
+
+    # when
+    response = as_client(viewer).get(reverse("admin:customers_contact_change", args=[people["dana"].pk]))
+
+    # then
+    assert response.status_code == 200
+    assert b'name="_save"' not in response.content
+    assert "EU Management" in response.content.decode()
+    assert_no_trace(response.content, *US_NAMES)
+
+
+def test_the_contact_history_names_only_the_organizations_the_caller_sees(accounts, people, world):
+    # given: Dana's memberships changed through the service, so history holds both
+    from clientbase.customers.services.contacts import update_contact
+
+    dana = people["dana"]
+    update_contact(dana, actor=None, changes={}, organizations=[world["EU-MGMT"]])
+    update_contact(dana, actor=None, changes={}, organizations=[world["EU-MGMT"], world["US-SALES"]])
+
+    # when
+    mine = as_client(accounts["csr"]).get(reverse("admin:customers_contact_history", args=[dana.pk]))
+    everything = as_client(accounts["admin"]).get(reverse("admin:customers_contact_history", args=[dana.pk]))
+
+    # then
+    assert mine.status_code == everything.status_code == 200
+    assert_no_trace(mine.content, *US_NAMES)
+    assert "EU Management" in mine.content.decode()
+    assert "organizations you cannot see" in mine.content.decode()
+    assert "US Sales" in everything.content.decode()
+
+
 # --- price rows through the API -----------------------------------------------
 
 

@@ -19,6 +19,7 @@ from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import BadRequest, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.errors import DomainErrorsAsMessages
@@ -247,9 +248,35 @@ def expected_version(form) -> int | None:
     return form.cleaned_data.get(VERSION_FIELD)
 
 
+class ScopedHistoryHelper(HistoricalRecordContextHelper):
+    """How a history page shows a change of a many-to-many field (a contact's
+    organizations): by the names of what the viewer sees, and one mark for
+    whatever it does not — never their names, nor how many there are."""
+
+    HIDDEN = "(organizations you cannot see)"
+
+    def __init__(self, model, historical_record, *, viewer):
+        super().__init__(model, historical_record)
+        self.viewer = viewer
+
+    def prepare_delta_change_value(self, change, value):
+        prepared = super().prepare_delta_change_value(change, value)
+        field = self.model._meta.get_field(change.field)
+        related = field.related_model
+        if not isinstance(field, models.ManyToManyField) or not hasattr(related._default_manager, "visible_to"):
+            return prepared
+        seen = set(related._default_manager.visible_to(self.viewer).filter(
+            pk__in=[obj.pk for obj in prepared]).values_list("pk", flat=True))
+        shown = [obj for obj in prepared if obj.pk in seen]
+        return shown + [self.HIDDEN] if len(shown) < len(prepared) else shown
+
+
 class ScopedModelAdmin(ScopedMixin, VersionedAdminMixin, DomainErrorsAsMessages, SimpleHistoryAdmin,
                        ModelAdmin):
     """A scoped ModelAdmin with its history (who changed what, and when)."""
+
+    def get_historical_record_context_helper(self, request: HttpRequest, historical_record):
+        return ScopedHistoryHelper(self.model, historical_record, viewer=request.user)
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
         # simple_history falls back to the last historical record when the

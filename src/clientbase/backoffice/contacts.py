@@ -139,7 +139,7 @@ class ContactAdmin(ScopedModelAdmin):
     list_per_page = 50
     autocomplete_fields = ["organizations", "customer_groups"]
     readonly_fields = ["id", "version", "created_at", "updated_at", "effective_groups_display",
-                       "prices_link"]
+                       "prices_link", "organizations_display"]
     fieldsets = [
         (None, {"fields": [("first_name", "last_name"), ("email", "phone"), "key"]}),
         ("Membership", {"fields": ["organizations", "customer_groups"]}),
@@ -151,6 +151,12 @@ class ContactAdmin(ScopedModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Contact | None = None):
         fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A read-only page would list every organization of the contact;
+            # the display names only those the caller sees.
+            fieldsets = [(name, {**options, "fields": [
+                "organizations_display" if field == "organizations" else field for field in options["fields"]]})
+                for name, options in fieldsets]
         if obj is not None:
             fields = ["effective_groups_display"]
             if request.user.has_perm("pricing.view_pricerow"):
@@ -164,6 +170,12 @@ class ContactAdmin(ScopedModelAdmin):
         # whom it is shown (effective_groups_display names only what they see).
         obj.shown_to = request.user
         return obj
+
+    @admin.display(description="Organizations")
+    def organizations_display(self, obj: Contact) -> str:
+        shown = Organization.objects.visible_to(getattr(obj, "shown_to", AnonymousUser())).filter(
+            contacts=obj).order_by("path")
+        return format_html_join(mark_safe("<br>"), "{}", ((organization,) for organization in shown)) or "—"
 
     @admin.display(description="Effective customer groups")
     def effective_groups_display(self, obj: Contact) -> str:
