@@ -606,7 +606,7 @@ def test_a_market_is_deleted_with_its_prices_only_when_asked_explicitly(manager,
     assert any("delete the market with its price rows" in m for m in messages_of(refused))
     # when: the confirmation page (at a URL naming the version it shows), then its POST
     confirm = manager.get(url, {"with_prices": "1"}, follow=True)
-    assert confirm.status_code == 200 and confirm.context["count"] == 5
+    assert confirm.status_code == 200 and confirm.context["count"] == "5 price row(s)"
     confirm_url = confirm.redirect_chain[-1][0]
     assert "version=1" in confirm_url
     assert Market.objects.filter(pk=eu.pk).exists()

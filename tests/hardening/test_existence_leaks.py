@@ -366,3 +366,43 @@ def test_the_back_office_price_form_refuses_an_invisible_contact_like_a_nonexist
     assert "No contact with key or id &#x27;C-CARL&#x27;" in hidden.content.decode()
     assert not PriceRow.objects.filter(sale_code="C-CARL").exists()
     assert add("C-ANN").status_code == 302
+
+
+# --- counts in refusals ----------------------------------------------------------------
+
+
+@pytest.fixture
+def market_deleter(accounts):
+    """The representative, allowed to delete markets and price rows."""
+    from django.contrib.auth.models import Permission
+
+    csr = accounts["csr"]
+    csr.user_permissions.add(*Permission.objects.filter(codename__in=["delete_market", "delete_pricerow"]))
+    return as_client(csr)
+
+
+def test_refusing_to_delete_a_market_counts_only_the_rows_the_caller_sees(market_deleter, prices, catalog):
+    # when: the market has four rows; two of them are hidden customers' (Carl's, Hugo's)
+    response = market_deleter.delete(f"/api/v1/markets/{catalog['EU'].pk}")
+
+    # then
+    assert response.status_code == 409
+    assert "2 price row(s) and others use market EU" in response.json()["detail"]
+    assert "4" not in response.json()["detail"]
+
+
+def test_the_back_office_counts_only_the_rows_the_caller_sees(market_deleter, prices, catalog):
+    # when
+    url = reverse("admin:catalog_market_delete", args=[catalog["EU"].pk])
+    refused = market_deleter.get(url, follow=True)
+    confirm = market_deleter.get(url + "?with_prices=1", follow=True)
+
+    # then
+    assert "2 price row(s) and others use it" in refused.content.decode()
+    assert "4 price row(s)" not in refused.content.decode()
+    assert "is used by 2 price row(s) and others" in confirm.content.decode()
+
+
+def test_an_administrator_gets_the_whole_count(admin_api, prices, catalog):
+    response = admin_api.delete(f"/markets/{catalog['EU'].pk}")
+    assert "4 price row(s) use market EU" in response.json()["detail"]

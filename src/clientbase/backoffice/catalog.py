@@ -34,7 +34,7 @@ from clientbase.catalog import services
 from clientbase.core.errors import DomainError, Invalid
 from clientbase.backoffice.price_forms import PreviewForm, add_domain_errors
 from clientbase.pricing.models import PriceRow
-from clientbase.pricing.services import check_market_currencies, delete_market
+from clientbase.pricing.services import check_market_currencies, counted_rows, delete_market
 
 
 # --- Markets ----------------------------------------------------------------
@@ -136,25 +136,26 @@ class MarketAdmin(CatalogModelAdmin):
         market = self.get_object(request, object_id)
         if market is None or not self.has_delete_permission(request, market):
             return super().delete_view(request, object_id, extra_context)
-        count = PriceRow.objects.filter(market=market).count()
-        if not count:
+        rows = PriceRow.objects.filter(market=market)
+        if not rows.exists():
             return super().delete_view(request, object_id, extra_context)
         may_delete_prices = request.user.has_perm("pricing.delete_pricerow")
         if request.GET.get("with_prices") == "1":
             if not may_delete_prices:
                 raise PermissionDenied
-            return self.with_version(request, market) or self._delete_with_prices(request, market, count)
+            return self.with_version(request, market) or self._delete_with_prices(
+                request, market, counted_rows(rows, request.user))
         rows_url = reverse("admin:pricing_pricerow_changelist") + f"?market__id__exact={market.pk}"
-        message = format_html('Market {} was not deleted: {} price row(s) use it. Delete or move them '
-                              'first (<a href="{}" class="underline">see them</a>)', market.key, count,
-                              rows_url)
+        message = format_html('Market {} was not deleted: {} use it. Delete or move them '
+                              'first (<a href="{}" class="underline">see them</a>)', market.key,
+                              counted_rows(rows, request.user), rows_url)
         if may_delete_prices:
             message = format_html('{}, or <a href="{}?with_prices=1" class="underline" id="delete-with-prices">'
                                   'delete the market with its price rows</a>.', message, request.path)
         messages.error(request, message)
         return HttpResponseRedirect(change_url_of_delete(request.path))
 
-    def _delete_with_prices(self, request: HttpRequest, market: Market, count: int) -> HttpResponse:
+    def _delete_with_prices(self, request: HttpRequest, market: Market, count: str) -> HttpResponse:
         """A confirmation page; on POST, the market and its price rows go in
         one transaction (pricing.services.delete_market)."""
         if request.method == "POST":
@@ -162,12 +163,12 @@ class MarketAdmin(CatalogModelAdmin):
             try:
                 with transaction.atomic():
                     self.log_deletions(request, [market])  # before: deleting clears the pk
-                    deleted = delete_market(market, actor=request.user, delete_prices=True,
-                                            expected_version=read_version(request))
+                    delete_market(market, actor=request.user, delete_prices=True,
+                                  expected_version=read_version(request))
             except DomainError as exc:
                 messages.error(request, exc.detail)
                 return HttpResponseRedirect(change_url_of_delete(request.path))
-            messages.success(request, f"Deleted market {key} and {deleted} price row(s).")
+            messages.success(request, f"Deleted market {key} and {count}.")
             return HttpResponseRedirect(reverse("admin:catalog_market_changelist"))
         context = {
             **self.admin_site.each_context(request),

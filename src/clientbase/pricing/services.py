@@ -126,13 +126,26 @@ def delete_price_row(row: PriceRow, *, actor, expected_version: ExpectedVersion 
     writes.delete(row, actor=actor, expected_version=expected_version)
 
 
+def counted_rows(rows, actor) -> str:
+    """How a message counts `rows` to `actor` ("5 price row(s)"): only the
+    rows it may read carry a number; rows of customers it cannot see are
+    "others", uncounted (issue 8: a count never betrays a contact)."""
+    total = rows.count()
+    if actor is None or not total:
+        return f"{total} price row(s)"
+    shown = rows.visible_to(actor).count()
+    if shown == total:
+        return f"{total} price row(s)"
+    return f"{shown} price row(s) and others" if shown else "price rows"
+
+
 def check_market_currencies(market: Market) -> None:
-    """Refuse to drop a currency from a market while price rows use it."""
+    """Refuse to drop a currency from a market while price rows use it.
+    (No count: the check runs without knowing who asks.)"""
     if market._state.adding:
         return
-    used = PriceRow.objects.filter(market=market).exclude(currency__in=market.currencies).count()
-    if used:
-        raise Conflict.on("currencies", f"{used} price row(s) of market {market.key} use a currency "
+    if PriceRow.objects.filter(market=market).exclude(currency__in=market.currencies).exists():
+        raise Conflict.on("currencies", f"Price rows of market {market.key} use a currency "
                                         "you are removing; change or delete them first.",
                           code="currency_in_use")
 
@@ -150,7 +163,7 @@ def delete_market(market: Market, *, actor, expected_version: ExpectedVersion = 
     count = rows.count()
     if count:
         if not delete_prices:
-            raise Conflict.on("id", f"{count} price row(s) use market {market.key}; delete them first "
+            raise Conflict.on("id", f"{counted_rows(rows, actor)} use market {market.key}; delete them first "
                                     "or pass delete_prices=true.", code="in_use")
         require(actor, "pricing.delete_pricerow")
     rows.delete()
