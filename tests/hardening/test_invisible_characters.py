@@ -52,3 +52,20 @@ def test_group_role_and_catalog_names_with_such_a_character_are_422s(admin_api, 
                    "name")
     assert_refused(admin_api.post("/markets", {"key": "UK", "name": f"U\ufeffK", "countries": ["GB"],
                                                "currencies": ["GBP"]}), "name")
+
+
+@pytest.mark.parametrize("field", ["name", "first_name", "last_name", "line1", "line2", "city", "postcode",
+                                   "region"])
+def test_an_address_line_with_such_a_character_is_a_422(admin_api, field):
+    # given
+    address = {"line1": "Hauptstr. 1", "city": "Berlin", "country": "DE", field: "Haupt\u202estr. 1"}
+
+    # when
+    created = admin_api.post("/contacts", {"first_name": "Ann", "addresses": [address]})
+    contact = admin_api.post("/contacts", {"first_name": "Ann"}).json()
+    changed = admin_api.patch(f"/contacts/{contact['id']}", {"addresses": [address]})
+
+    # then
+    assert_refused(created, f"addresses.0.{field}")
+    assert_refused(changed, f"addresses.0.{field}")
+    assert admin_api.get(f"/contacts/{contact['id']}").json()["addresses"] == []

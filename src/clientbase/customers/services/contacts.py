@@ -136,6 +136,8 @@ def clean_addresses(addresses: Iterable[Mapping[str, Any]], field: str = "addres
                 if "\x00" in value:
                     errors.append(FieldError(f"{where}.{name}", "NUL characters are not allowed.", "invalid"))
                     continue
+                if error := plain_text_error(value, f"{where}.{name}"):
+                    errors.append(error)  # kept: a required line is there, just refused
             if value is None and name not in ("id", "is_default_shipping", "is_default_billing"):
                 value = ""
             address[name] = value
