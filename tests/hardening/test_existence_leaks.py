@@ -154,6 +154,21 @@ def test_the_contact_history_names_only_the_organizations_the_caller_sees(accoun
     assert "US Sales" in everything.content.decode()
 
 
+def test_the_page_of_a_grant_root_names_no_parent_the_caller_cannot_see(accounts, world):
+    # given: the representative's grant starts at EU Headquarters, under Administration
+    url = reverse("admin:customers_organization_change", args=[world["EU-HQ"].pk])
+
+    # when
+    mine = as_client(accounts["csr"]).get(url)
+    everything = as_client(accounts["admin"]).get(url)
+
+    # then
+    assert mine.status_code == 200
+    assert_no_trace(mine.content, "Administration")
+    assert "an organization you cannot see" in mine.content.decode()
+    assert "Administration" in everything.content.decode()
+
+
 # --- price rows through the API -----------------------------------------------
 
 

@@ -64,6 +64,9 @@ class BadInputMixin:
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
             raise Http404(f"No {self.opts.verbose_name} matches the given query.")
+        # The page's read-only displays get only the object: remember for
+        # whom it is shown, so that they name only what the viewer sees.
+        obj.shown_to = request.user
         return obj
 
     def _check_id(self, request: HttpRequest, object_id: str | None) -> None:

@@ -164,13 +164,6 @@ class ContactAdmin(ScopedModelAdmin):
             fieldsets.insert(2, ("Groups and prices", {"fields": fields}))
         return fieldsets
 
-    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        # The page's read-only displays get only the contact: remember for
-        # whom it is shown (effective_groups_display names only what they see).
-        obj.shown_to = request.user
-        return obj
-
     @admin.display(description="Organizations")
     def organizations_display(self, obj: Contact) -> str:
         shown = Organization.objects.visible_to(getattr(obj, "shown_to", AnonymousUser())).filter(

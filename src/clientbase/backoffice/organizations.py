@@ -5,6 +5,7 @@ clientbase.customers.services.organizations, as in the API.
 """
 
 from django import forms
+from django.contrib.auth.models import AnonymousUser
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -105,7 +106,11 @@ class OrganizationAdmin(ScopedModelAdmin):
 
     @admin.display(description="Parent")
     def parent_display(self, obj: Organization) -> str:
-        return str(obj.parent) if obj.parent_id else "— (top level)"
+        if not obj.parent_id:
+            return "— (top level)"
+        viewer = getattr(obj, "shown_to", AnonymousUser())
+        parent = Organization.objects.visible_to(viewer).filter(pk=obj.parent_id).first()
+        return str(parent) if parent else "an organization you cannot see"
 
     @admin.display(description="Contacts")
     def contact_count_link(self, obj: Organization) -> str:
