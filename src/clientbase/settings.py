@@ -245,6 +245,12 @@ AXES_LOCKOUT_CALLABLE = "clientbase.customers.throttling.failed_login_answer"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = _env_bool("AXES_ENABLED", True)
 
+# Attempts limited per client address (customers.throttling.check_rate):
+# public registrations, so that nobody enumerates e-mails at scale, and
+# password-reset requests, so that nobody floods an inbox.
+REGISTRATION_RATE = os.environ.get("REGISTRATION_RATE", "10/hour")
+PASSWORD_RESET_RATE = os.environ.get("PASSWORD_RESET_RATE", "5/hour")
+
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from clientbase.core.errors import DomainError, FieldError
+from clientbase.core.errors import DomainError, FieldError, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,10 @@ def install(api) -> None:
 
     @api.exception_handler(DomainError)
     def domain_error(request: HttpRequest, exc: DomainError):
-        return problem(exc.status, exc.detail, code=exc.code, title=exc.title, errors=exc.errors)
+        response = problem(exc.status, exc.detail, code=exc.code, title=exc.title, errors=exc.errors)
+        if isinstance(exc, TooManyRequests):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request: HttpRequest, exc: NinjaValidationError):

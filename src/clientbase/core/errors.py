@@ -58,3 +58,12 @@ class Forbidden(DomainError):
 class PreconditionFailed(DomainError):
     status = 412
     title = "Precondition failed"
+
+
+@dataclass
+class TooManyRequests(DomainError):
+    """Too many attempts from one client; `retry_after` seconds until the next may pass."""
+
+    retry_after: int = 60
+    status = 429
+    title = "Too many requests"

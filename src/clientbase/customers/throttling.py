@@ -18,11 +18,16 @@ The policy (OWASP ASVS V6), set in settings (AXES_*) and told in the README:
 """
 
 import ipaddress
+import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
 from clientbase.core.emails import canonical_email
+from clientbase.core.errors import TooManyRequests
+from clientbase.customers.models import Attempt
 
 
 def login_key(request, credentials: dict | None) -> str | None:
@@ -64,3 +69,50 @@ def failed_login_answer(request, response=None, credentials=None):
     hashes once for an e-mail nobody has, for the same reason)."""
     make_password("locked-out")
     return response
+
+
+# --- attempts limited per client address (not logins) ---------------------------
+
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
+
+
+def parse_rate(rate: str) -> tuple[int, timedelta]:
+    """"10/hour" → (10, one hour). Settings hold rates in this form."""
+    match = _RATE_RE.match(rate or "")
+    if not match:
+        raise ValueError(f"A rate is 'N/second|minute|hour|day', not {rate!r}.")
+    return int(match[1]), timedelta(seconds=_PERIODS[match[2]])
+
+
+def check_rate(kind: str, client: str | None, rate: str) -> None:
+    """Count one attempt of `kind` (e.g. "register") from `client` (its
+    address, see client_address) and refuse it — TooManyRequests, 429 —
+    when it is over `rate` ("10/hour") in the sliding window.
+
+    Counted in the database (customers.Attempt), so that every app process
+    shares one count. A refused attempt is counted too: hammering does not
+    reopen the window. A client's attempts older than the window are
+    deleted as it comes back, so the table stays as small as the clients
+    active within the window."""
+    limit, period = parse_rate(rate)
+    client = client or "unknown"
+    now = timezone.now()
+    recent = Attempt.objects.filter(kind=kind, client=client)
+    recent.filter(at__lt=now - period).delete()
+    Attempt.objects.create(kind=kind, client=client, at=now)
+    times = list(recent.order_by("-at").values_list("at", flat=True)[:limit + 1])
+    if len(times) > limit:
+        retry_after = max(1, int((times[limit - 1] + period - now).total_seconds()) + 1) if limit else \
+            int(period.total_seconds())
+        raise TooManyRequests(
+            detail=f"Too many attempts from your address; try again in {_in_words(retry_after)}.",
+            code="too_many_attempts", retry_after=retry_after)
+
+
+def _in_words(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 7200:
+        return f"{seconds // 60} minutes"
+    return f"{seconds // 3600} hours"

@@ -8,12 +8,14 @@ from clientbase.customers.models.accounts import Account, ApiToken, Role, RoleVe
 from clientbase.customers.models.contacts import Address, Contact, ContactSource
 from clientbase.customers.models.groups import CustomerGroup
 from clientbase.customers.models.organizations import Grant, Organization, OrganizationKind
+from clientbase.customers.models.throttles import Attempt
 from clientbase.customers.models.visibility import GrantLevel
 
 __all__ = [
     "Account",
     "Address",
     "ApiToken",
+    "Attempt",
     "Contact",
     "ContactSource",
     "CustomerGroup",
