@@ -15,6 +15,11 @@ SECRET_KEY     default: generated on first start and kept in
 DEBUG          default: off
 ALLOWED_HOSTS  comma-separated; default: localhost names
 CACHE_URL      e.g. redis://127.0.0.1:6379/1; default: in-process memory
+EMAIL_HOST     an SMTP server for the shop's mail (verification links, password
+               resets), with EMAIL_PORT (587), EMAIL_HOST_USER,
+               EMAIL_HOST_PASSWORD, EMAIL_USE_TLS (on) or EMAIL_USE_SSL;
+               default: none, each message is written as a file in
+               CLIENTBASE_HOME/mail. DEFAULT_FROM_EMAIL: the sender.
 HTTPS          1 when the site is served over HTTPS only: secure cookies, SSL
                redirect and HSTS (one year) default on; see the README's
                "Production" for the proxy header and the other HSTS switches
@@ -289,6 +294,20 @@ if proxy_ssl_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_ssl_header.upper().replace("-", "_"), "https")
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "clientbase <noreply@localhost>")
+if EMAIL_HOST := os.environ.get("EMAIL_HOST", "").strip():
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL")
+    EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+    EMAIL_TIMEOUT = 10
+else:
+    # The embedded default: nothing is sent; each message is a file to read.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = WORK_DIR / "mail"
 
 LOGGING = {
     "version": 1,
