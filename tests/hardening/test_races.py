@@ -8,7 +8,12 @@ session and database connection) are released together by a barrier:
   other is refused (a PATCH that finds its object deleted is a 404), never
   a 500 nor a half-done write;
 - two creates of one key, or of one e-mail address or role name however it
-  is spelled: one 201, one 409 problem naming the field, one row.
+  is spelled: one 201, one 409 problem naming the field, one row;
+- two objects renamed to one key (e-mail, role name) at once: one 200, one
+  409, the loser unchanged.
+
+Keys are case-sensitive codes (`gold` and `GOLD` are two keys), so only
+e-mail addresses and role names race in other spellings.
 
 PostgreSQL only: SQLite runs one writer at a time, so nothing races there
 (on PostgreSQL, CI included, these run). Bounded: ROUNDS rounds of each
@@ -277,3 +282,60 @@ def test_two_creates_of_one_name_give_one_201_and_one_409(two_admins, shirt, kin
         loser = next(r for r in responses if r.status_code == 409)
         assert problem_code(loser) == kind.code
         assert kind.rows(round_) == 1
+
+
+# --- two objects renamed to one key at once -----------------------------------
+
+@dataclass
+class Rename:
+    name: str
+    resource: str
+    make: Callable[[ApiClient, int], str]
+    field: str
+    values: Callable[[int], tuple[str, str]]  # one value of round n, spelled twice
+    code: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def twice(value: str) -> Callable[[int], tuple[str, str]]:
+    return lambda n: (value.format(n=n), value.format(n=n))
+
+
+RENAMES = [
+    Rename("contact key", "contacts", make_contact, "key", twice("REN-{n}"), "duplicate_key"),
+    Rename("contact e-mail", "contacts", make_contact, "email",
+           lambda n: (f"r{n}@exämple.com", f" R{n}@xn--exmple-cua.com"), "duplicate_email"),
+    Rename("organization key", "organizations", make_organization, "key", twice("REN-{n}"), "duplicate_key"),
+    Rename("customer group key", "customer-groups", make_customer_group, "key", twice("REN-{n}"),
+           "duplicate_key"),
+    Rename("account e-mail", "accounts", make_account, "email",
+           lambda n: (f"r{n}@example.com", f"R{n}@Example.com"), "duplicate_email"),
+    Rename("role name", "roles", make_role, "name", lambda n: (f"Renamed {n}", f"RENAMED {n}"),
+           "duplicate_name"),
+    Rename("market key", "markets", make_market, "key", twice("REN-{n}"), "duplicate_key"),
+    Rename("product key", "products", make_product, "key", twice("REN-{n}"), "duplicate_key"),
+    Rename("variant sku", "variants", make_variant, "sku", twice("REN-{n}"), "duplicate_sku"),
+]
+
+
+@pytest.mark.parametrize("kind", RENAMES, ids=str)
+def test_two_objects_renamed_to_one_name_give_one_200_and_one_409(two_admins, kind):
+    one, two = two_admins
+    urls = [f"/{kind.resource}/{kind.make(one, n)}" for n in (1, 2)]
+    for round_ in range(ROUNDS):
+        before = [one.get(url).json() for url in urls]
+        first, second = kind.values(round_)
+        responses = in_parallel(
+            lambda: one.patch(urls[0], {kind.field: first}),
+            lambda: two.patch(urls[1], {kind.field: second}),
+        )
+        statuses = [r.status_code for r in responses]
+        assert sorted(statuses) == [200, 409], [r.content for r in responses]
+        won = statuses.index(200)
+        assert problem_code(responses[1 - won]) == kind.code
+        # the winner has the name, the loser is as it was
+        after = [one.get(url).json() for url in urls]
+        assert after[won][kind.field] == responses[won].json()[kind.field]
+        assert after[1 - won] == before[1 - won]
