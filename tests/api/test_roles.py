@@ -3,7 +3,9 @@
 import pytest
 from django.contrib.auth.models import Group
 
+from clientbase.core.errors import NotFound
 from clientbase.customers.models import Account, Grant, Role
+from clientbase.customers.services import accounts as services
 from tests.conftest import make_account, role
 
 
@@ -194,6 +196,22 @@ def test_a_role_has_a_version_and_a_stale_if_match_changes_nothing(admin_api):
     assert stale.status_code == 412
     assert admin_api.get("/roles/Inspectors").json()["permissions"] == ["customers.view_contact"]
     assert admin_api.delete("/roles/Inspectors", headers={"If-Match": etag}).status_code == 412
+
+
+@pytest.mark.parametrize("write", ["update", "delete"])
+def test_a_role_deleted_since_it_was_found_is_not_found_not_a_500(accounts, auditors, write):
+    # given the door found the role, then a concurrent request deleted it
+    # (what tests/hardening/test_races.py makes happen on PostgreSQL)
+    found = Group.objects.get(pk=auditors.pk)
+    services.delete_role(auditors, actor=accounts["admin"])
+    # when the write goes on with what the door found
+    with pytest.raises(NotFound):
+        if write == "update":
+            services.update_role(found, actor=accounts["admin"], name="Inspectors")
+        else:
+            services.delete_role(found, actor=accounts["admin"])
+    # then nothing came back
+    assert not Group.objects.filter(name__in=["Auditors", "Inspectors"]).exists()
 
 
 def test_role_changes_are_recorded_with_who_made_them(admin_api, accounts):

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clientbase.core.emails import canonical_email
-from clientbase.core.errors import Conflict, FieldError, Forbidden, Invalid
+from clientbase.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from clientbase.core.moments import aware
 from clientbase.core.versions import check_version
 from clientbase.core.permissions import require
@@ -358,7 +358,10 @@ def create_role(*, actor, name: str, permissions: list[Permission]) -> Group:
 
 def _lock_role(role: Group, actor, perm: str, expected_version) -> Group:
     require(actor, perm)
-    locked = Group.objects.select_for_update().get(pk=role.pk)
+    locked = Group.objects.select_for_update().filter(pk=role.pk).first()
+    if locked is None:
+        # Deleted by a concurrent request since the door found it.
+        raise NotFound(detail=f"The role {role.name} was deleted since you read it.", code="not_found")
     check_version(RoleVersion.of(locked, lock=True), expected_version)
     return locked
 
