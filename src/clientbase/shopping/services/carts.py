@@ -87,16 +87,17 @@ def cart_for_account(account: Account, *, market: Market, currency: str | None =
     """The account's saved cart, made (in `market` and `currency`) when it
     has none; an existing cart keeps its own market and currency (see
     `switch_market`). Two first requests at once end with one cart."""
-    existing = Cart.objects.select_related("market").filter(account=account).first()
-    if existing is not None:
-        return existing
-    currency = _market_currency(market, currency)
-    try:
-        with transaction.atomic():
-            return Cart.objects.create(account=account, market=market, currency=currency)
-    except IntegrityError:
-        # Another request made it first.
-        return Cart.objects.select_related("market").get(account=account)
+    cart = Cart.objects.select_related("market").filter(account=account).first()
+    if cart is None:
+        currency = _market_currency(market, currency)
+        try:
+            with transaction.atomic():
+                cart = Cart.objects.create(account=account, market=market, currency=currency)
+        except IntegrityError:
+            # Another request made it first.
+            cart = Cart.objects.select_related("market").get(account=account)
+    cart.account = account  # the caller's object: its contact is likely loaded already
+    return cart
 
 
 def lock_cart(cart: Cart) -> Cart:
