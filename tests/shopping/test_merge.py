@@ -1,12 +1,14 @@
 """At log-in, the anonymous cart joins the account's saved cart by policy."""
 
 import pytest
+from django.db import connection
 from hypothesis import given, strategies as st
 
 from clientbase.core.errors import Invalid
 from clientbase.shopping.models import Cart, CartLine, MergePolicy
 from clientbase.shopping.services import carts
 from clientbase.shopping.services.carts import merged_quantities
+from tests.conftest import in_parallel
 
 MAX = 999
 
@@ -144,3 +146,43 @@ def test_an_unknown_policy_is_refused(carts_to_merge):
     with pytest.raises(Invalid):
         carts.merge_carts(anonymous, account, "biggest")
     assert Cart.objects.filter(pk=anonymous.pk).exists()
+
+
+def test_merging_a_cart_already_merged_changes_nothing(carts_to_merge):
+    account, saved, anonymous = carts_to_merge
+    carts.merge_carts(anonymous, account)
+    assert carts.merge_carts(anonymous, account) == saved  # a second log-in with the old cookie
+    assert quantities(saved) == {"TS-S": 2, "TS-M": 7, "TS-L": 1}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
+@pytest.mark.django_db(transaction=True)
+def test_two_log_ins_merging_one_anonymous_cart_count_it_once(catalog, eu_prices, shopper):
+    account = shopper("ann@example.com")
+    saved = carts.cart_for_account(account, market=catalog["EU"])
+    carts.add_line(saved, "TS-M", 1)
+    anonymous = carts.new_cart(market=catalog["EU"])
+    carts.add_line(anonymous, "TS-M", 2)
+
+    in_parallel(lambda: carts.merge_carts(Cart.objects.get(pk=anonymous.pk), account),
+                lambda: carts.merge_carts(Cart.objects.get(pk=anonymous.pk), account))
+
+    assert quantities(saved) == {"TS-M": 3}
+    assert Cart.objects.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
+@pytest.mark.django_db(transaction=True)
+def test_two_log_ins_with_two_anonymous_carts_end_in_one_saved_cart(catalog, eu_prices, shopper):
+    # given an account without a saved cart, logging in from two browsers at once
+    account = shopper("ann@example.com")
+    first, second = carts.new_cart(market=catalog["EU"]), carts.new_cart(market=catalog["EU"])
+    carts.add_line(first, "TS-M", 2)
+    carts.add_line(second, "TS-M", 3)
+
+    in_parallel(lambda: carts.merge_carts(Cart.objects.get(pk=first.pk), account),
+                lambda: carts.merge_carts(Cart.objects.get(pk=second.pk), account))
+
+    saved = Cart.objects.get(account=account)
+    assert quantities(saved) == {"TS-M": 5}
+    assert Cart.objects.count() == 1

@@ -373,14 +373,29 @@ def merge_carts(anonymous: Cart | None, account: Account, policy: MergePolicy | 
     if policy not in MergePolicy.values:
         raise Invalid.on("policy", f"A merge policy is one of {', '.join(MergePolicy.values)}.",
                          code="invalid_policy")
+    # Locks in one order (the saved cart, then the anonymous one), so that
+    # two log-ins at once queue up: the second finds the anonymous cart gone
+    # and merges nothing.
     saved = Cart.objects.select_for_update().filter(account=account).first()
-    if anonymous is None or anonymous.account_id is not None:
+    if anonymous is None:
         return saved
-    anonymous = lock_cart(anonymous)
+    try:
+        anonymous = lock_cart(anonymous)
+    except NotFound:
+        return saved
+    if anonymous.account_id is not None:
+        # Taken over meanwhile (by this account's other log-in, or another's).
+        return anonymous if anonymous.account_id == account.pk else saved
     if saved is None:
-        anonymous.account = account
-        anonymous.save(update_fields=["account"])
-        return anonymous
+        try:
+            with transaction.atomic():
+                anonymous.account = account
+                anonymous.save(update_fields=["account"])
+            return anonymous
+        except IntegrityError:
+            # Another log-in of this account gave it a cart meanwhile: merge into that.
+            anonymous.account = None
+            saved = Cart.objects.get(account=account)
     saved = lock_cart(saved)
     saved_lines = {line.variant_id: line for line in saved.lines.all()}
     anonymous_lines = {line.variant_id: line.quantity for line in anonymous.lines.all()}
