@@ -7,7 +7,10 @@ import pytest
 from clientbase.customers.models import Account, Role
 from clientbase.shopping.services import carts
 from tests.conftest import make_account
-from tests.pricing.conftest import catalog, contact_in, price  # noqa: F401  (fixtures)
+from tests.pricing import conftest as pricing
+
+# The pricing tests' fixtures, shared.
+catalog, price, contact_in = pricing.catalog, pricing.price, pricing.contact_in
 
 
 @pytest.fixture
