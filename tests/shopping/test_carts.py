@@ -160,6 +160,14 @@ def test_a_sku_without_a_price_is_refused_with_a_message(anonymous_cart, price):
     assert "no price for you in EU/EUR" in caught.value.detail
 
 
+def test_adding_to_a_cart_whose_market_closed_is_refused(anonymous_cart, eu_prices, catalog):
+    catalog["EU"].is_active = False
+    catalog["EU"].save()
+    with pytest.raises(Conflict) as caught:
+        carts.add_line(carts.find_cart(anonymous_cart.pk), "TS-M", 1)
+    assert caught.value.code == "market_closed"
+
+
 def test_a_group_only_price_is_for_the_group_only(catalog, price, shopper):
     # given TS-M has a Gold price and nothing else
     price("TS-M", "15.00", sale_type="customer_group", sale_code="GOLD")

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from clientbase.core.models import BaseModel
 
@@ -46,6 +47,7 @@ class Order(BaseModel):
     total = models.DecimalField(max_digits=19, decimal_places=4)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED)
 
+    history = HistoricalRecords()
     objects = OrderQuerySet.as_manager()
 
     class Meta:

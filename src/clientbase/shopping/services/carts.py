@@ -23,7 +23,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from clientbase.catalog.models import Market, Variant
@@ -127,13 +127,21 @@ def switch_market(cart: Cart, *, market: Market, currency: str | None = None) ->
 # --- Lines ------------------------------------------------------------------
 
 
+def _on_sale(variant_ref: str) -> Exists:
+    """True when the variant at `variant_ref` may be bought: the catalog's
+    own rule (Variant.objects.on_sale()), evaluated in the same query."""
+    return Exists(Variant.objects.on_sale().filter(pk=OuterRef(variant_ref)))
+
+
 def _purchasable(cart: Cart, sku: str, quantity: int) -> Variant:
     """The variant of `sku` if the cart's shopper may buy `quantity` of it
     now; otherwise a Conflict saying why (unknown, not on sale, no price)."""
-    variant = Variant.objects.select_related("product").filter(sku=sku).first()
+    if not cart.market.is_active:
+        raise Conflict.on("market", f"The market {cart.market.key} is closed.", code="market_closed")
+    variant = Variant.objects.select_related("product").annotate(on_sale=_on_sale("pk")).filter(sku=sku).first()
     if variant is None:
         raise Conflict.on("sku", f"There is no product with the SKU {sku}.", code="unknown_sku")
-    if not (variant.is_active and variant.product.is_active):
+    if not variant.on_sale:
         raise Conflict.on("sku", f"{variant.product.name} ({sku}) is not on sale.", code="not_on_sale")
     resolution = resolve_prices([sku], contact=cart.contact, quantity=Decimal(quantity),
                                 market=cart.market, currency=cart.currency)[sku]
@@ -304,7 +312,8 @@ def priced(cart: Cart, *, at: datetime | None = None) -> PricedCart:
     their variants and products, one resolver query, the names of the groups
     whose prices won (and the account's contact once, when not loaded).
     """
-    lines = list(CartLine.objects.filter(cart=cart).select_related("variant__product"))
+    lines = list(CartLine.objects.filter(cart=cart).select_related("variant__product")
+                 .annotate(on_sale=_on_sale("variant_id")))
     resolutions = resolve_prices(
         [line.variant.sku for line in lines], contact=cart.contact, quantity=Decimal(1),
         market=cart.market, currency=cart.currency, at=at,
@@ -316,7 +325,7 @@ def priced(cart: Cart, *, at: datetime | None = None) -> PricedCart:
         variant = line.variant
         priced_line = PricedLine(sku=variant.sku, name=_name(variant), quantity=line.quantity, variant=variant)
         resolution = resolutions[variant.sku]
-        if not (variant.is_active and variant.product.is_active):
+        if not line.on_sale:
             priced_line.problem = "no longer on sale"
         elif resolution.price is None:
             priced_line.problem = f"no price for you in {cart.market.key}/{cart.currency}"
