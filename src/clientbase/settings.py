@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "clientbase.customers",
     "clientbase.catalog",
     "clientbase.pricing",
+    "clientbase.shopping",
     "clientbase.backoffice",
     "clientbase.cli",
 ]
@@ -255,6 +256,15 @@ AXES_ENABLED = _env_bool("AXES_ENABLED", True)
 # password-reset requests, so that nobody floods an inbox.
 REGISTRATION_RATE = os.environ.get("REGISTRATION_RATE", "10/hour")
 PASSWORD_RESET_RATE = os.environ.get("PASSWORD_RESET_RATE", "5/hour")
+
+# Shopping: anonymous carts are kept this many days after their last change;
+# a line holds at most CART_MAX_QUANTITY; at log-in the anonymous cart joins
+# the account's saved cart by CART_MERGE_POLICY: add (the quantities), larger
+# (keep the larger quantity) or replace (the saved cart becomes the anonymous
+# one, when that has lines).
+CART_TTL_DAYS = int(os.environ.get("CART_TTL_DAYS", "30"))
+CART_MAX_QUANTITY = int(os.environ.get("CART_MAX_QUANTITY", "999"))
+CART_MERGE_POLICY = os.environ.get("CART_MERGE_POLICY", "add")
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

@@ -15,6 +15,7 @@ model instance for every candidate row cost several times the query itself
 (see docs/benchmarks.md, pricing).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime
@@ -183,22 +184,25 @@ def _resolve_sql(sku_count: int) -> str:
     variant = Variant._meta.db_table
     product = Product._meta.db_table
     columns = ", ".join(f"r.{PriceRow._meta.get_field(name).column}" for name in RESOLVED_FIELDS)
-    skus = ", ".join(["%s"] * sku_count)
+    # Each SKU with the quantity it is priced at: (sku, quantity) pairs.
+    skus = ", ".join(["(%s, %s)"] * sku_count)
     # Ties: the more specific sale type, then the higher minimum quantity,
     # then the id, exactly as `_rank`.
     specificity = " ".join(f"WHEN '{t.value}' THEN {n}" for t, n in SPECIFICITY.items())
     return f"""
     WITH RECURSIVE {_group_keys_cte()},
-      wanted(variant_id, sku, product_id) AS (
-        SELECT id, sku, product_id FROM {variant} WHERE sku IN ({skus})
+      asked(sku, quantity) AS (VALUES {skus}),
+      wanted(variant_id, sku, product_id, quantity) AS (
+        SELECT v.id, v.sku, v.product_id, a.quantity FROM asked a CROSS JOIN {variant} v
+         WHERE v.sku = a.sku
       ),
       candidates AS (
         -- The variant's own rows in this market and currency ...
-        SELECT w.sku AS for_sku, p.* FROM wanted w CROSS JOIN {price} p
+        SELECT w.sku AS for_sku, w.quantity AS for_quantity, p.* FROM wanted w CROSS JOIN {price} p
          WHERE p.variant_id = w.variant_id AND p.market_id = %s AND p.currency = %s
         UNION ALL
         -- ... or, when it has none there, its product's.
-        SELECT w.sku AS for_sku, p.* FROM wanted w CROSS JOIN {price} p
+        SELECT w.sku AS for_sku, w.quantity AS for_quantity, p.* FROM wanted w CROSS JOIN {price} p
          WHERE p.product_id = w.product_id AND p.market_id = %s AND p.currency = %s
            AND NOT EXISTS (SELECT 1 FROM {price} own WHERE own.variant_id = w.variant_id
                             AND own.market_id = %s AND own.currency = %s)
@@ -209,7 +213,7 @@ def _resolve_sql(sku_count: int) -> str:
                  ORDER BY unit_price, CASE sale_type {specificity} END, min_quantity DESC, id
                ) AS place
           FROM candidates c
-         WHERE min_quantity <= %s
+         WHERE min_quantity <= for_quantity
            AND (valid_from IS NULL OR valid_from <= %s)
            AND (valid_until IS NULL OR valid_until > %s)
            AND (sale_type = '{SaleType.ALL_CUSTOMERS.value}'
@@ -225,9 +229,14 @@ def _resolve_sql(sku_count: int) -> str:
 
 
 def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decimal, market: Market,
-                   currency: str, at: datetime | None = None) -> dict[str, Resolution]:
+                   currency: str, at: datetime | None = None,
+                   quantities: Mapping[str, Decimal] | None = None) -> dict[str, Resolution]:
     """The price of each SKU for a contact (None: anonymous), keyed by SKU.
     ONE query, whatever the number of SKUs and the depth of the trees.
+
+    Each SKU is priced at `quantity`, or at its own quantity in `quantities`
+    when it is there (a cart: each line at the line's quantity, still one
+    query).
 
     Each Resolution has `variant_id` (None: unknown SKU) and `price` (None:
     no row applies; its `created_at` and `updated_at` are deferred);
@@ -241,10 +250,13 @@ def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
     # A contact id that matches nothing stands for the anonymous visitor.
     contact_id = _db(contact.pk if contact else UUID(int=0))
     market_id = _db(market.pk)
+    quantities = quantities or {}
+    asked = []
+    for sku in unique:
+        asked += [sku, connection.ops.adapt_decimalfield_value(Decimal(quantities.get(sku, quantity)))]
     params = [
-        contact_id, contact_id, *unique,
+        contact_id, contact_id, *asked,
         market_id, currency, market_id, currency, market_id, currency,
-        connection.ops.adapt_decimalfield_value(Decimal(quantity)),
         connection.ops.adapt_datetimefield_value(at), connection.ops.adapt_datetimefield_value(at),
         (contact.key or "") if contact else "", str(contact.pk) if contact else "",
     ]

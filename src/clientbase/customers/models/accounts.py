@@ -80,6 +80,10 @@ class Account(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    email_verified_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When the owner proved the e-mail is theirs (None: not verified). "
+                  "Changing the e-mail clears it.")
     version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -110,23 +110,38 @@ def _roles(role_names: list[str]) -> list[Group]:
     return groups
 
 
-@transaction.atomic
-def register_account(email: str, password: str, first_name: str = "", last_name: str = "") -> Account:
-    """Public registration: a storefront contact and its account, with the
-    roles Everyone and Registered. Returns the account (its contact attached).
+DUPLICATE_REGISTRATION = ("The e-mail {email} is already registered. Log in, or reset your "
+                          "password if you forgot it.")
 
-    Raises Invalid (422) for a bad e-mail or a password the validators refuse,
-    Conflict (409, `duplicate_email`) when an account or a contact already
-    uses the e-mail. Nothing is saved unless everything is.
+
+def _duplicate_registration(email: str) -> Conflict:
+    return Conflict.on("email", DUPLICATE_REGISTRATION.format(email=email), code="duplicate_email")
+
+
+@transaction.atomic
+def register(email: str, password: str, first_name: str = "", last_name: str = "") -> tuple[Contact, Account]:
+    """Public registration: a storefront contact and its account, with the
+    roles Everyone and Registered, in one transaction. Returns (contact, account).
+
+    Raises Invalid (422) for a bad e-mail, a name too long or with invisible
+    characters, or a password the validators refuse (one error per message);
+    Conflict (409, `duplicate_email`, pointing to log-in and password reset)
+    when an account or a contact already has the e-mail in any spelling
+    (case, blanks, international domain: core.emails.canonical_email).
+    Two registrations racing for one e-mail end with one contact and one
+    account: the loser's insert meets the unique index and gets the same 409.
+    Nothing is saved unless everything is. The e-mail starts unverified.
     """
     email = normalize_email(email)
+    first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
     for field, value in (("first_name", first_name), ("last_name", last_name)):
-        if len(value or "") > NAME_MAX_LENGTH:
+        if len(value) > NAME_MAX_LENGTH:
             raise Invalid.on(field, f"At most {NAME_MAX_LENGTH} characters.", code="too_long")
+        check_plain_text(value, field)
     if (Account.objects.filter(email__iexact=email).exists()
             or Contact.objects.filter(email__iexact=email).exists()):
-        raise Conflict.on("email", f"The e-mail {email} is already registered.", code="duplicate_email")
-    contact = Contact(email=email, first_name=first_name or "", last_name=last_name or "",
+        raise _duplicate_registration(email)
+    contact = Contact(email=email, first_name=first_name, last_name=last_name,
                       source=ContactSource.STOREFRONT)
     account = Account(email=email, contact=contact)
     # The similarity validator compares the password with the e-mail and names.
@@ -135,13 +150,32 @@ def register_account(email: str, password: str, first_name: str = "", last_name:
     try:
         with transaction.atomic():
             contact.save()
+            account.contact = contact
+            account.set_password(password)
+            account.save()
     except IntegrityError as exc:
-        raise Conflict.on("email", f"The e-mail {email} is already registered.",
-                          code="duplicate_email") from exc
-    account.contact = contact
-    account.set_password(password)
-    _save(account)
+        raise _duplicate_registration(email) from exc
     account.groups.set(_roles([Role.REGISTERED]))
+    return contact, account
+
+
+@transaction.atomic
+def mark_email_verified(account: Account, *, email: str) -> Account:
+    """Record that the owner of `account` proved `email` is theirs (the door
+    checked the signed link that carried it). Returns the account.
+
+    Verifying again keeps the first moment. Raises Conflict (409,
+    `email_changed`) when the account's e-mail is no longer `email`: a link
+    sent to an old address does not verify a new one. A verified e-mail lets
+    the account see the guest orders placed with it.
+    """
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if account.email != canonical_email(email):
+        raise Conflict.on("email", "This link was for another e-mail address; ask for a new one.",
+                          code="email_changed")
+    if account.email_verified_at is None:
+        account.email_verified_at = timezone.now()
+        account.save(update_fields=["email_verified_at", "version", "updated_at"])
     return account
 
 
@@ -219,8 +253,10 @@ def update_account(account: Account, *, actor, changes: dict, expected_version=N
         wanted = {role_name(n) for n in changes["roles"]} | {Role.EVERYONE.value}
         check_may_delegate(actor, roles=_role_names(account) ^ wanted)
     if "email" in changes:
-        account.email = normalize_email(changes["email"])
-        check_account_email_free(account.email, exclude=account)
+        email = normalize_email(changes["email"])
+        check_account_email_free(email, exclude=account)
+        if email != account.email:
+            account.email, account.email_verified_at = email, None  # a new address is unproven
     if "contact" in changes:
         _check_contact_in_scope(actor, changes["contact"])
         _check_contact_free(changes["contact"], exclude=account)

@@ -1,0 +1,1 @@
+"""Shopping: carts, checkout and orders. Prices come from pricing's resolver."""
