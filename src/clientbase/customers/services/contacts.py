@@ -118,45 +118,66 @@ def clean_contact_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[
     return cleaned, errors
 
 
+_FLAGS = ("is_default_shipping", "is_default_billing")
+
+
+def clean_address(raw: Mapping[str, Any] | None, where: str, *,
+                  fields: Iterable[str] = tuple(f for f in ADDRESS_FIELDS if f not in _FLAGS),
+                  required: Iterable[str] = ("line1", "city", "country")) -> tuple[dict[str, str], list[FieldError]]:
+    """One address's text, by the rules of every address the shop keeps (a
+    contact's, an organization's, an order's): each of `fields` trimmed text
+    ("" for none) within the column's length, no NUL, invisible or
+    direction-changing characters, the `required` ones present, the country
+    an ISO 3166-1 alpha-2 code in upper case, a phone in E.164. Returns the
+    address and its errors, named `<where>.<field>`."""
+    if not isinstance(raw, Mapping):
+        return {}, [FieldError(where, "An address is required.", "required")]
+    errors = [FieldError(f"{where}.{name}", "Unknown field.", "unknown_field") for name in raw if name not in fields]
+    address: dict[str, str] = {}
+    for name in fields:
+        value, at = raw.get(name), f"{where}.{name}"
+        if value is not None and not isinstance(value, str):
+            errors.append(FieldError(at, "Text expected.", "invalid"))
+            continue
+        address[name] = value = (value or "").strip()
+        limit = Address._meta.get_field(name).max_length
+        if not value:
+            if name in required:
+                errors.append(FieldError(at, "This field is required.", "required"))
+        elif "\x00" in value:
+            errors.append(FieldError(at, "NUL characters are not allowed.", "invalid"))
+        elif len(value) > limit:
+            errors.append(FieldError(at, f"At most {limit} characters.", "too_long"))
+        elif error := plain_text_error(value, at):
+            errors.append(error)
+        elif name == "country" and not is_country(value):
+            errors.append(FieldError(at, "An ISO 3166-1 alpha-2 country code in upper case, e.g. DE.",
+                                     "invalid_country"))
+        elif name == "phone":
+            try:
+                validate_e164(value)
+            except ValidationError as exc:
+                errors.append(FieldError(at, _django_message(exc), "invalid_phone"))
+    return address, errors
+
+
 def clean_addresses(addresses: Iterable[Mapping[str, Any]], field: str = "addresses"
                     ) -> tuple[list[dict[str, Any]], list[FieldError]]:
-    """Normalise a list of addresses; errors are named `addresses.<index>.<field>`."""
+    """Normalise a contact's or an organization's list of addresses (see
+    clean_address), with at most one default of each kind; errors are named
+    `addresses.<index>.<field>`."""
     cleaned: list[dict[str, Any]] = []
     errors: list[FieldError] = []
-    defaults = {"is_default_shipping": 0, "is_default_billing": 0}
+    defaults = {name: 0 for name in _FLAGS}
     for index, raw in enumerate(addresses):
-        where = f"{field}.{index}"
-        address: dict[str, Any] = {}
-        for name, value in raw.items():
-            if name not in (*ADDRESS_FIELDS, "id"):
-                errors.append(FieldError(f"{where}.{name}", "Unknown field.", "unknown_field"))
-                continue
-            if isinstance(value, str):
-                value = value.strip()
-                if "\x00" in value:
-                    errors.append(FieldError(f"{where}.{name}", "NUL characters are not allowed.", "invalid"))
-                    continue
-                if error := plain_text_error(value, f"{where}.{name}"):
-                    errors.append(error)  # kept: a required line is there, just refused
-            if value is None and name not in ("id", "is_default_shipping", "is_default_billing"):
-                value = ""
-            address[name] = value
-        for name in ("is_default_shipping", "is_default_billing"):
-            address[name] = bool(address.get(name) or False)
+        text = {name: value for name, value in raw.items() if name not in (*_FLAGS, "id")}
+        address, address_errors = clean_address(text, f"{field}.{index}")
+        errors += address_errors
+        if "id" in raw:
+            address["id"] = raw["id"]
+        for name in _FLAGS:
+            address[name] = bool(raw.get(name) or False)
             defaults[name] += address[name]
-        for required in ("line1", "city", "country"):
-            if not address.get(required):
-                errors.append(FieldError(f"{where}.{required}", "This field is required.", "required"))
-        country = address.get("country")
-        if country and not is_country(country):
-            errors.append(FieldError(
-                f"{where}.country",
-                "An ISO 3166-1 alpha-2 country code in upper case, e.g. DE.", "invalid_country"))
-        if address.get("phone"):
-            try:
-                validate_e164(address["phone"])
-            except ValidationError as exc:
-                errors.append(FieldError(f"{where}.phone", _django_message(exc), "invalid_phone"))
         cleaned.append(address)
     for name, count in defaults.items():
         if count > 1:

@@ -13,53 +13,18 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from clientbase.core.countries import is_country
 from clientbase.core.errors import Conflict, FieldError, Invalid
-from clientbase.core.text import plain_text_error
 from clientbase.customers.models import Account
 from clientbase.customers.services.accounts import normalize_email
+from clientbase.customers.services.contacts import clean_address
 from clientbase.shopping.models import Cart, CartLine, Order, OrderLine, OrderNumber
 from clientbase.shopping.services.carts import lock_cart, priced
 
+# An order's addresses: a contact address's rules (customers' clean_address),
+# these fields, and a name to ship to.
 ADDRESS_FIELDS = ("first_name", "last_name", "line1", "line2", "city", "postcode", "country")
 _REQUIRED = ("first_name", "last_name", "line1", "city", "country")
-_MAX_LENGTH = {"first_name": 100, "last_name": 100, "line1": 200, "line2": 200, "city": 100,
-               "postcode": 20, "country": 2}
 NUMBER_PREFIX = "CB-"
-
-
-def clean_address(raw: Mapping[str, Any] | None, field: str) -> tuple[dict[str, str], list[FieldError]]:
-    """An order address from `raw` ({first_name, last_name, line1, line2,
-    city, postcode, country}): trimmed strings, the country an ISO 3166-1
-    code in upper case. Returns it and the errors, named `<field>.<name>`."""
-    errors: list[FieldError] = []
-    if not isinstance(raw, Mapping):
-        return {}, [FieldError(field, "An address is required.", "required")]
-    for name in raw:
-        if name not in ADDRESS_FIELDS:
-            errors.append(FieldError(f"{field}.{name}", "Unknown field.", "unknown_field"))
-    address: dict[str, str] = {}
-    for name in ADDRESS_FIELDS:
-        value = raw.get(name)
-        if value is not None and not isinstance(value, str):
-            errors.append(FieldError(f"{field}.{name}", "Text expected.", "invalid"))
-            continue
-        value = (value or "").strip()
-        where = f"{field}.{name}"
-        if name == "country":
-            value = value.upper()
-        if not value and name in _REQUIRED:
-            errors.append(FieldError(where, "This field is required.", "required"))
-        elif len(value) > _MAX_LENGTH[name]:
-            errors.append(FieldError(where, f"At most {_MAX_LENGTH[name]} characters.", "too_long"))
-        elif "\x00" in value:
-            errors.append(FieldError(where, "NUL characters are not allowed.", "invalid"))
-        elif error := plain_text_error(value, where):
-            errors.append(error)
-        elif name == "country" and not is_country(value):
-            errors.append(FieldError(where, "An ISO 3166-1 alpha-2 country code, e.g. DE.", "invalid_country"))
-        address[name] = value
-    return address, errors
 
 
 def _next_number() -> str:
@@ -87,8 +52,10 @@ def checkout(cart: Cart, *, shipping: Mapping[str, Any], billing: Mapping[str, A
     NotFound (404) when the cart is gone. Nothing is written unless the
     order is placed.
     """
-    shipping_address, errors = clean_address(shipping, "shipping_address")
-    billing_address, billing_errors = clean_address(billing, "billing_address")
+    shipping_address, errors = clean_address(shipping, "shipping_address", fields=ADDRESS_FIELDS,
+                                             required=_REQUIRED)
+    billing_address, billing_errors = clean_address(billing, "billing_address", fields=ADDRESS_FIELDS,
+                                                    required=_REQUIRED)
     errors += billing_errors
     account: Account | None = cart.account if cart.account_id else None
     if not email and account is not None:
