@@ -358,12 +358,13 @@ QUERIES = {
 
 def expected_status(op: Op, method: str, caller: str, account: Account | None, state: str) -> int | None:
     """The status the cell must answer; None for an allowed write, whose answer
-    is the domain's (2xx, or 409/422 for an invariant) but never a refusal."""
-    if account is None:
+    is the domain's (2xx, or 409/422 for an invariant) but never a refusal.
+    A public operation asks for no permission before its lookup."""
+    if account is None and not op.public:
         return 401
-    if not holds(account, op.lookup):
+    if not op.public and not holds(account, op.lookup):
         return 403
-    if state == "nonexistent" or (state == "invisible" and not account.sees_everything):
+    if state == "nonexistent" or (state == "invisible" and not (account and account.sees_everything)):
         return 404
     if method == "GET":
         return 200

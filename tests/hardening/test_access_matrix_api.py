@@ -7,15 +7,13 @@ import uuid
 import pytest
 
 from tests.hardening.matrix import (
-    CALLERS, KEYS, MISSING_KEY, MISSING_KEYS, OPERATIONS, SCHEMA_OPERATIONS, STATES, WRITE_BODIES,
+    CALLERS, KEYS, MISSING_KEY, MISSING_KEYS, OPERATIONS, SCHEMA_OPERATIONS, SHOP_WIDE, STATES, WRITE_BODIES,
     assert_nothing_foreign, call, client_for, expected_status, neutral, scoped, snapshot, url_for,
 )
 
 # The states each resource has objects for: a shop-wide resource has nothing
 # invisible to staff, except prices (a customer price of an invisible contact).
-SHOP_WIDE_STATES = ["visible", "nonexistent"]
-RESOURCE_STATES = {"customer-groups": SHOP_WIDE_STATES, "roles": SHOP_WIDE_STATES, "markets": SHOP_WIDE_STATES,
-                   "products": SHOP_WIDE_STATES, "variants": SHOP_WIDE_STATES}
+RESOURCE_STATES = {resource: ["visible", "nonexistent"] for resource in SHOP_WIDE if resource != "prices"}
 
 OBJECT_OPERATIONS = sorted(name for name, op in OPERATIONS.items() if op.target is not None)
 
