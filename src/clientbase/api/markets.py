@@ -54,6 +54,13 @@ class MarketPage(Page):
     items: list[MarketOut]
 
 
+def _get(request: HttpRequest, ident: str) -> Market:
+    # The permission before the lookup: a caller without it learns nothing of
+    # which markets exist (403 for any ident, not 404 for a missing one).
+    require_perm(request, "catalog.view_market")
+    return by_id_or_key(Market.objects.visible_to(request.user), ident)
+
+
 @router.get("", response=MarketPage, summary="List markets")
 def list_markets(request: HttpRequest, params: Query[ListParams]):
     require_perm(request, "catalog.view_market")
@@ -72,8 +79,7 @@ def create_market(request: HttpRequest, response: HttpResponse, payload: MarketI
 
 @router.get("/{ident}", response=MarketOut, summary="Get a market by id or key")
 def get_market(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
-    require_perm(request, "catalog.view_market")
-    market = by_id_or_key(Market.objects.visible_to(request.user), ident)
+    market = _get(request, ident)
     set_etag(response, market)
     return market
 
@@ -81,7 +87,7 @@ def get_market(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
 @router.patch("/{ident}", response=MarketOut, summary="Change a market")
 def update_market(request: HttpRequest, response: HttpResponse, ident: IdOrKey, payload: MarketPatch):
     market = services.update_market(
-        by_id_or_key(Market.objects.visible_to(request.user), ident),
+        _get(request, ident),
         changes={k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None},
         actor=request.user, expected_version=if_match(request))
     set_etag(response, market)
@@ -91,6 +97,6 @@ def update_market(request: HttpRequest, response: HttpResponse, ident: IdOrKey, 
 @router.delete("/{ident}", response={204: None}, summary="Delete a market")
 def delete_market(request: HttpRequest, ident: IdOrKey,
                   delete_prices: bool = Query(False, description="Also delete the market's price rows.")):
-    pricing.delete_market(by_id_or_key(Market.objects.visible_to(request.user), ident), actor=request.user,
+    pricing.delete_market(_get(request, ident), actor=request.user,
                           expected_version=if_match(request), delete_prices=delete_prices)
     return 204, None

@@ -166,6 +166,12 @@ def _rows(request: HttpRequest):
     return PriceRow.objects.visible_to(request.user).select_related("variant", "product", "market")
 
 
+def _get(request: HttpRequest, ident: str) -> PriceRow:
+    # The permission before the lookup: 403 for any ident, not 404 for a missing one.
+    require_perm(request, "pricing.view_pricerow")
+    return by_id_or_key(_rows(request), ident, label="price row")
+
+
 def _market(request: HttpRequest, ident: str, field: str = "market") -> Market:
     return resolve_ref(Market.objects.visible_to(request.user), ident, field)
 
@@ -236,8 +242,7 @@ def resolve_prices(request: HttpRequest, payload: BatchIn):
 
 @router.get("/{ident}", response=PriceOut, summary="Get a price row")
 def get_price(request: HttpRequest, response: HttpResponse, ident: UUIDId):
-    require_perm(request, "pricing.view_pricerow")
-    row = by_id_or_key(_rows(request), ident, label="price row")
+    row = _get(request, ident)
     set_etag(response, row)
     return row
 
@@ -247,7 +252,7 @@ def update_price(request: HttpRequest, response: HttpResponse, ident: UUIDId, pa
     # A null leaves a field as it is, except the validity bounds: null is "always".
     changes = {name: value for name, value in payload.model_dump(exclude_unset=True).items()
                if value is not None or name in ("valid_from", "valid_until")}
-    row = services.update_price_row(by_id_or_key(_rows(request), ident, label="price row"), changes=changes,
+    row = services.update_price_row(_get(request, ident), changes=changes,
                                     actor=request.user, expected_version=if_match(request))
     set_etag(response, row)
     return row
@@ -255,8 +260,7 @@ def update_price(request: HttpRequest, response: HttpResponse, ident: UUIDId, pa
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a price row")
 def delete_price(request: HttpRequest, ident: UUIDId):
-    services.delete_price_row(by_id_or_key(_rows(request), ident, label="price row"),
-                              actor=request.user, expected_version=if_match(request))
+    services.delete_price_row(_get(request, ident), actor=request.user, expected_version=if_match(request))
     return 204, None
 
 

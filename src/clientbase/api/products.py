@@ -47,6 +47,12 @@ class ProductPage(Page):
     items: list[ProductOut]
 
 
+def _get(request: HttpRequest, ident: str) -> Product:
+    # The permission before the lookup: 403 for any ident, not 404 for a missing one.
+    require_perm(request, "catalog.view_product")
+    return by_id_or_key(Product.objects.visible_to(request.user), ident)
+
+
 @router.get("", response=ProductPage, summary="List products")
 def list_products(request: HttpRequest, params: Query[ListParams]):
     require_perm(request, "catalog.view_product")
@@ -65,8 +71,7 @@ def create_product(request: HttpRequest, response: HttpResponse, payload: Produc
 
 @router.get("/{ident}", response=ProductOut, summary="Get a product by id or key")
 def get_product(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
-    require_perm(request, "catalog.view_product")
-    product = by_id_or_key(Product.objects.visible_to(request.user), ident)
+    product = _get(request, ident)
     set_etag(response, product)
     return product
 
@@ -75,7 +80,7 @@ def get_product(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
 def update_product(request: HttpRequest, response: HttpResponse, ident: IdOrKey, payload: ProductPatch):
     data = payload.model_dump(exclude_unset=True)
     product = services.update_product(
-        by_id_or_key(Product.objects.visible_to(request.user), ident),
+        _get(request, ident),
         changes={k: v for k, v in data.items() if v is not None or k == "key"},
         actor=request.user, expected_version=if_match(request))
     set_etag(response, product)
@@ -84,6 +89,6 @@ def update_product(request: HttpRequest, response: HttpResponse, ident: IdOrKey,
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a product, its variants and prices")
 def delete_product(request: HttpRequest, ident: IdOrKey):
-    services.delete_product(by_id_or_key(Product.objects.visible_to(request.user), ident), actor=request.user,
+    services.delete_product(_get(request, ident), actor=request.user,
                             expected_version=if_match(request))
     return 204, None

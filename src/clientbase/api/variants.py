@@ -58,6 +58,12 @@ class VariantPage(Page):
     items: list[VariantOut]
 
 
+def _get(request: HttpRequest, ident: str) -> Variant:
+    # The permission before the lookup: 403 for any ident, not 404 for a missing one.
+    require_perm(request, "catalog.view_variant")
+    return by_id_or_key(Variant.objects.visible_to(request.user), ident, key_field="sku")
+
+
 @router.get("", response=VariantPage, summary="List variants")
 def list_variants(request: HttpRequest, params: Query[VariantFilters]):
     require_perm(request, "catalog.view_variant")
@@ -83,26 +89,25 @@ def create_variant(request: HttpRequest, response: HttpResponse, payload: Varian
 
 @router.get("/{ident}", response=VariantOut, summary="Get a variant by id or SKU")
 def get_variant(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
-    require_perm(request, "catalog.view_variant")
-    variant = by_id_or_key(Variant.objects.visible_to(request.user), ident, key_field="sku")
+    variant = _get(request, ident)
     set_etag(response, variant)
     return variant
 
 
 @router.patch("/{ident}", response=VariantOut, summary="Change a variant")
 def update_variant(request: HttpRequest, response: HttpResponse, ident: IdOrKey, payload: VariantPatch):
+    variant = _get(request, ident)
+    require_perm(request, "catalog.change_variant")  # the service asks too; 403 before 422
     data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
     if "product" in data:
         data["product"] = resolve_ref(Product.objects.visible_to(request.user), data["product"], "product")
-    variant = services.update_variant(
-        by_id_or_key(Variant.objects.visible_to(request.user), ident, key_field="sku"), changes=data,
-        actor=request.user, expected_version=if_match(request))
+    variant = services.update_variant(variant, changes=data, actor=request.user,
+                                      expected_version=if_match(request))
     set_etag(response, variant)
     return variant
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a variant and its prices")
 def delete_variant(request: HttpRequest, ident: IdOrKey):
-    services.delete_variant(by_id_or_key(Variant.objects.visible_to(request.user), ident, key_field="sku"),
-                            actor=request.user, expected_version=if_match(request))
+    services.delete_variant(_get(request, ident), actor=request.user, expected_version=if_match(request))
     return 204, None

@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
@@ -35,6 +36,48 @@ from clientbase.core.errors import DomainError, Invalid
 from clientbase.backoffice.price_forms import PreviewForm, add_domain_errors
 from clientbase.pricing.models import PriceRow
 from clientbase.pricing.services import check_market_currencies, counted_rows, delete_market
+
+
+class UnseenPricesMixin:
+    """Deleting a product or a variant deletes its price rows, and Django's
+    confirmation page lists each one by name; a customer price names its
+    customer (the sale code) and what it pays. The rows of customers the
+    caller may not see (PriceRowQuerySet.visible_to) are neither named nor
+    counted — the summary counts the rows it sees — and one line says that
+    others go too (issue 8: a count never betrays a customer)."""
+
+    # How a price row refers to the objects deleted (any of them).
+    price_lookups: tuple[str, ...] = ()
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        refers = Q()
+        for lookup in self.price_lookups:
+            refers |= Q(**{lookup: objs})
+        unseen = list(PriceRow.objects.filter(refers)
+                      .exclude(pk__in=PriceRow.objects.visible_to(request.user).values("pk"))
+                      .values_list("pk", flat=True))
+        if unseen:
+            urls = {reverse("admin:pricing_pricerow_change", args=[quote(pk)]) for pk in unseen}
+            deleted = _without(deleted, urls)
+            deleted.append("Price rows of customers you cannot see")
+            label = PriceRow._meta.verbose_name_plural
+            model_count[label] = model_count.get(label, 0) - len(unseen)
+            if model_count[label] <= 0:
+                del model_count[label]
+        return deleted, model_count, perms_needed, protected
+
+
+def _without(items: list, urls: set[str]) -> list:
+    """Django's nested list of what a delete takes along, without the entries
+    that link to any of `urls`."""
+    kept = []
+    for item in items:
+        if isinstance(item, list):
+            kept.append(_without(item, urls))
+        elif not any(url in item for url in urls):
+            kept.append(item)
+    return kept
 
 
 # --- Markets ----------------------------------------------------------------
@@ -218,7 +261,8 @@ class VariantInline(TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(CatalogModelAdmin):
+class ProductAdmin(UnseenPricesMixin, CatalogModelAdmin):
+    price_lookups = ("product__in", "variant__product__in")
     writes = Writes(services.create_product, services.update_product, services.delete_product)
     inlines = [VariantInline]
     list_display = ["name", "key", "variant_count", "is_active"]
@@ -260,7 +304,8 @@ class ProductAdmin(CatalogModelAdmin):
 
 
 @admin.register(Variant)
-class VariantAdmin(CatalogModelAdmin):
+class VariantAdmin(UnseenPricesMixin, CatalogModelAdmin):
+    price_lookups = ("variant__in",)
     writes = Writes(services.create_variant, services.update_variant, services.delete_variant)
     form = VariantForm
     list_display = ["sku", "name", "product", "options_display", "is_active", "prices_link"]
