@@ -15,6 +15,9 @@ SECRET_KEY     default: generated on first start and kept in
 DEBUG          default: off
 ALLOWED_HOSTS  comma-separated; default: localhost names
 CACHE_URL      e.g. redis://127.0.0.1:6379/1; default: in-process memory
+STOREFRONT_MARKET  the key of the market the storefront shows prices in until a
+               visitor chooses another; default: the first active market by key
+STOREFRONT_NAME    the shop's name in the storefront's header; default "clientbase shop"
 HTTPS          1 when the site is served over HTTPS only: secure cookies, SSL
                redirect and HSTS (one year) default on; see the README's
                "Production" for the proxy header and the other HSTS switches
@@ -144,6 +147,7 @@ INSTALLED_APPS = [
     "clientbase.catalog",
     "clientbase.pricing",
     "clientbase.backoffice",
+    "clientbase.storefront",
     "clientbase.cli",
 ]
 
@@ -262,6 +266,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "/admin/login/"
+
+# The storefront (clientbase.storefront, clientbase.pricing.listing).
+STOREFRONT_MARKET = os.environ.get("STOREFRONT_MARKET", "").strip()
+STOREFRONT_NAME = os.environ.get("STOREFRONT_NAME", "").strip() or "clientbase shop"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # HTTPS=1: the site is served over HTTPS only (by clientbase's proxy). It turns
