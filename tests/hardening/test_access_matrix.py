@@ -20,6 +20,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
+from clientbase.catalog.models import Market
 from clientbase.customers.models import Account, ApiToken, Contact, Grant, Role
 from clientbase.customers.services.accounts import issue_token
 from tests.conftest import make_account
@@ -40,12 +41,14 @@ class Op:
               tells nothing about which objects exist).
     perm:     the permission the operation itself needs, checked once the
               object is found (None: `lookup` is all it needs).
+    public:   anybody may call it, anonymous visitors included (the store).
     """
 
     resource: str
     target: str | None
     lookup: tuple[str, ...]
     perm: str | None = None
+    public: bool = False
 
 
 def _crud(resource: str, perm_model: str, plural: str, singular: str, app: str = "customers") -> dict:
@@ -83,6 +86,9 @@ OPERATIONS: dict[str, Op] = {
     "resolve_price": Op("prices", None, ("pricing.view_pricerow",)),
     "resolve_prices": Op("prices", None, ("pricing.view_pricerow",)),
     "explain_price": Op("prices", None, ("pricing.view_pricerow",)),
+    # The shop window: anybody, at the caller's own prices (tests/api/test_store.py).
+    "list_store_products": Op("store", None, (), public=True),
+    "get_store_product": Op("store", "store", (), public=True),
 }
 
 
@@ -349,7 +355,7 @@ SHOPPER_BUGS = {name: LOOKUP_BEFORE_PERMISSION.format(name)
 
 
 def _staffless_cells():
-    for name in sorted(OPERATIONS):
+    for name in sorted(n for n, op in OPERATIONS.items() if not op.public):
         for caller in ("anonymous", "shopper"):
             marks = ()
             if caller == "shopper" and name in SHOPPER_BUGS:
@@ -372,6 +378,18 @@ def test_api_refuses_callers_without_staff_access(shopper, name, caller):
                      QUERIES.get(name))
     assert response.status_code == (401 if caller == "anonymous" else 403), response.content
     assert response["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("name, caller", [pytest.param(n, c, id=f"{n}-{c}") for n, op in sorted(OPERATIONS.items())
+                                          if op.public for c in ("anonymous", "shopper")])
+def test_public_operations_answer_anonymous_visitors_and_shoppers(shopper, name, caller):
+    # A public operation answers whoever calls; an object that does not exist is a 404 problem.
+    Market.objects.create(key="EU", name="Europe", currencies=["EUR"], default_currency="EUR")
+    method, path = SCHEMA_OPERATIONS[name]
+    ident = str(uuid.uuid4())
+    response = _call(_client(shopper if caller == "shopper" else None), method, _url(path, ident, ident), None)
+    expected = 404 if "{ident}" in path else 200
+    assert response.status_code == expected, response.content
 
 
 # --- classification of the back office -------------------------------------------
