@@ -11,7 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from clientbase.catalog.models import Product, Variant
 from clientbase.customers.models import ApiToken, Role
 from tests.conftest import ApiClient, make_account
-from tests.pricing.conftest import catalog, contact_in, price  # noqa: F401 - fixtures
+from tests.pricing import conftest as pricing_fixtures
+
+# The pricing tests' catalog fixtures, shared.
+catalog = pricing_fixtures.catalog
+contact_in = pricing_fixtures.contact_in
+price = pricing_fixtures.price
 
 PROBLEM = "application/problem+json"
 

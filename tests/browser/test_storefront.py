@@ -15,7 +15,10 @@ from clientbase.catalog.models import Product, Variant
 from clientbase.customers.models import Contact, Role
 from clientbase.pricing.models import PriceRow
 from tests.conftest import make_account
-from tests.pricing.conftest import catalog  # noqa: F401 - fixture
+from tests.pricing import conftest as pricing_fixtures
+
+# The pricing tests' catalog fixtures, shared.
+catalog = pricing_fixtures.catalog
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

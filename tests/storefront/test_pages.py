@@ -9,7 +9,12 @@ from django.test import Client
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.customers.models import Role
 from tests.conftest import make_account
-from tests.pricing.conftest import catalog, contact_in, price  # noqa: F401 - fixtures
+from tests.pricing import conftest as pricing_fixtures
+
+# The pricing tests' catalog fixtures, shared.
+catalog = pricing_fixtures.catalog
+contact_in = pricing_fixtures.contact_in
+price = pricing_fixtures.price
 
 
 @pytest.fixture
