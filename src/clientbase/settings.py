@@ -20,6 +20,9 @@ EMAIL_HOST     an SMTP server for the shop's mail (verification links, password
                EMAIL_HOST_PASSWORD, EMAIL_USE_TLS (on) or EMAIL_USE_SSL;
                default: none, each message is written as a file in
                CLIENTBASE_HOME/mail. DEFAULT_FROM_EMAIL: the sender.
+STOREFRONT_MARKET  the key of the market the storefront shows prices in until a
+               visitor chooses another; default: the first active market by key
+STOREFRONT_NAME    the shop's name in the storefront's header; default "clientbase shop"
 HTTPS          1 when the site is served over HTTPS only: secure cookies, SSL
                redirect and HSTS (one year) default on; see the README's
                "Production" for the proxy header and the other HSTS switches
@@ -150,6 +153,7 @@ INSTALLED_APPS = [
     "clientbase.pricing",
     "clientbase.shopping",
     "clientbase.backoffice",
+    "clientbase.storefront",
     "clientbase.cli",
 ]
 
@@ -283,6 +287,10 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "/admin/login/"
+
+# The storefront (clientbase.storefront, clientbase.pricing.listing).
+STOREFRONT_MARKET = os.environ.get("STOREFRONT_MARKET", "").strip()
+STOREFRONT_NAME = os.environ.get("STOREFRONT_NAME", "").strip() or "clientbase shop"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # HTTPS=1: the site is served over HTTPS only (by clientbase's proxy). It turns

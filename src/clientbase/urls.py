@@ -1,11 +1,11 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 from clientbase.api.main import api
 
 urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # The shop: home, search, products (clientbase.storefront).
+    path("", include("clientbase.storefront.urls")),
 ]

@@ -74,7 +74,7 @@ def test_demo_builds_the_customer_group_tree_and_puts_groups_on_organizations(lo
 
 def test_demo_spreads_about_thirty_valid_contacts_over_every_organization(loaded):
     contacts = list(Contact.objects.prefetch_related("organizations", "addresses"))
-    assert len(contacts) == 30
+    assert len(contacts) == len(demo.CONTACTS) == 33
     for contact in contacts:
         contact.full_clean()  # names, @example.com e-mail, E.164 phone
         assert contact.email.endswith("@example.com")
@@ -91,6 +91,21 @@ def test_demo_gives_some_contacts_a_registered_account(loaded):
     for account in shoppers:
         assert Role.REGISTERED in account.role_names
         assert account.email == account.contact.email
+
+
+def test_demo_has_a_shopper_in_each_group_and_prints_their_login(loaded):
+    for group_key, email in demo.GROUP_SHOPPERS.items():
+        account = Account.objects.get(email=email)
+        assert account.check_password(demo.SHOPPER_PASSWORD)
+        assert account.contact.customer_groups.filter(key=group_key).exists()
+        assert email in loaded
+    assert demo.SHOPPER_PASSWORD in loaded
+
+
+def test_demo_prints_a_gold_shoppers_price_next_to_an_anonymous_visitors(loaded):
+    # The demo grid: 49.00 for all, 45.08 from 10, Gold pays 85 %.
+    assert ("Hooded sweatshirt M in EU: anonymous visitors pay 49.00 EUR, from 10: 45.08; "
+            "gold@example.com (Gold) pays 41.65 EUR") in loaded
 
 
 def test_demo_prints_the_admin_login_and_the_login_works(loaded):
@@ -134,7 +149,7 @@ def test_loading_the_demo_again_restores_what_staff_changed(loaded):
     # then
     assert Organization.objects.get(key="EU-MGMT").name == "EU Management"
     assert [o.key for o in Contact.objects.get(key="C-0001").organizations.all()] == ["ADMIN"]
-    assert Organization.objects.count() == 5 and Contact.objects.count() == 30
+    assert Organization.objects.count() == 5 and Contact.objects.count() == len(demo.CONTACTS)
 
 
 def test_demo_customer_service_account_sees_only_eu_headquarters_and_below(loaded):

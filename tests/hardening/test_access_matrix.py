@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from clientbase.catalog.models import Market
 from clientbase.customers.models import Role
 from tests.conftest import make_account
 from tests.hardening.matrix import (
@@ -86,6 +87,18 @@ def test_api_refuses_callers_without_staff_access(shopper, name, caller):
         return
     assert response.status_code == (401 if caller == "anonymous" else 403), response.content
     assert response["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("name, caller", [pytest.param(n, c, id=f"{n}-{c}") for n, op in sorted(OPERATIONS.items())
+                                          if op.public for c in ("anonymous", "shopper")])
+def test_public_operations_answer_anonymous_visitors_and_shoppers(shopper, name, caller):
+    # A public operation answers whoever calls; an object that does not exist is a 404 problem.
+    Market.objects.create(key="EU", name="Europe", currencies=["EUR"], default_currency="EUR")
+    method, path = SCHEMA_OPERATIONS[name]
+    ident = str(uuid.uuid4())
+    response = call(client_for(shopper if caller == "shopper" else None), method, url_for(path, ident, ident), None)
+    expected = 404 if "{ident}" in path else 200
+    assert response.status_code == expected, response.content
 
 
 BACK_OFFICE_URLS = [(name, admin_url(route)) for name, route in

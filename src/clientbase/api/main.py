@@ -156,7 +156,8 @@ errors.install(api)
 
 def _mount() -> None:
     from clientbase.api import (
-        accounts, contacts, customer_groups, grants, markets, organizations, prices, products, roles, variants,
+        accounts, contacts, customer_groups, grants, markets, organizations, prices, products, roles, store,
+        variants,
     )
 
     api.add_router("/contacts", contacts.router)
@@ -170,6 +171,9 @@ def _mount() -> None:
     api.add_router("/products", products.router)
     api.add_router("/variants", variants.router)
     api.add_router("/prices", prices.router)
+
+    # The shop's public side: anonymous visitors too (its own auth).
+    api.add_router("/store", store.router)
 
 
 _mount()

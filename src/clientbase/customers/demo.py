@@ -5,8 +5,9 @@
     US Headquarters > US Sales
     Customers > Gold, Silver, Bronze        (customer groups)
 
-30 contacts spread over them (a few with a storefront account, role
-Registered), an administrator, and one customer-service representative whose
+33 contacts spread over them (a few with a storefront account, role
+Registered, among them a shopper in each of Gold, Silver and Bronze with an
+easy address: gold@, silver@, bronze@example.com), an administrator, and one customer-service representative whose
 grant (manage, with descendants) covers only EU Headquarters.
 
 Loading is an upsert by key (organizations, groups, contacts) and by e-mail
@@ -92,9 +93,12 @@ class DemoContact:
     customer_groups: tuple[str, ...] = ()
     has_account: bool = False
     source: str = ContactSource.BACK_OFFICE
+    login: str = ""  # an e-mail address to show off, instead of first.last@
 
     @property
     def email(self) -> str:
+        if self.login:
+            return self.login
         local = f"{self.first_name}.{self.last_name}".lower().replace(" ", "-")
         return local.translate(_ASCII) + "@example.com"
 
@@ -109,11 +113,11 @@ class DemoContact:
 
 
 def _c(n: int, first: str, last: str, country: str, orgs: str = "", groups: str = "",
-       account: bool = False, source: str = ContactSource.BACK_OFFICE) -> DemoContact:
+       account: bool = False, source: str = ContactSource.BACK_OFFICE, login: str = "") -> DemoContact:
     return DemoContact(
         key=f"C-{n:04d}", first_name=first, last_name=last, country=country,
         organizations=tuple(orgs.split()), customer_groups=tuple(groups.split()),
-        has_account=account, source=source,
+        has_account=account, source=source, login=login,
     )
 
 
@@ -155,7 +159,18 @@ CONTACTS: list[DemoContact] = [
     # Shoppers who registered in the storefront and belong to no organization.
     _c(29, "Nora", "Keller", "DE", "", "BRONZE", account=True, source=ContactSource.STOREFRONT),
     _c(30, "Liam", "Walker", "US", "", "GOLD", account=True, source=ContactSource.STOREFRONT),
+    # One shopper per customer group, to compare prices in the storefront.
+    _c(31, "Greta", "Goldberg", "DE", "", "GOLD", account=True, source=ContactSource.STOREFRONT,
+       login="gold@example.com"),
+    _c(32, "Simon", "Silva", "FR", "", "SILVER", account=True, source=ContactSource.STOREFRONT,
+       login="silver@example.com"),
+    _c(33, "Bruno", "Brandt", "DE", "", "BRONZE", account=True, source=ContactSource.STOREFRONT,
+       login="bronze@example.com"),
 ]
+
+# The storefront shopper of each customer group: group key → e-mail.
+GROUP_SHOPPERS = {"GOLD": "gold@example.com", "SILVER": "silver@example.com",
+                  "BRONZE": "bronze@example.com"}
 
 
 @dataclass
@@ -338,5 +353,6 @@ def login_lines() -> list[str]:
     return [
         f"Administrator:    {ADMIN_EMAIL} / {admin_password()}",
         f"Customer service: {CSR_EMAIL} / {CSR_PASSWORD} (sees EU Headquarters and below)",
-        f"Shoppers:         e.g. {CONTACTS[19].email} / {SHOPPER_PASSWORD}",
+        f"Shoppers:         {', '.join(GROUP_SHOPPERS.values())} / {SHOPPER_PASSWORD} "
+        "(Gold, Silver, Bronze prices in the storefront)",
     ]

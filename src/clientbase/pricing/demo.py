@@ -133,3 +133,37 @@ def _price(variant, market, sale_type, code, min_quantity, amount, summary) -> N
     _upsert(PriceRow, {"variant": variant, "market": market, "currency": currency,
                        "sale_type": sale_type, "sale_code": code, "min_quantity": min_quantity},
             {"unit_price": quantize(amount, currency)}, summary)
+
+
+# The product the demo's banner prices for an anonymous visitor and for the
+# Gold shopper, as the storefront shows it.
+SHOWCASE_PRODUCT, SHOWCASE_SKU = "HOODIE", "HOODIE-M"
+
+
+def price_lines() -> list[str]:
+    """What the storefront shows for one demo product to an anonymous visitor
+    and to the Gold shopper (clientbase.customers.demo.GROUP_SHOPPERS); no
+    line when the demo catalog or that shopper is gone."""
+    # Here rather than at the top: listing reads settings and the catalog,
+    # which the loaders above do not need.
+    from clientbase.customers.demo import GROUP_SHOPPERS
+    from clientbase.core.errors import DomainError
+    from clientbase.pricing import listing
+
+    gold = Contact.objects.filter(account__email=GROUP_SHOPPERS["GOLD"]).first()
+    try:
+        storefront = listing.storefront_market()
+        seen = {who: listing.get_product(SHOWCASE_PRODUCT, contact=contact, storefront=storefront)
+                for who, contact in (("anyone", None), ("gold", gold))}
+    except DomainError:
+        return []
+    anyone = next((v for v in seen["anyone"].variants if v.sku == SHOWCASE_SKU), None)
+    mine = next((v for v in seen["gold"].variants if v.sku == SHOWCASE_SKU), None)
+    if gold is None or anyone is None or mine is None or not anyone.available:
+        return []
+    breaks = "".join(f", from {b.min_quantity.normalize():f}: {b.unit_price}" for b in anyone.quantity_breaks)
+    return [
+        f"Storefront:       {seen['anyone'].name} {anyone.options.get('size', '')} in "
+        f"{storefront.market.key}: anonymous visitors pay {anyone.unit_price} {storefront.currency}"
+        f"{breaks}; {GROUP_SHOPPERS['GOLD']} (Gold) pays {mine.unit_price} {storefront.currency}",
+    ]

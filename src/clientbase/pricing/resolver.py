@@ -178,54 +178,102 @@ def _row_loader():
     return load
 
 
-@lru_cache(maxsize=64)
-def _resolve_sql(sku_count: int) -> str:
+def _candidates_sql(sku_count: int) -> str:
+    """SQL defining `wanted` (the variants of the SKUs bound as parameters)
+    and `candidates` (their rows in the market and currency bound three times
+    next: a variant's own rows, or its product's when it has none there),
+    each row with the SKU it is for (`for_sku`)."""
     price = PriceRow._meta.db_table
     variant = Variant._meta.db_table
-    product = Product._meta.db_table
-    columns = ", ".join(f"r.{PriceRow._meta.get_field(name).column}" for name in RESOLVED_FIELDS)
-    # Each SKU with the quantity it is priced at: (sku, quantity) pairs.
-    skus = ", ".join(["(%s, %s)"] * sku_count)
-    # Ties: the more specific sale type, then the higher minimum quantity,
-    # then the id, exactly as `_rank`.
-    specificity = " ".join(f"WHEN '{t.value}' THEN {n}" for t, n in SPECIFICITY.items())
+    skus = ", ".join(["%s"] * sku_count)
     return f"""
-    WITH RECURSIVE {_group_keys_cte()},
-      asked(sku, quantity) AS (VALUES {skus}),
-      wanted(variant_id, sku, product_id, quantity) AS (
-        SELECT v.id, v.sku, v.product_id, a.quantity FROM asked a CROSS JOIN {variant} v
-         WHERE v.sku = a.sku
+      wanted(variant_id, sku, product_id) AS (
+        SELECT id, sku, product_id FROM {variant} WHERE sku IN ({skus})
       ),
       candidates AS (
         -- The variant's own rows in this market and currency ...
-        SELECT w.sku AS for_sku, w.quantity AS for_quantity, p.* FROM wanted w CROSS JOIN {price} p
+        SELECT w.sku AS for_sku, p.* FROM wanted w CROSS JOIN {price} p
          WHERE p.variant_id = w.variant_id AND p.market_id = %s AND p.currency = %s
         UNION ALL
         -- ... or, when it has none there, its product's.
-        SELECT w.sku AS for_sku, w.quantity AS for_quantity, p.* FROM wanted w CROSS JOIN {price} p
+        SELECT w.sku AS for_sku, p.* FROM wanted w CROSS JOIN {price} p
          WHERE p.product_id = w.product_id AND p.market_id = %s AND p.currency = %s
            AND NOT EXISTS (SELECT 1 FROM {price} own WHERE own.variant_id = w.variant_id
                             AND own.market_id = %s AND own.currency = %s)
-      ),
-      ranked AS (
-        SELECT c.*, ROW_NUMBER() OVER (
-                 PARTITION BY for_sku
-                 ORDER BY unit_price, CASE sale_type {specificity} END, min_quantity DESC, id
-               ) AS place
-          FROM candidates c
-         WHERE min_quantity <= for_quantity
-           AND (valid_from IS NULL OR valid_from <= %s)
+      )"""
+
+
+# A candidate row applies to the visitor at the moment bound twice, whose
+# customer sale codes (key, id) are bound next; the quantity is judged apart.
+_APPLIES_SQL = f"""
+           (valid_from IS NULL OR valid_from <= %s)
            AND (valid_until IS NULL OR valid_until > %s)
            AND (sale_type = '{SaleType.ALL_CUSTOMERS.value}'
                 OR (sale_type = '{SaleType.CUSTOMER.value}' AND sale_code IN (%s, %s))
                 OR (sale_type = '{SaleType.CUSTOMER_GROUP.value}'
-                    AND sale_code IN (SELECT key FROM group_keys)))
+                    AND sale_code IN (SELECT key FROM group_keys)))"""
+
+
+def _rank_sql(alias: str = "") -> str:
+    # Ties: the more specific sale type, then the higher minimum quantity,
+    # then the id, exactly as `_rank`.
+    a = f"{alias}." if alias else ""
+    specificity = " ".join(f"WHEN '{t.value}' THEN {n}" for t, n in SPECIFICITY.items())
+    return f"{a}unit_price, CASE {a}sale_type {specificity} END, {a}min_quantity DESC, {a}id"
+
+
+def _columns_sql() -> str:
+    return ", ".join(f"r.{PriceRow._meta.get_field(name).column}" for name in RESOLVED_FIELDS)
+
+
+@lru_cache(maxsize=64)
+def _resolve_sql(sku_count: int) -> str:
+    product = Product._meta.db_table
+    # Each SKU with the quantity it is priced at, bound as (sku, quantity) pairs.
+    asked = ", ".join(["(%s, %s)"] * sku_count)
+    return f"""
+    WITH RECURSIVE {_group_keys_cte()},{_candidates_sql(sku_count)},
+      asked(sku, quantity) AS (VALUES {asked}),
+      ranked AS (
+        SELECT c.*, ROW_NUMBER() OVER (PARTITION BY for_sku ORDER BY {_rank_sql("c")}) AS place
+          FROM candidates c JOIN asked a ON a.sku = c.for_sku
+         WHERE c.min_quantity <= a.quantity AND {_APPLIES_SQL}
       )
-    SELECT w.sku AS for_sku, w.variant_id AS for_variant_id, pr.key AS for_product_key, {columns}
+    SELECT w.sku AS for_sku, w.variant_id AS for_variant_id, pr.key AS for_product_key, {_columns_sql()}
       FROM wanted w
       LEFT JOIN ranked r ON r.for_sku = w.sku AND r.place = 1
       LEFT JOIN {product} pr ON pr.id = r.product_id
     """
+
+
+def _visitor_params(contact: Contact | None) -> tuple[list, list]:
+    """(the group CTE's parameters, the customer sale codes' parameters)."""
+    # A contact id that matches nothing stands for the anonymous visitor.
+    contact_id = _db(contact.pk if contact else UUID(int=0))
+    codes = [(contact.key or "") if contact else "", str(contact.pk) if contact else ""]
+    return [contact_id, contact_id], codes
+
+
+def _market_params(market: Market, currency: str) -> list:
+    return [_db(market.pk), currency] * 3
+
+
+def _as_uuid(value) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+def _place_row(row: PriceRow, *, for_sku: str, variant_id: UUID, product_key: str | None,
+               market: Market) -> PriceRow:
+    # What callers show of the winner is at hand: its market, and its SKU
+    # (`for_sku`, read by PriceRow.sku) or product key. Spare each row a
+    # query for them.
+    row.for_sku = for_sku
+    row.variant_id = None if row.product_id else variant_id
+    row.market_id = market.pk
+    _MARKET_CACHE.set_cached_value(row, market)
+    if row.product_id:
+        row.product = Product(id=row.product_id, key=product_key)
+    return row
 
 
 def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decimal, market: Market,
@@ -247,39 +295,140 @@ def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
     result = {sku: Resolution(sku=sku, currency=currency) for sku in unique}
     if not unique:
         return result
-    # A contact id that matches nothing stands for the anonymous visitor.
-    contact_id = _db(contact.pk if contact else UUID(int=0))
-    market_id = _db(market.pk)
+    groups, codes = _visitor_params(contact)
+    moment = connection.ops.adapt_datetimefield_value(at)
     quantities = quantities or {}
-    asked = []
-    for sku in unique:
-        asked += [sku, connection.ops.adapt_decimalfield_value(Decimal(quantities.get(sku, quantity)))]
-    params = [
-        contact_id, contact_id, *asked,
-        market_id, currency, market_id, currency, market_id, currency,
-        connection.ops.adapt_datetimefield_value(at), connection.ops.adapt_datetimefield_value(at),
-        (contact.key or "") if contact else "", str(contact.pk) if contact else "",
-    ]
+    asked = [value for sku in unique for value in
+             (sku, connection.ops.adapt_decimalfield_value(Decimal(quantities.get(sku, quantity))))]
+    params = [*groups, *unique, *_market_params(market, currency), *asked, moment, moment, *codes]
     with connection.cursor() as cursor:
         cursor.execute(_resolve_sql(len(unique)), params)
         found = cursor.fetchall()
     load = _row_loader()
     for for_sku, for_variant_id, for_product_key, *values in found:
         resolution = result[for_sku]
-        resolution.variant_id = for_variant_id if isinstance(for_variant_id, UUID) else UUID(for_variant_id)
+        resolution.variant_id = _as_uuid(for_variant_id)
         if values[0] is None:
             continue  # a known SKU without an applicable price
-        row = load(values)
-        # What callers show of the winner is at hand: its market, and its SKU
-        # (`for_sku`, read by PriceRow.sku) or product key. Spare each row a
-        # query for them.
-        row.for_sku = for_sku
-        row.variant_id = None if row.product_id else resolution.variant_id
-        row.market_id = market.pk
-        _MARKET_CACHE.set_cached_value(row, market)
-        if row.product_id:
-            row.product = Product(id=row.product_id, key=for_product_key)
-        resolution.price = row
+        resolution.price = _place_row(load(values), for_sku=for_sku, variant_id=resolution.variant_id,
+                                      product_key=for_product_key, market=market)
+    return {sku: result[sku] for sku in skus}
+
+
+# --- Price ladders: the price at every quantity ----------------------------------
+
+
+@dataclass
+class Ladder:
+    """What one SKU costs a visitor at every quantity: `steps` are (quantity,
+    winning row) at each minimum quantity of a row that applies to the
+    visitor, ascending; the price at any quantity is the last step at or
+    below it (the resolver's answer at that quantity). `variant_id` is None
+    for an unknown SKU; `steps` is empty when no row applies at all."""
+
+    sku: str
+    currency: str
+    variant_id: UUID | None = None
+    steps: list[tuple[Decimal, PriceRow]] = field(default_factory=list)
+
+    def price_at(self, quantity: Decimal) -> PriceRow | None:
+        """The winning row at `quantity`; None when no row applies there."""
+        found = None
+        for step_quantity, row in self.steps:
+            if step_quantity > quantity:
+                break
+            found = row
+        return found
+
+    def unit_price_at(self, quantity: Decimal) -> Decimal | None:
+        row = self.price_at(quantity)
+        return quantize(row.unit_price, self.currency) if row else None
+
+    def breaks(self, after: Decimal = Decimal(1)) -> list[tuple[Decimal, Decimal]]:
+        """(minimum quantity, unit price) where the price, rounded to the
+        currency, gets lower than it was at `after` and at every break before:
+        "from 10: 45.08". A step that only changes the winning row at the
+        same price is no break."""
+        shown = self.unit_price_at(after)
+        found = []
+        for step_quantity, row in self.steps:
+            if step_quantity <= after:
+                continue
+            price = quantize(row.unit_price, self.currency)
+            if shown is None or price < shown:
+                found.append((step_quantity, price))
+                shown = price
+        return found
+
+
+@lru_cache(maxsize=64)
+def _ladder_sql(sku_count: int) -> str:
+    product = Product._meta.db_table
+    # Every minimum quantity of a row that applies is a step; at each, the
+    # rows applying from there or below compete as in `_resolve_sql`.
+    return f"""
+    WITH RECURSIVE {_group_keys_cte()},{_candidates_sql(sku_count)},
+      applicable AS (
+        SELECT c.* FROM candidates c WHERE {_APPLIES_SQL}
+      ),
+      steps(for_sku, step) AS (
+        SELECT DISTINCT for_sku, min_quantity FROM applicable
+      ),
+      ranked AS (
+        SELECT s.step AS step, a.*, ROW_NUMBER() OVER (
+                 PARTITION BY a.for_sku, s.step ORDER BY {_rank_sql("a")}) AS place
+          FROM steps s CROSS JOIN applicable a
+         WHERE a.for_sku = s.for_sku AND a.min_quantity <= s.step
+      )
+    SELECT w.sku AS for_sku, w.variant_id AS for_variant_id, pr.key AS for_product_key,
+           r.step AS step, {_columns_sql()}
+      FROM wanted w
+      LEFT JOIN ranked r ON r.for_sku = w.sku AND r.place = 1
+      LEFT JOIN {product} pr ON pr.id = r.product_id
+    """
+
+
+def _min_quantity_loader():
+    """A function reading a minimum quantity as the model field would."""
+    f = PriceRow._meta.get_field("min_quantity")
+    col = f.get_col(PriceRow._meta.db_table)
+    converters = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
+
+    def load(value) -> Decimal:
+        for convert in converters:
+            value = convert(value, col, connection)
+        return Decimal(value)
+
+    return load
+
+
+def resolve_price_ladders(skus: list[str], *, contact: Contact | None, market: Market, currency: str,
+                          at: datetime | None = None) -> dict[str, Ladder]:
+    """The price ladder of each SKU for a contact (None: anonymous), keyed by
+    SKU: in ONE query, what `resolve_prices` would answer at every quantity
+    (a listing's unit price and its quantity breaks at once)."""
+    at = aware(at) or timezone.now()
+    unique = list(dict.fromkeys(skus))
+    result = {sku: Ladder(sku=sku, currency=currency) for sku in unique}
+    if not unique:
+        return result
+    groups, codes = _visitor_params(contact)
+    moment = connection.ops.adapt_datetimefield_value(at)
+    params = [*groups, *unique, *_market_params(market, currency), moment, moment, *codes]
+    with connection.cursor() as cursor:
+        cursor.execute(_ladder_sql(len(unique)), params)
+        found = cursor.fetchall()
+    load, load_quantity = _row_loader(), _min_quantity_loader()
+    for for_sku, for_variant_id, for_product_key, step, *values in found:
+        ladder = result[for_sku]
+        ladder.variant_id = _as_uuid(for_variant_id)
+        if values[0] is None:
+            continue  # a known SKU without any applicable row
+        row = _place_row(load(values), for_sku=for_sku, variant_id=ladder.variant_id,
+                         product_key=for_product_key, market=market)
+        ladder.steps.append((load_quantity(step), row))
+    for ladder in result.values():
+        ladder.steps.sort(key=lambda s: s[0])
     return {sku: result[sku] for sku in skus}
 
 

@@ -30,11 +30,13 @@ from clientbase.customers.services.groups import delete_customer_group
 from clientbase.pricing.models import PriceRow, SaleType
 from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
     Candidate,
+    Ladder,
     Resolution,
     Visitor,
     effective_group_keys,
     explain_prices,
     resolve_price,
+    resolve_price_ladders,
     resolve_prices,
     visitor_for,
 )

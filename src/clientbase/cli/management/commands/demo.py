@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from clientbase.customers.demo import login_lines
+from clientbase.pricing.demo import price_lines
 
 # Each domain's demo loader, in dependency order ("module:function"); each is
 # an upsert that returns a summary with `lines()`. Customers come first: the
@@ -28,11 +29,11 @@ def load_all() -> list[str]:
 
 class Command(BaseCommand):
     help = ("Load the demo data: Administration > EU Headquarters > EU Management, "
-            "US Headquarters > US Sales, Customers > Gold/Silver/Bronze, 30 contacts, "
+            "US Headquarters > US Sales, Customers > Gold/Silver/Bronze, 33 contacts, "
             "the demo catalog and prices, and the demo logins. Running it again changes nothing.")
 
     def handle(self, *args, **options) -> None:
         lines = load_all()
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
-        for line in lines + login_lines():
+        for line in lines + login_lines() + price_lines():
             self.stdout.write(f"  {line}")

@@ -69,6 +69,7 @@ class Command(BaseCommand):
         if demo:
             from clientbase.cli.management.commands.demo import load_all
             from clientbase.customers.demo import is_loaded, login_lines
+            from clientbase.pricing.demo import price_lines
 
             # Once only: later starts keep what was changed in the back office.
             if is_loaded():
@@ -76,9 +77,9 @@ class Command(BaseCommand):
             else:
                 for line in load_all():
                     self.stdout.write(f"Demo data: {line}")
-            banner += ["", *login_lines()]
+            banner += ["", *login_lines(), *price_lines()]
         banner = [f"clientbase is serving on http://{shown_host}:{port}/ "
-                  f"(back office /admin/, API docs /api/v1/docs) — Ctrl-C stops it.", *banner, ""]
+                  f"(shop /, back office /admin/, API docs /api/v1/docs) — Ctrl-C stops it.", *banner, ""]
 
         # The workers are forked from this process: they must not share its
         # database connections.
