@@ -97,7 +97,7 @@ OPERATIONS: dict[str, Op] = {
     "explain_price": Op("prices", None, ("pricing.view_pricerow",)),
     # The shop window: anybody, at the caller's own prices (tests/api/test_store.py).
     "list_store_products": Op("store", None, (), public=True),
-    "get_store_product": Op("store", "store", (), public=True),
+    "get_store_product": Op("store", "products", (), public=True),
 }
 
 # The resources whose objects may be named by a key as well as by id: the
