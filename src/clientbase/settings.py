@@ -269,6 +269,8 @@ PASSWORD_RESET_RATE = os.environ.get("PASSWORD_RESET_RATE", "5/hour")
 CART_TTL_DAYS = int(os.environ.get("CART_TTL_DAYS", "30"))
 CART_MAX_QUANTITY = int(os.environ.get("CART_MAX_QUANTITY", "999"))
 CART_MERGE_POLICY = os.environ.get("CART_MERGE_POLICY", "add")
+# How long a link that proves an e-mail address stays valid.
+EMAIL_VERIFICATION_DAYS = int(os.environ.get("EMAIL_VERIFICATION_DAYS", "7"))
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
