@@ -266,3 +266,29 @@ def test_serve_demo_prints_the_admin_login_and_serves_the_demo_data(server):
     assert status == 200
     assert {item["key"] for item in json.loads(body)["items"]} == {
         "ADMIN", "EU-HQ", "EU-MGMT", "US-HQ", "US-SALES"}
+
+
+def test_purge_deletes_expired_anonymous_carts_and_old_attempts(db, capsys, settings):
+    # given: an expired anonymous cart, a fresh one, and an old and a new attempt
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clientbase.catalog.models import Market
+    from clientbase.customers.models import Attempt
+    from clientbase.shopping.models import Cart
+    from clientbase.shopping.services.carts import new_cart
+
+    market = Market.objects.create(key="EU", name="Europe", currencies=["EUR"], default_currency="EUR")
+    old, fresh = new_cart(market=market), new_cart(market=market)
+    Cart.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=settings.CART_TTL_DAYS + 1))
+    Attempt.objects.create(kind="register", client="10.0.0.1", at=timezone.now() - timedelta(days=2))
+    Attempt.objects.create(kind="register", client="10.0.0.2", at=timezone.now())
+
+    # when
+    call_command("purge")
+
+    # then
+    assert "Deleted 1 expired anonymous cart(s) and 1 old attempt(s)." in capsys.readouterr().out
+    assert list(Cart.objects.values_list("pk", flat=True)) == [fresh.pk]
+    assert Attempt.objects.count() == 1

@@ -116,3 +116,11 @@ def _in_words(seconds: int) -> str:
     if seconds < 7200:
         return f"{seconds // 60} minutes"
     return f"{seconds // 3600} hours"
+
+
+def purge_attempts(older_than: timedelta = timedelta(days=1), now=None) -> int:
+    """Delete counted attempts older than `older_than` (longer than any rate's
+    window); returns how many went. check_rate already drops a returning
+    client's old attempts; this takes those of clients that never came back."""
+    deleted, _ = Attempt.objects.filter(at__lt=(now or timezone.now()) - older_than).delete()
+    return deleted

@@ -1,0 +1,23 @@
+"""`clientbase purge`: delete what the shop no longer needs — anonymous carts
+unchanged for CART_TTL_DAYS, and counted registration and password-reset
+attempts older than a day. Safe to run at any time; run it daily (cron, a
+systemd timer)."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+
+from clientbase.customers.throttling import purge_attempts
+from clientbase.shopping.services.carts import purge_expired_carts
+
+
+class Command(BaseCommand):
+    help = ("Delete expired anonymous carts and old counted attempts (registrations, password resets). "
+            "Run it daily.")
+
+    def handle(self, *args, **options) -> None:
+        try:
+            carts = purge_expired_carts()
+            attempts = purge_attempts()
+        except DatabaseError as exc:
+            raise CommandError(f"Cannot purge ({exc}); run `clientbase migrate` first?") from exc
+        self.stdout.write(f"Deleted {carts} expired anonymous cart(s) and {attempts} old attempt(s).")
