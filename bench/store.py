@@ -45,7 +45,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -439,16 +439,47 @@ class Server:
         return found
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of the processes so far (Linux /proc; 0 elsewhere)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+def _cpu_of(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+class CpuMeter:
+    """The CPU a changing set of processes used between `start()` and
+    `stop()`: a process that appeared meanwhile counts whole, one that ended
+    meanwhile loses its last moments (database connections can come and go)."""
+
+    def __init__(self, pids: Callable[[], list[int]]):
+        self.pids = pids
+        self.before: dict[int, float] = {}
+
+    def start(self) -> None:
+        self.before = {pid: cpu for pid in self.pids() if (cpu := _cpu_of(pid)) is not None}
+
+    def stop(self) -> float:
+        return sum(cpu - self.before.get(pid, 0.0) for pid in self.pids()
+                   if (cpu := _cpu_of(pid)) is not None)
+
+
+def database_backends(url: str) -> Callable[[], list[int]]:
+    """The PostgreSQL backends serving the bench database (when the server
+    runs on this machine, /proc shows their CPU); none for SQLite, whose work
+    is done inside the web server's processes."""
+    if url.startswith("sqlite"):
+        return list
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+
+    def pids() -> list[int]:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            return [row[0] for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name])]
+    return pids
 
 
 @contextmanager
@@ -513,6 +544,7 @@ class Load:
     errors: int = 0
     client_cpu_s: float = 0.0
     server_cpu_s: float | None = None
+    database_cpu_s: float | None = None
     note: str = ""
 
     @property
@@ -542,9 +574,14 @@ class Load:
     def server_cpu(self) -> float | None:
         return None if self.server_cpu_s is None else 100 * self.server_cpu_s / self.seconds
 
+    @property
+    def database_cpu(self) -> float | None:
+        return None if self.database_cpu_s is None else 100 * self.database_cpu_s / self.seconds
+
 
 def hammer(port: int, path: str, *, name: str, connections: int, seconds: float, warmup: float,
-           headers: dict | None = None, status: int = 200, server: Server | None = None) -> Load:
+           headers: dict | None = None, status: int = 200, server: Server | None = None,
+           database: Callable[[], list[int]] | None = None) -> Load:
     """`connections` threads, each sending GET `path` on its own keep-alive
     connection as fast as answers come, for `warmup` then `seconds` seconds.
     Counts the requests sent inside the timed window; an answer with another
@@ -581,16 +618,22 @@ def hammer(port: int, path: str, *, name: str, connections: int, seconds: float,
     for t in threads:
         t.start()
     time.sleep(warmup)
-    pids = server.pids() if server else []
-    server_before, client_before = cpu_seconds(pids), time.process_time()
+    server_cpu = CpuMeter(server.pids) if server else None
+    database_cpu = CpuMeter(database) if database else None
+    for meter in (server_cpu, database_cpu):
+        if meter:
+            meter.start()
+    client_before = time.process_time()
     state["timing"] = True
     started = time.perf_counter()
     time.sleep(seconds)
     state["timing"] = False
     load.seconds = time.perf_counter() - started
     load.client_cpu_s = time.process_time() - client_before
-    if server:
-        load.server_cpu_s = cpu_seconds(pids) - server_before
+    if server_cpu:
+        load.server_cpu_s = server_cpu.stop()
+    if database_cpu:
+        load.database_cpu_s = database_cpu.stop()
     state["stop"] = True
     for t in threads:
         t.join(timeout=35)
@@ -657,21 +700,27 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-LOAD_COLUMNS = ["case", "conns", "req/s", "p50 ms", "p99 ms", "errors", "client CPU", "server CPU", "note"]
+LOAD_COLUMNS = ["case", "conns", "req/s", "p50 ms", "p99 ms", "errors", "client CPU", "server CPU", "db CPU",
+                "note"]
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f} %"
 
 
 def _load_row(load: Load) -> list[str]:
     return [load.name, str(load.connections), _fmt(load.rps), _fmt(load.p50, 2), _fmt(load.p99, 2),
-            str(load.errors), f"{load.client_cpu:.0f} %",
-            "—" if load.server_cpu is None else f"{load.server_cpu:.0f} %", load.note]
+            str(load.errors), _percent(load.client_cpu), _percent(load.server_cpu),
+            _percent(load.database_cpu), load.note]
 
 
 def load_table(loads: list[Load], title: str):
     from rich.table import Table
 
     t = Table(title=title, title_justify="left",
-              caption="CPU in % of one core over the timed window; the load generator, the server "
-                      "and the database share the machine's cores", caption_justify="left")
+              caption="CPU in % of one core over the timed window: the load generator (client), "
+                      "gunicorn's master and workers (server), the PostgreSQL backends (db; SQLite "
+                      "works inside the server); all share the machine's cores", caption_justify="left")
     for column in LOAD_COLUMNS:
         t.add_column(column, justify="left" if column in ("case", "note") else "right")
     for load in loads:
@@ -792,7 +841,7 @@ def _run(args: argparse.Namespace, url: str) -> int:
             check_answer(server.port, case)
             for n in (int(c) for c in args.connections.split(",")):
                 console.print(f"  {case.name}, {n} connection(s)…")
-                loads.append(_hammer_case(server, case, n, args))
+                loads.append(_hammer_case(server, case, n, args, database_backends(url)))
     console.print(load_table(loads, f"{title}: over HTTP, clientbase serve --workers {args.workers}"))
 
     facts = [
@@ -810,16 +859,19 @@ def _run(args: argparse.Namespace, url: str) -> int:
     ]
     if not args.no_record:
         text = report.markdown(results, title, facts).rstrip("\n")
-        text += "\n\nOver HTTP (p50/p99 as the client sees them; CPU in % of one core):\n"
+        text += ("\n\nOver HTTP (p50/p99 as the client sees them; CPU in % of one core: the load generator, "
+                 "gunicorn, the PostgreSQL backends):\n")
         text += "\n".join(load_markdown(loads)) + "\n"
         report.record(text)
         console.print(f"recorded in {report.DOCS}")
     return 0
 
 
-def _hammer_case(server: Server, case: HttpCase, connections: int, args: argparse.Namespace) -> Load:
+def _hammer_case(server: Server, case: HttpCase, connections: int, args: argparse.Namespace,
+                 database: Callable[[], list[int]]) -> Load:
     load = hammer(server.port, case.path, name=case.name, connections=connections, seconds=args.duration,
-                  warmup=args.warmup_seconds, headers=case.headers, status=case.status, server=server)
+                  warmup=args.warmup_seconds, headers=case.headers, status=case.status, server=server,
+                  database=database)
     load.note = case.note
     return load
 
