@@ -465,12 +465,12 @@ class CpuMeter:
                    if (cpu := _cpu_of(pid)) is not None)
 
 
-def database_backends(url: str) -> Callable[[], list[int]]:
+def database_backends(url: str) -> Callable[[], list[int]] | None:
     """The PostgreSQL backends serving the bench database (when the server
-    runs on this machine, /proc shows their CPU); none for SQLite, whose work
+    runs on this machine, /proc shows their CPU); None for SQLite, whose work
     is done inside the web server's processes."""
     if url.startswith("sqlite"):
-        return list
+        return None
     import psycopg
 
     server, name = url.rsplit("/", 1)
@@ -868,7 +868,7 @@ def _run(args: argparse.Namespace, url: str) -> int:
 
 
 def _hammer_case(server: Server, case: HttpCase, connections: int, args: argparse.Namespace,
-                 database: Callable[[], list[int]]) -> Load:
+                 database: Callable[[], list[int]] | None) -> Load:
     load = hammer(server.port, case.path, name=case.name, connections=connections, seconds=args.duration,
                   warmup=args.warmup_seconds, headers=case.headers, status=case.status, server=server,
                   database=database)
