@@ -584,8 +584,9 @@ def hammer(port: int, path: str, *, name: str, connections: int, seconds: float,
            database: Callable[[], list[int]] | None = None) -> Load:
     """`connections` threads, each sending GET `path` on its own keep-alive
     connection as fast as answers come, for `warmup` then `seconds` seconds.
-    Counts the requests sent inside the timed window; an answer with another
-    status than `status`, or a broken connection, is an error."""
+    Counts the requests answered inside the timed window (as wrk does); an
+    answer with another status than `status`, or a broken connection, is an
+    error."""
     load = Load(name, connections, seconds)
     state = {"timing": False, "stop": False}
     per_thread: list[list[float]] = [[] for _ in range(connections)]
@@ -596,7 +597,6 @@ def hammer(port: int, path: str, *, name: str, connections: int, seconds: float,
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         own = per_thread[n]
         while not state["stop"]:
-            timing = state["timing"]
             t0 = time.perf_counter()
             try:
                 conn.request("GET", path, headers=headers)
@@ -609,7 +609,7 @@ def hammer(port: int, path: str, *, name: str, connections: int, seconds: float,
                 ok = False
                 conn.close()  # reconnects on the next request
             elapsed = (time.perf_counter() - t0) * 1000
-            if timing and state["timing"]:
+            if state["timing"]:  # answered inside the timed window
                 own.append(elapsed)
                 errors[n] += not ok
         conn.close()
@@ -859,8 +859,9 @@ def _run(args: argparse.Namespace, url: str) -> int:
     ]
     if not args.no_record:
         text = report.markdown(results, title, facts).rstrip("\n")
-        text += ("\n\nOver HTTP (p50/p99 as the client sees them; CPU in % of one core: the load generator, "
-                 "gunicorn, the PostgreSQL backends):\n")
+        text += ("\n\nOver HTTP (p50/p99 as the client sees them; CPU in % of one core: the load generator "
+                 "(client), gunicorn (server), the PostgreSQL backends (db), all on the same "
+                 f"{os.cpu_count()} cores):\n")
         text += "\n".join(load_markdown(loads)) + "\n"
         report.record(text)
         console.print(f"recorded in {report.DOCS}")
