@@ -97,18 +97,21 @@ SIZES = ["XS", "S", "M", "L", "XL", "XXL"]
 def _price_specs(i: int, base: Decimal, past, long_ago) -> list[tuple]:
     """The EUR rows of product number `i`'s variants (or of the product):
     (sale type, code, minimum quantity, unit price, valid from, valid until)."""
-    specs = [("all_customers", "", 0, base, None, None),
-             ("all_customers", "", 10, base * Decimal("0.92"), None, None)]
+    from clientbase.pricing.models import SaleType
+
+    ALL, GROUP = SaleType.ALL_CUSTOMERS.value, SaleType.CUSTOMER_GROUP.value
+    specs = [(ALL, "", 0, base, None, None),
+             (ALL, "", 10, base * Decimal("0.92"), None, None)]
     if i % 3 == 0:
-        specs.append(("customer_group", "GOLD", 0, base * Decimal("0.85"), None, None))
+        specs.append((GROUP, "GOLD", 0, base * Decimal("0.85"), None, None))
     if i % 6 == 0:  # Gold's own break: lower than the all-customers one
-        specs.append(("customer_group", "GOLD", 25, base * Decimal("0.80"), None, None))
+        specs.append((GROUP, "GOLD", 25, base * Decimal("0.80"), None, None))
     if i % 4 == 1:  # Gold's parent group: Gold pays it too
-        specs.append(("customer_group", "CUSTOMERS", 0, base * Decimal("0.97"), None, None))
+        specs.append((GROUP, "CUSTOMERS", 0, base * Decimal("0.97"), None, None))
     if i % 5 == 2:  # a sibling group: not Gold's
-        specs.append(("customer_group", "SILVER", 0, base * Decimal("0.88"), None, None))
+        specs.append((GROUP, "SILVER", 0, base * Decimal("0.88"), None, None))
     if i % 7 == 3:  # expired: applies to nobody
-        specs.append(("customer_group", "GOLD", 0, base * Decimal("0.50"), long_ago, past))
+        specs.append((GROUP, "GOLD", 0, base * Decimal("0.50"), long_ago, past))
     return specs
 
 
@@ -124,7 +127,7 @@ def generate(scale: StoreScale, progress=None, fast_indexes: bool = True) -> str
     from clientbase.customers.models import Account, Contact, Role
     from clientbase.customers.services.accounts import issue_token
     from clientbase.customers.services.groups import create_customer_group
-    from clientbase.pricing.models import PriceRow
+    from clientbase.pricing.models import PriceRow, SaleType
 
     rng = random.Random(scale.seed)
     loader = Loader(progress, fast_indexes=fast_indexes)
@@ -191,7 +194,7 @@ def generate(scale: StoreScale, progress=None, fast_indexes: bool = True) -> str
             for sale_type, code, min_q, price, valid_from, valid_until in _price_specs(i, base, past, long_ago):
                 yield (U(uuid.UUID(int=rng.getrandbits(128), version=4)), *target, EU, "EUR", sale_type,
                        code, Decimal(min_q), price.quantize(cent), valid_from, valid_until, *const)
-            yield (U(uuid.UUID(int=rng.getrandbits(128), version=4)), *target, US, "USD", "all_customers",
+            yield (U(uuid.UUID(int=rng.getrandbits(128), version=4)), *target, US, "USD", SaleType.ALL_CUSTOMERS.value,
                    "", Decimal(0), (base * Decimal("1.1")).quantize(cent), None, None, *const)
 
     loader.load(PriceRow._meta.db_table, row_fields + list(row_const), rows(), len(variants) * 4,
@@ -215,9 +218,11 @@ def hand_written_sql(*, search: bool, after: bool) -> str:
 
     from clientbase.catalog.models import Product, Variant
     from clientbase.customers.models import Contact, CustomerGroup
-    from clientbase.pricing.models import PriceRow
+    from clientbase.pricing.models import PriceRow, SaleType
 
     q = connection.ops.quote_name
+    every, customer, group = (f"'{t.value}'" for t in (SaleType.ALL_CUSTOMERS, SaleType.CUSTOMER,
+                                                        SaleType.CUSTOMER_GROUP))
     product, variant, price = (q(m._meta.db_table) for m in (Product, Variant, PriceRow))
     grp = CustomerGroup._meta.db_table
     contact_groups = Contact.customer_groups.through._meta.db_table
@@ -259,9 +264,9 @@ def hand_written_sql(*, search: bool, after: bool) -> str:
          WHERE (valid_from IS NULL OR valid_from <= %(at)s) AND (valid_until IS NULL OR valid_until > %(at)s)),
       applicable AS (
         SELECT sku, min_quantity, unit_price FROM valid
-         WHERE sale_type = 'all_customers'
-            OR (sale_type = 'customer' AND sale_code IN (%(key)s, %(id)s))
-            OR (sale_type = 'customer_group' AND sale_code IN (SELECT key FROM group_keys))),
+         WHERE sale_type = {every}
+            OR (sale_type = {customer} AND sale_code IN (%(key)s, %(id)s))
+            OR (sale_type = {group} AND sale_code IN (SELECT key FROM group_keys))),
       ladder AS (
         SELECT s.sku, s.step, ROUND(MIN(a.unit_price), 2) AS price
           FROM (SELECT DISTINCT sku, min_quantity AS step FROM applicable) s
@@ -273,7 +278,7 @@ def hand_written_sql(*, search: bool, after: bool) -> str:
       unit AS (SELECT sku, ROUND(MIN(unit_price), 2) AS price FROM applicable
                 WHERE min_quantity <= 1 GROUP BY sku),
       list AS (SELECT sku, ROUND(MIN(unit_price), 2) AS price FROM valid
-                WHERE sale_type = 'all_customers' AND min_quantity <= 1 GROUP BY sku)
+                WHERE sale_type = {every} AND min_quantity <= 1 GROUP BY sku)
     SELECT shown.id, shown.name, l.sku, unit.price, list.price, b.step, b.price,
            (SELECT COUNT(*) FROM page) AS found
       FROM shown JOIN listed l ON l.product_id = shown.id
