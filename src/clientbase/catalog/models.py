@@ -56,6 +56,10 @@ class Product(BaseModel):
 
     class Meta:
         ordering = ["name", "id"]
+        # The storefront lists products in this order, a page at a time
+        # (docs/benchmarks.md, storefront listing: without it every page
+        # sorted the whole catalog).
+        indexes = [models.Index(fields=["name", "id"], name="product_listing_idx")]
 
     def __str__(self) -> str:
         return self.name
