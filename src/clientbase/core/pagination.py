@@ -11,6 +11,7 @@ padding; clients treat it as opaque.
 import base64
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -102,8 +103,9 @@ class Keyset:
 
 
 def encode_cursor(values: list[Any]) -> str:
-    """A cursor holding these ordering values (ids as strings)."""
-    raw = json.dumps([str(v) if isinstance(v, UUID) else v for v in values], separators=(",", ":"))
+    """A cursor holding these ordering values (ids as strings, moments in ISO 8601)."""
+    raw = json.dumps([str(v) if isinstance(v, UUID) else v.isoformat() if isinstance(v, datetime) else v
+                      for v in values], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
