@@ -312,6 +312,27 @@ def test_a_wrong_password_an_unknown_email_and_a_locked_account_answer_alike(gol
     assert code(wrong) == "login_failed"
 
 
+def test_a_broken_multipart_body_is_a_400_and_a_failed_login_in_it_still_counts(gold, settings):
+    # given a body that claims to be multipart without a boundary (django-axes
+    # reads request.POST when it counts a failure: that raised, and went uncounted)
+    browser = Browser()
+    response = browser.client.post(f"{API}/cart/lines", b'{"sku": "TS-M"}', content_type="multipart/form-data",
+                                   headers={"X-CSRFToken": browser.csrf()})
+    assert response.status_code == 400
+    assert code(response) == "invalid_body"
+    _, raw = ApiToken.issue(make_account("token@example.com", Role.REGISTERED))
+
+    def guess(password):
+        return Client().post(f"{API}/login", f'{{"email": "gold@example.com", "password": "{password}"}}',
+                             content_type="multipart/form-data", headers={"Authorization": f"Bearer {raw}"})
+
+    # when a token caller guesses through such bodies
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        assert guess("wrong-password").status_code == 401
+    # then the guesses counted: the right password is locked out too
+    assert guess(PASSWORD).status_code == 401
+
+
 def test_logging_out_ends_the_session_and_keeps_the_saved_cart(gold, browser):
     # given a logged-in shopper with a cart
     browser.login("gold@example.com")

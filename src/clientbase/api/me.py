@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import get_token
 from django.urls import NoReverseMatch, reverse
 from ninja import Field, Query, Router, Schema
@@ -398,6 +399,16 @@ def me_verify_email(request: HttpRequest, payload: VerifyEmailIn):
     return _me(account)
 
 
+def _settle_form_body(request: HttpRequest) -> None:
+    # django-axes reads request.POST to log a failed log-in; a multipart body
+    # with a broken boundary would raise there (a 500). Parsing it once here
+    # lets Django mark it unreadable, and POST is empty from then on.
+    try:
+        request.POST  # noqa: B018
+    except MultiPartParserError:
+        pass
+
+
 def _login_failed() -> HttpResponse:
     response = problem(401, "Wrong e-mail or password.", code="login_failed", title="Unauthorized")
     response["WWW-Authenticate"] = 'Bearer realm="clientbase"'
@@ -411,6 +422,7 @@ def me_login(request: HttpRequest, response: HttpResponse, payload: LoginIn):
     account's from then on. A wrong password, an unknown e-mail and a
     locked-out attempt (too many failures: the back office's throttling)
     get the same 401."""
+    _settle_form_body(request)
     account = authenticate(request, username=payload.email, password=payload.password)
     if account is None or not account.is_active:
         return _login_failed()
