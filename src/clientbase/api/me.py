@@ -38,7 +38,7 @@ from clientbase.customers.models import Account
 from clientbase.customers.services import accounts, verification
 from clientbase.customers.throttling import check_rate, client_address
 from clientbase.pricing import listing
-from clientbase.shopping.models import Cart, Order
+from clientbase.shopping.models import Cart, Order, OrderLine
 from clientbase.shopping.services import carts, orders
 
 log = logging.getLogger(__name__)
@@ -130,10 +130,16 @@ class CartLineOut(Schema):
 
 
 class CartOut(Schema):
+    """A cart priced for its shopper (shopping.services.carts.PricedCart)."""
+
     lines: list[CartLineOut]
     total: Money
     currency: str
     market: str
+
+    @staticmethod
+    def resolve_market(obj: carts.PricedCart) -> str:
+        return obj.cart.market.key
 
 
 class CartLineIn(Schema):
@@ -195,6 +201,21 @@ class OrderLineOut(Schema):
     why: str = Field(..., description="The price snapshot: which price row won, and why.")
     sale_type: str
 
+    # The order's amounts are stored with four decimals; they are answered
+    # in the currency's precision. (`line.order` is the order the lines were
+    # read from: no query.)
+    @staticmethod
+    def resolve_unit_price(line: OrderLine) -> Decimal:
+        return quantize(line.unit_price, line.order.currency)
+
+    @staticmethod
+    def resolve_line_total(line: OrderLine) -> Decimal:
+        return quantize(line.line_total, line.order.currency)
+
+    @staticmethod
+    def resolve_why(line: OrderLine) -> str:
+        return line.price_why
+
 
 class OrderOut(Schema):
     number: str
@@ -207,6 +228,18 @@ class OrderOut(Schema):
     shipping_address: OrderAddressOut
     billing_address: OrderAddressOut
     created_at: datetime
+
+    @staticmethod
+    def resolve_market(order: Order) -> str:
+        return order.market.key
+
+    @staticmethod
+    def resolve_total(order: Order) -> Decimal:
+        return quantize(order.total, order.currency)
+
+    @staticmethod
+    def resolve_lines(order: Order) -> list[OrderLine]:
+        return list(order.lines.all())
 
 
 class OrderPage(Page):
@@ -262,14 +295,6 @@ def _drop_cart_cookie(response: HttpResponse) -> None:
     response.delete_cookie(settings.CART_COOKIE_NAME, samesite="Lax")
 
 
-def _storefront(market: str | None, currency: str | None, cart: Cart | None = None) -> listing.Storefront:
-    """Where to shop: what the request names, else the cart's market and
-    currency, else the storefront's defaults."""
-    if cart is not None and market is None:
-        market, currency = str(cart.market_id), currency or cart.currency
-    return listing.storefront_market(market, currency)
-
-
 def _cart(request: HttpRequest, market: str | None = None, currency: str | None = None) -> Cart | None:
     """The caller's cart: a logged-in shopper's saved cart (made on first
     use), an anonymous visitor's from the cookie (None when it has none:
@@ -286,44 +311,23 @@ def _moved(cart: Cart, market: str | None, currency: str | None) -> Cart:
     shopper's selector), if it names any."""
     if market is None and currency is None:
         return cart
-    storefront = _storefront(market, currency, cart)
+    if market is None:  # another currency in the cart's market
+        market = str(cart.market_id)
+    storefront = listing.storefront_market(market, currency)
     if (storefront.market.pk, storefront.currency) != (cart.market_id, cart.currency):
         cart = carts.switch_market(cart, market=storefront.market, currency=storefront.currency)
     return cart
 
 
-def _cart_out(cart: Cart | None, *, market: str | None = None, currency: str | None = None) -> dict:
+def _priced(cart: Cart | None) -> carts.PricedCart:
+    """The cart priced for its shopper; for an anonymous visitor without a
+    cart, an empty one where it would be made (nothing is written)."""
     if cart is None:
-        # An anonymous visitor without a cart: an empty one, where it would be made.
-        storefront = listing.storefront_market(market, currency)
-        return {"lines": [], "total": quantize(Decimal(0), storefront.currency),
-                "currency": storefront.currency, "market": storefront.market.key}
-    quote = carts.priced(cart)
-    return {
-        "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
-                   "unit_price": _money(line.unit_price, quote.currency),
-                   "line_total": _money(line.line_total, quote.currency), "why": line.why,
-                   "problem": line.problem} for line in quote.lines],
-        "total": quote.total, "currency": quote.currency, "market": cart.market.key,
-    }
-
-
-def _money(amount: Decimal | None, currency: str) -> Decimal | None:
-    return None if amount is None else quantize(amount, currency)
-
-
-def _order_out(order: Order) -> dict:
-    currency = order.currency
-    return {
-        "number": order.number, "status": order.status, "email": order.email, "market": order.market.key,
-        "currency": currency, "total": quantize(order.total, currency),
-        "shipping_address": order.shipping_address, "billing_address": order.billing_address,
-        "created_at": order.created_at,
-        "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
-                   "unit_price": quantize(line.unit_price, currency),
-                   "line_total": quantize(line.line_total, currency),
-                   "why": line.price_why, "sale_type": line.sale_type} for line in order.lines.all()],
-    }
+        storefront = listing.storefront_market()
+        cart = Cart(market=storefront.market, currency=storefront.currency)
+        return carts.PricedCart(cart=cart, lines=[], total=quantize(Decimal(0), cart.currency),
+                                currency=cart.currency)
+    return carts.priced(cart)
 
 
 # --- session: CSRF, registration, log-in, log-out ------------------------------------
@@ -445,7 +449,7 @@ def me_cart(request: HttpRequest):
     """Each line at the caller's unit price for the line's quantity, its
     total, and the cart's total. An anonymous visitor without a cart gets
     an empty one (none is made until the first add)."""
-    return _cart_out(_cart(request))
+    return _priced(_cart(request))
 
 
 @router.post("/cart/lines", response=CartOut, summary="Add to my cart", openapi_extra=ME_SECURITY)
@@ -463,7 +467,7 @@ def me_add_cart_line(request: HttpRequest, response: HttpResponse, payload: Cart
         else:
             cart = _moved(cart, market, currency)
         carts.add_line(cart, payload.sku, payload.quantity)
-    return _cart_out(cart)
+    return carts.priced(cart)
 
 
 def _existing_cart(request: HttpRequest, sku: str) -> Cart:
@@ -480,7 +484,7 @@ def me_set_cart_line(request: HttpRequest, sku: Sku, payload: CartLinePatch):
     cart holds none."""
     cart = _existing_cart(request, sku)
     carts.set_quantity(cart, sku, payload.quantity)
-    return _cart_out(cart)
+    return carts.priced(cart)
 
 
 @router.delete("/cart/lines/{sku}", response=CartOut, summary="Remove from my cart", openapi_extra=ME_SECURITY)
@@ -488,7 +492,7 @@ def me_remove_cart_line(request: HttpRequest, sku: Sku):
     """Removes the line for `sku`; 404 when the cart holds none."""
     cart = _existing_cart(request, sku)
     carts.remove_line(cart, sku)
-    return _cart_out(cart)
+    return carts.priced(cart)
 
 
 # --- checkout and orders ----------------------------------------------------------------
@@ -505,9 +509,8 @@ def me_checkout(request: HttpRequest, payload: CheckoutIn):
     if cart is None:
         raise Conflict(detail="The cart is empty.", code="empty_cart")
     cart = _moved(cart, payload.market, payload.currency)
-    order = orders.checkout(cart, shipping=payload.shipping_address.model_dump(),
-                            billing=payload.billing_address.model_dump(), email=payload.email)
-    return _order_out(order)
+    return orders.checkout(cart, shipping=payload.shipping_address.model_dump(),
+                           billing=payload.billing_address.model_dump(), email=payload.email)
 
 
 ORDER_ORDER = Keyset("-created_at", "-id")
@@ -519,7 +522,7 @@ def me_list_orders(request: HttpRequest, params: Query[OrderParams]):
     e-mail once that e-mail is verified. An anonymous visitor has none."""
     queryset = orders.orders_for(_account(request)).select_related("market")
     page = ORDER_ORDER.page(queryset, limit=params.limit, cursor=params.cursor)
-    return {"items": [_order_out(order) for order in page.items], "next_cursor": page.next_cursor}
+    return page
 
 
 @router.get("/orders/{number}", response=OrderOut, summary="One of my orders", openapi_extra=ME_SECURITY)
@@ -529,4 +532,4 @@ def me_get_order(request: HttpRequest, number: OrderNumber):
     order = orders.orders_for(_account(request)).select_related("market").filter(number=number.strip()).first()
     if order is None:
         raise NotFound(detail=f"No order {number}.", code="not_found")
-    return _order_out(order)
+    return order
