@@ -15,7 +15,7 @@ from django.test import Client
 from clientbase.catalog.models import Variant
 from clientbase.customers.models import Account, ApiToken, Contact, ContactSource, Role
 from clientbase.shopping.models import Cart, Order
-from clientbase.shopping.services import carts
+from clientbase.shopping import cookie
 from tests.conftest import in_parallel, make_account
 from tests.shopping import conftest as shopping
 
@@ -392,17 +392,17 @@ def test_adding_changing_and_removing_lines(shop, browser):
 
 def test_the_cart_cookie_is_signed_and_lasts_as_long_as_the_cart(shop, browser):
     response = browser.add("TS-M")
-    cookie = response.cookies[settings.CART_COOKIE_NAME]
+    sent = response.cookies[settings.CART_COOKIE_NAME]
     cart = Cart.objects.get()
-    assert cookie.value != str(cart.pk) and str(cart.pk) in cookie.value
-    assert int(cookie["max-age"]) == settings.CART_TTL_DAYS * 86400
-    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert sent.value != str(cart.pk) and str(cart.pk) in sent.value
+    assert int(sent["max-age"]) == settings.CART_TTL_DAYS * 86400
+    assert sent["httponly"] and sent["samesite"] == "Lax"
 
 
 @pytest.mark.parametrize("forge", [
     lambda cart_id: cart_id,                                                      # the bare id
     lambda cart_id: signing.get_cookie_signer(salt="cart" + "other-salt").sign(cart_id),  # another salt
-    lambda cart_id: signing.get_cookie_signer(salt="cart" + carts.CART_COOKIE_SALT).sign(cart_id)[:-1] + "x",
+    lambda cart_id: signing.get_cookie_signer(salt="cart" + cookie.SALT).sign(cart_id)[:-1] + "x",
 ])
 def test_a_forged_cart_cookie_starts_an_empty_cart_not_someone_elses(shop, browser, forge):
     # given another visitor's cart

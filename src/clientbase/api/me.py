@@ -39,6 +39,7 @@ from clientbase.customers.services import accounts, verification
 from clientbase.customers.throttling import check_rate, client_address
 from clientbase.pricing import listing
 from clientbase.shopping.models import Cart, Order, OrderLine
+from clientbase.shopping import cookie
 from clientbase.shopping.services import carts, orders
 
 log = logging.getLogger(__name__)
@@ -273,26 +274,14 @@ def _me(account: Account | None) -> dict:
     }
 
 
-# --- the cart cookie (shopping.services.carts: one contract for both doors) --------
+# --- the cart cookie (shopping.cookie: one contract for both doors) ---------------
 
 
 def _cookie_cart(request: HttpRequest) -> Cart | None:
     """The anonymous cart the signed cookie names; None without one, or when
     the value is forged, altered or too old (nobody reaches another visitor's
     cart by writing its id into the cookie)."""
-    cart_id = request.get_signed_cookie(settings.CART_COOKIE_NAME, default=None, salt=carts.CART_COOKIE_SALT,
-                                        max_age=carts.cart_cookie_max_age())
-    return carts.find_cart(cart_id)
-
-
-def _keep_cart_cookie(response: HttpResponse, cart: Cart) -> None:
-    response.set_signed_cookie(settings.CART_COOKIE_NAME, str(cart.pk), salt=carts.CART_COOKIE_SALT,
-                               max_age=carts.cart_cookie_max_age(), httponly=True, samesite="Lax",
-                               secure=settings.SESSION_COOKIE_SECURE)
-
-
-def _drop_cart_cookie(response: HttpResponse) -> None:
-    response.delete_cookie(settings.CART_COOKIE_NAME, samesite="Lax")
+    return carts.find_cart(cookie.cart_id_from(request))
 
 
 def _cart(request: HttpRequest, market: str | None = None, currency: str | None = None) -> Cart | None:
@@ -367,7 +356,7 @@ def _log_in(request: HttpRequest, response: HttpResponse, account: Account) -> N
     anonymous = _cookie_cart(request)
     login(request, account, backend=getattr(account, "backend", "django.contrib.auth.backends.ModelBackend"))
     carts.merge_carts(anonymous, account)
-    _drop_cart_cookie(response)
+    cookie.forget_cart(response)
 
 
 @router.post("/register", response={201: MeOut}, summary="Register as a customer and log in",
@@ -438,7 +427,7 @@ def me_login(request: HttpRequest, response: HttpResponse, payload: LoginIn):
 def me_logout(request: HttpRequest, response: HttpResponse):
     """Ends the session (the account's cart stays saved for its next log-in)."""
     logout(request)
-    _drop_cart_cookie(response)
+    cookie.forget_cart(response)
 
 
 # --- the cart -----------------------------------------------------------------------------
@@ -463,7 +452,7 @@ def me_add_cart_line(request: HttpRequest, response: HttpResponse, payload: Cart
         if cart is None:
             storefront = listing.storefront_market(market, currency)
             cart = carts.new_cart(market=storefront.market, currency=storefront.currency)
-            _keep_cart_cookie(response, cart)
+            cookie.keep_cart(response, cart)
         else:
             cart = _moved(cart, market, currency)
         carts.add_line(cart, payload.sku, payload.quantity)

@@ -35,24 +35,6 @@ from clientbase.pricing.services import resolve_prices
 from clientbase.shopping.models import Cart, CartLine, MergePolicy
 
 
-# An anonymous cart's id travels in a signed cookie (name: setting
-# CART_COOKIE_NAME), which every door sets with
-# `response.set_signed_cookie(settings.CART_COOKIE_NAME, str(cart.pk),
-# salt=CART_COOKIE_SALT, max_age=cart_cookie_max_age(), httponly=True,
-# samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)` and reads with
-# `request.get_signed_cookie(..., default=None, salt=CART_COOKIE_SALT,
-# max_age=cart_cookie_max_age())` before `find_cart`: one contract, so
-# that the storefront's pages and the API share a visitor's cart. A forged
-# or altered value reads as no cookie (a new, empty cart), never as
-# another visitor's cart.
-CART_COOKIE_SALT = "clientbase.shopping.cart"
-
-
-def cart_cookie_max_age() -> int:
-    """How long the cart cookie lives, in seconds: as long as the cart (CART_TTL_DAYS)."""
-    return settings.CART_TTL_DAYS * 86400
-
-
 def max_quantity() -> int:
     return settings.CART_MAX_QUANTITY
 
