@@ -67,6 +67,16 @@ def test_a_body_that_is_not_json_is_a_400_problem(world, admin_api, body):
     assert_problem(response, 400)
 
 
+def test_a_multipart_content_type_without_a_boundary_on_a_session_is_a_400_problem(world, accounts):
+    # The CSRF check reads a form's token from the body, whose parsing raised: it was a 500.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(accounts["admin"])
+    client.get("/api/v1/me/csrf")
+    response = client.post("/api/v1/organizations", b'{"name": "x"}', content_type="multipart/form-data",
+                           headers={"X-CSRFToken": client.cookies["csrftoken"].value})
+    assert_problem(response, 400)
+
+
 @pytest.mark.parametrize("body", ["[]", '"a string"', "42", "null"])
 def test_a_json_body_that_is_not_an_object_is_a_422_problem(world, admin_api, body):
     response = admin_api.client.post("/api/v1/organizations", data=body, content_type="application/json")

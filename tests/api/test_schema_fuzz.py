@@ -97,3 +97,18 @@ def scoped_token(world, accounts) -> str:
 def test_organization_operations_hold_for_a_scoped_caller_too(case, scoped_token):
     response = case.call(headers={"Authorization": f"Bearer {scoped_token}"})
     case.validate_response(response, checks=CHECKS)
+
+
+@pytest.fixture
+def shopper_token(world, accounts) -> str:
+    """A registered shopper, no staff access, with a token (no CSRF to get past)."""
+    _, raw = ApiToken.issue(accounts["registered"])
+    return raw
+
+
+@schema.include(path_regex=r"/api/v1/(me|store)\b").parametrize()
+@settings(max_examples=15, derandomize=True, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+def test_shopper_operations_hold_for_a_shopper_too(case, shopper_token):
+    response = case.call(headers={"Authorization": f"Bearer {shopper_token}"})
+    case.validate_response(response, checks=CHECKS)

@@ -98,6 +98,13 @@ OPERATIONS: dict[str, Op] = {
     # The shop window: anybody, at the caller's own prices (tests/api/test_store.py).
     "list_store_products": Op("store", None, (), public=True),
     "get_store_product": Op("store", "products", (), public=True),
+    # The shopper's own side (tests/api/test_me.py): anybody, on the caller's
+    # own session, cart and orders; a cart line by SKU and an order by number
+    # name nothing of a matrix resource (another shopper's order is a 404 there).
+    **{name: Op("me", None, (), public=True) for name in (
+        "me_csrf", "me_profile", "me_register", "me_verify_email", "me_login", "me_logout", "me_cart",
+        "me_add_cart_line", "me_set_cart_line", "me_remove_cart_line", "me_checkout", "me_list_orders",
+        "me_get_order")},
 }
 
 # The resources whose objects may be named by a key as well as by id: the
@@ -331,7 +338,11 @@ WRITE_BODIES = {
     "update_product": {"name": "Changed"},
     "update_variant": {"name": "Changed"},
     "update_price": {"unit_price": "8.50"},
+    "me_set_cart_line": {"quantity": 2},
 }
+
+_ADDRESS = {"first_name": "Pat", "last_name": "Buyer", "line1": "Hauptstr. 1", "city": "Berlin",
+            "country": "DE"}
 
 # What a create (or a batch) sends: a body the schema accepts, naming objects
 # that exist, so that what answers is the permission check and not the
@@ -350,7 +361,19 @@ CREATE_BODIES = {
                      "min_quantity": "5"},
     "resolve_prices": {"skus": ["NEW-1"], "market": "NEW"},
     "move_organization": {"parent": None},
+    # The shopper's writes: the matrix's shopper logs in; the others are
+    # refused for what they send, never for who sends it (PUBLIC_ANSWERS).
+    "me_register": {"email": "new-shopper@example.com", "password": "Lime-kettle-4821"},
+    "me_login": {"email": "shopper@example.com", "password": "Secret-pass-123"},
+    "me_verify_email": {"token": "not-a-token"},
+    "me_add_cart_line": {"sku": "NO-SUCH-SKU", "quantity": 1},
+    "me_checkout": {"email": "guest@example.com", "shipping_address": _ADDRESS, "billing_address": _ADDRESS},
 }
+
+# What a public operation answers an anonymous visitor and a shopper for the
+# bodies above, when not 200 (404 for a path naming something that does not exist).
+PUBLIC_ANSWERS = {"me_register": 201, "me_logout": 204, "me_verify_email": 422, "me_add_cart_line": 409,
+                  "me_checkout": 409}
 
 # What a computation asks in its query string, so that its answer is the permission check's.
 QUERIES = {
@@ -379,7 +402,9 @@ def expected_status(op: Op, method: str, caller: str, account: Account | None, s
 
 
 def url_for(path: str, ident: str, token_id: str | None = None) -> str:
-    return path.replace("{ident}", ident).replace("{token_id}", token_id or "")
+    path = path.replace("{ident}", ident).replace("{token_id}", token_id or "")
+    # Any other parameter (a cart line's SKU, an order's number) names nothing either.
+    return re.sub(r"\{\w+\}", ident, path)
 
 
 def call(client: Client, method: str, url: str, body, query: dict | None = None) -> HttpResponse:

@@ -15,8 +15,8 @@ from clientbase.catalog.models import Market
 from clientbase.customers.models import Role
 from tests.conftest import make_account
 from tests.hardening.matrix import (
-    ADMIN_MODELS, ADMIN_PAGES, API, CALLERS, CREATE_BODIES, OPERATIONS, QUERIES, SCHEMA_OPERATIONS, SHOP_WIDE, STAFF,
-    WRITE_BODIES, admin_patterns, admin_url, assert_nothing_foreign, call, classified_names, client_for, holds,
+    ADMIN_MODELS, ADMIN_PAGES, API, CALLERS, CREATE_BODIES, OPERATIONS, PUBLIC_ANSWERS, QUERIES, SCHEMA_OPERATIONS,
+    SHOP_WIDE, STAFF, WRITE_BODIES, admin_patterns, admin_url, assert_nothing_foreign, call, classified_names, client_for, holds,
     name_of, neutral, scoped, url_for,
 )
 
@@ -92,12 +92,14 @@ def test_api_refuses_callers_without_staff_access(shopper, name, caller):
 @pytest.mark.parametrize("name, caller", [pytest.param(n, c, id=f"{n}-{c}") for n, op in sorted(OPERATIONS.items())
                                           if op.public for c in ("anonymous", "shopper")])
 def test_public_operations_answer_anonymous_visitors_and_shoppers(shopper, name, caller):
-    # A public operation answers whoever calls; an object that does not exist is a 404 problem.
+    # A public operation answers whoever calls; an object that does not exist
+    # is a 404 problem; a write answers what its body deserves (PUBLIC_ANSWERS).
     Market.objects.create(key="EU", name="Europe", currencies=["EUR"], default_currency="EUR")
     method, path = SCHEMA_OPERATIONS[name]
     ident = str(uuid.uuid4())
-    response = call(client_for(shopper if caller == "shopper" else None), method, url_for(path, ident, ident), None)
-    expected = 404 if "{ident}" in path else 200
+    body = CREATE_BODIES.get(name, WRITE_BODIES.get(name))
+    response = call(client_for(shopper if caller == "shopper" else None), method, url_for(path, ident, ident), body)
+    expected = PUBLIC_ANSWERS.get(name, 404 if "{" in path else 200)
     assert response.status_code == expected, response.content
 
 

@@ -5,7 +5,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
+from ninja.utils import check_csrf
 
+from clientbase.core.errors import Forbidden
 from clientbase.customers.models import ApiToken
 from clientbase.customers.models.accounts import hash_token
 
@@ -55,3 +57,30 @@ def anonymous_visitor(request: HttpRequest):
 
 # The shop's doors (/api/v1/store): anybody, and a logged-in shopper's own prices.
 visitor_auth = [TokenAuth(), ActiveSessionAuth(), anonymous_visitor]
+
+
+CSRF_REFUSED = ("Send the csrftoken cookie's value as the X-CSRFToken header "
+                "(GET /api/v1/me/csrf sets the cookie and answers the token).")
+
+
+def shopper_session(request: HttpRequest):
+    """/api/v1/me's caller after a token: the visitor on the session cookie,
+    logged in or anonymous (AnonymousUser). Unlike the staff doors, an
+    anonymous visitor may write here (a cart, a log-in, a registration), so
+    every unsafe request of a session or anonymous caller must carry the CSRF
+    token, with or without a session cookie: a 403 problem otherwise. A
+    token caller (TokenAuth, before this) needs none: a browser never sends
+    the header by itself. A request that sent credentials matching nothing
+    is refused (401), as at the store."""
+    if request.headers.get("Authorization"):
+        return None
+    if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and check_csrf(request):
+        raise Forbidden(detail=CSRF_REFUSED, code="csrf_failed")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_active:
+        request.user = AnonymousUser()
+    return request.user
+
+
+# The shopper's door (/api/v1/me): a token's account, or the session's visitor.
+shopper_auth = [TokenAuth(), shopper_session]

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent, ValidationError
 from django.db import DataError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -235,6 +236,13 @@ def install(api) -> None:
     @api.exception_handler(TooManyFieldsSent)
     def too_many_fields(request: HttpRequest, exc: TooManyFieldsSent):
         return too_large()
+
+    @api.exception_handler(MultiPartParserError)
+    def broken_multipart(request: HttpRequest, exc: MultiPartParserError):
+        # A multipart Content-Type whose body cannot be parsed (no boundary...):
+        # the CSRF check reads request.POST for a form's token, and it raised.
+        return problem(400, "The request body does not match its multipart Content-Type; send JSON.",
+                       code="invalid_body", title="Bad request")
 
     @api.exception_handler(DataError)
     def data_error(request: HttpRequest, exc: DataError):

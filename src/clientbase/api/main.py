@@ -156,7 +156,7 @@ errors.install(api)
 
 def _mount() -> None:
     from clientbase.api import (
-        accounts, contacts, customer_groups, grants, markets, organizations, prices, products, roles, store,
+        accounts, contacts, customer_groups, grants, markets, me, organizations, prices, products, roles, store,
         variants,
     )
 
@@ -174,6 +174,9 @@ def _mount() -> None:
 
     # The shop's public side: anonymous visitors too (its own auth).
     api.add_router("/store", store.router)
+    # The shopper's own side, for headless front ends: the session's visitor
+    # (anonymous too, CSRF on every write) or a token's account.
+    api.add_router("/me", me.router)
 
 
 _mount()

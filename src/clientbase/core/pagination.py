@@ -11,6 +11,7 @@ padding; clients treat it as opaque.
 import base64
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -33,8 +34,10 @@ class KeysetPage:
 
 
 class Keyset:
-    """Pages of a queryset in `ordering` (field paths; the last one unique),
-    e.g. `Keyset("sku", "id").page(variants, limit=50, cursor=cursor)`.
+    """Pages of a queryset in `ordering` (field paths; the last one unique;
+    a leading "-" for descending, as in order_by), e.g.
+    `Keyset("sku", "id").page(variants, limit=50, cursor=cursor)` or
+    `Keyset("-created_at", "-id")` for the newest first.
 
     `late_rows=True` finds the page's primary keys first and reads the full
     rows only for them, still in one query (`WHERE pk IN (SELECT pk … LIMIT n)`).
@@ -90,17 +93,19 @@ class Keyset:
                 isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
             raise _not_ours()
         if model is not None:
-            values = [_fitted(_field(model, path), value) for path, value in zip(self.ordering, values)]
+            values = [_fitted(_field(model, path.removeprefix("-")), value)
+                      for path, value in zip(self.ordering, values)]
         return values
 
     def cursor_of(self, obj: Model) -> str:
         """The cursor of the page that starts after `obj`."""
-        return encode_cursor([_attr(obj, path) for path in self.ordering])
+        return encode_cursor([_attr(obj, path.removeprefix("-")) for path in self.ordering])
 
 
 def encode_cursor(values: list[Any]) -> str:
-    """A cursor holding these ordering values (ids as strings)."""
-    raw = json.dumps([str(v) if isinstance(v, UUID) else v for v in values], separators=(",", ":"))
+    """A cursor holding these ordering values (ids as strings, moments in ISO 8601)."""
+    raw = json.dumps([str(v) if isinstance(v, UUID) else v.isoformat() if isinstance(v, datetime) else v
+                      for v in values], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -158,11 +163,14 @@ def _fitted(field: Field | None, value: str | int) -> Any:
 def _after(ordering: list[str], values: list[Any]) -> Q:
     # Keyset condition for (a, b, c) > (x, y, z), written with a leading a >= x
     # so that the database can seek the ordering index instead of scanning it.
+    # A descending field ("-a") comes after when it is smaller.
     first, *rest = ordering
+    beyond, reached = ("lt", "lte") if first.startswith("-") else ("gt", "gte")
+    first = first.removeprefix("-")
     if not rest:
-        return Q(**{f"{first}__gt": values[0]})
-    return Q(**{f"{first}__gte": values[0]}) & (
-        Q(**{f"{first}__gt": values[0]}) | (Q(**{first: values[0]}) & _after(rest, values[1:]))
+        return Q(**{f"{first}__{beyond}": values[0]})
+    return Q(**{f"{first}__{reached}": values[0]}) & (
+        Q(**{f"{first}__{beyond}": values[0]}) | (Q(**{first: values[0]}) & _after(rest, values[1:]))
     )
 
 
