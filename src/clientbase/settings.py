@@ -269,6 +269,9 @@ PASSWORD_RESET_RATE = os.environ.get("PASSWORD_RESET_RATE", "5/hour")
 CART_TTL_DAYS = int(os.environ.get("CART_TTL_DAYS", "30"))
 CART_MAX_QUANTITY = int(os.environ.get("CART_MAX_QUANTITY", "999"))
 CART_MERGE_POLICY = os.environ.get("CART_MERGE_POLICY", "add")
+# The cookie that carries an anonymous visitor's cart id, signed (the
+# storefront and /api/v1/me read it alike: clientbase.shopping.cookie).
+CART_COOKIE_NAME = os.environ.get("CART_COOKIE_NAME", "").strip() or "cart"
 # How long a link that proves an e-mail address stays valid.
 EMAIL_VERIFICATION_DAYS = int(os.environ.get("EMAIL_VERIFICATION_DAYS", "7"))
 
