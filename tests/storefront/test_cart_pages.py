@@ -228,3 +228,12 @@ def test_a_shopper_checks_out_from_its_default_addresses_at_its_prices(priced_sh
     assert order.account == gold_shopper and order.contact == contact and order.email == "gold@example.com"
     assert order.billing_address["line1"] == "Bill St 2"
     assert "Gold price" in text(response) and "30.00 EUR" in text(response)
+
+
+def test_choosing_another_market_moves_the_cart_there(priced_shop, price, client):
+    price("TS-M", "22.00", market="US")
+    add(client, "TS-M", "2")
+    client.post("/market/", {"storefront": "US:USD", "next": "/cart/"})
+    page = text(client.get("/cart/"))
+    assert 'id="cart-total">44.00 USD' in page
+    assert Cart.objects.get().currency == "USD"
