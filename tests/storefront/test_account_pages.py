@@ -96,7 +96,7 @@ def test_registrations_are_throttled_per_client_address(priced_shop, client, set
     for n in range(2):
         Client().post("/account/register/", {**REGISTRATION, "email": f"r{n}@example.com"})
     response = client.post("/account/register/", REGISTRATION)
-    assert response.status_code == 400
+    assert response.status_code == 429
     assert "Too many attempts from your address" in text(response)
     assert not Account.objects.filter(email="rita@example.com").exists()
     # another address is not affected

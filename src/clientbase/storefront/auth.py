@@ -56,7 +56,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if is_shopper(request):
         return HttpResponseRedirect(reverse("storefront:account"))
     form = RegisterForm(request.POST or None, initial={"next": request.GET.get("next", "")})
-    duplicate = False
+    duplicate, status = False, 400 if form.is_bound else 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -65,6 +65,7 @@ def register(request: HttpRequest) -> HttpResponse:
                                                   last_name=data["last_name"])
         except TooManyRequests as error:
             form.add_error(None, error.detail)
+            status = 429
         except DomainError as error:
             duplicate = isinstance(error, Conflict) and error.code == "duplicate_email"
             add_errors(form, error)
@@ -78,8 +79,7 @@ def register(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Welcome! We sent a link to {account.email}: open it to confirm "
                                       "your e-mail address.")
             return response
-    return _page(request, "storefront/register.html", {"form": form, "duplicate": duplicate},
-                 status=400 if form.is_bound else 200)
+    return _page(request, "storefront/register.html", {"form": form, "duplicate": duplicate}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
