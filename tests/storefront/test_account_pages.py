@@ -312,3 +312,16 @@ def test_a_staff_account_without_a_contact_sees_its_account_page(priced_shop, wo
     assert client.get("/account/").status_code == 200
     assert client.get("/account/profile/").status_code == 302
     assert client.post("/account/addresses/", {}).status_code == 302
+
+
+def test_a_shopper_asks_for_the_verification_link_again(priced_shop, gold_client, gold_shopper, settings):
+    settings.PASSWORD_RESET_RATE = "1/hour"
+    assert "Send the link again" in text(gold_client.get("/account/"))
+    first = gold_client.post("/account/verify/again/", follow=True)
+    assert "We sent a new link to gold@example.com." in text(first)
+    again = gold_client.post("/account/verify/again/", follow=True)
+    assert "Too many attempts from your address" in text(again)
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://testserver(/account/verify/[^/\s]+/)", mail.outbox[0].body)[1]
+    gold_client.get(link)
+    assert "Send the link again" not in text(gold_client.get("/account/"))

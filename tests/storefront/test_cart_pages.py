@@ -237,3 +237,18 @@ def test_choosing_another_market_moves_the_cart_there(priced_shop, price, client
     page = text(client.get("/cart/"))
     assert 'id="cart-total">44.00 USD' in page
     assert Cart.objects.get().currency == "USD"
+
+
+def test_the_cart_page_costs_the_same_queries_however_many_lines(priced_shop, price, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    add(client, "TS-M", "1")
+    with CaptureQueriesContext(connection) as one_line:
+        client.get("/cart/")
+    price("TS-L", "30.00")
+    add(client, "TS-S", "1")
+    add(client, "TS-L", "1")
+    with CaptureQueriesContext(connection) as three_lines:
+        assert "TS-L" in text(client.get("/cart/"))
+    assert len(three_lines) == len(one_line)

@@ -73,9 +73,7 @@ def register(request: HttpRequest) -> HttpResponse:
             login(request, account, backend=MODEL_BACKEND)
             response = HttpResponseRedirect(safe_next(request, data["next"], reverse("storefront:account")))
             _merge_cart(request, response)
-            link = request.build_absolute_uri(
-                reverse("storefront:verify_email", args=[verification.verification_token(account)]))
-            verification.send_verification_email(account, link)
+            _send_verification(request, account)
             messages.success(request, f"Welcome! We sent a link to {account.email}: open it to confirm "
                                       "your e-mail address.")
             return response
@@ -112,6 +110,31 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     except DomainError as error:
         return _page(request, "storefront/verified.html", {"error": error.detail}, status=400)
     return _page(request, "storefront/verified.html", {"email": account.email})
+
+
+@shopper_required
+@require_POST
+def resend_verification(request: HttpRequest) -> HttpResponse:
+    """Mail the link that confirms the e-mail again (at most
+    PASSWORD_RESET_RATE a client address: a mail to a real inbox each time)."""
+    account = request.user
+    if account.email_verified_at is not None:
+        messages.info(request, "Your e-mail address is already confirmed.")
+    else:
+        try:
+            check_rate("verification", client_address(request), settings.PASSWORD_RESET_RATE)
+        except TooManyRequests as error:
+            messages.error(request, error.detail)
+        else:
+            _send_verification(request, account)
+            messages.success(request, f"We sent a new link to {account.email}.")
+    return HttpResponseRedirect(reverse("storefront:account"))
+
+
+def _send_verification(request: HttpRequest, account) -> None:
+    link = request.build_absolute_uri(
+        reverse("storefront:verify_email", args=[verification.verification_token(account)]))
+    verification.send_verification_email(account, link)
 
 
 @shopper_required

@@ -22,6 +22,7 @@ urlpatterns = [
     path("account/register/", auth.register, name="register"),
     path("account/login/", auth.log_in, name="login"),
     path("account/logout/", auth.log_out, name="logout"),
+    path("account/verify/again/", auth.resend_verification, name="resend_verification"),
     path("account/verify/<str:token>/", auth.verify_email, name="verify_email"),
     path("account/password/", auth.change_password, name="password_change"),
     path("account/password/reset/", auth.PasswordResetView.as_view(), name="password_reset"),
