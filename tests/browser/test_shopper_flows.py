@@ -129,6 +129,13 @@ def test_a_gold_shopper_logs_in_its_carts_merge_and_it_sees_gold_prices(live_ser
     expect(page.locator("#cart-total")).to_have_text("124.95 EUR")
     page.screenshot(path=str(tmp_path / "storefront-cart-gold.png"), full_page=True)
 
+    # and on a phone-sized screen the cart still reads
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(line.locator("[data-role=line-total]")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "storefront-cart-gold-phone.png"), full_page=True)
+    page.goto(f"{base}/account/")
+    page.screenshot(path=str(tmp_path / "storefront-account-phone.png"), full_page=True)
+
     # when: it logs out, the cart stays with the account
     page.get_by_role("button", name="Log out").click()
     expect(page.locator("#cart-count")).to_have_text("0")
