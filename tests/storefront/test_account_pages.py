@@ -325,3 +325,20 @@ def test_a_shopper_asks_for_the_verification_link_again(priced_shop, gold_client
     link = re.search(r"http://testserver(/account/verify/[^/\s]+/)", mail.outbox[0].body)[1]
     gold_client.get(link)
     assert "Send the link again" not in text(gold_client.get("/account/"))
+
+
+def test_a_saved_cart_from_another_market_moves_to_the_one_the_visitor_shops_in(
+        priced_shop, price, client, gold_shopper):
+    # given: a saved cart in the US, a visitor shopping in the EU with no cart of its own
+    price("TS-M", "22.00", market="US")
+    saved = carts.cart_for_account(gold_shopper, market=priced_shop["US"])
+    carts.add_line(saved, "TS-M", 2)
+    client.post("/market/", {"storefront": "EU:EUR"})
+
+    # when
+    page = text(log_in(client, next="/cart/"))
+
+    # then: the cart is priced where the selector says
+    assert 'id="cart-total">30.00 EUR' in page  # 2 × the Gold 15.00
+    saved.refresh_from_db()
+    assert (saved.market, saved.currency) == (priced_shop["EU"], "EUR")

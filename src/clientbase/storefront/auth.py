@@ -35,10 +35,15 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 def _merge_cart(request: HttpRequest, response: HttpResponse) -> None:
     """The anonymous cart (from the cookie) joins the account's saved cart
     by CART_MERGE_POLICY, and the cookie goes: the account's cart is found
-    through the account from now on."""
+    through the account from now on. A saved cart from another visit moves
+    to the market and currency the visitor shops in now, as the selector
+    shows them."""
     anonymous = carts.find_cart(cookie.cart_id_from(request))
-    if anonymous is not None:
-        carts.merge_carts(anonymous, request.user)
+    cart = carts.merge_carts(anonymous, request.user)
+    storefront = page_storefront(request)
+    if cart is not None and storefront is not None and \
+            (cart.market_id, cart.currency) != (storefront.market.pk, storefront.currency):
+        carts.switch_market(cart, market=storefront.market, currency=storefront.currency)
     if cookie.cookie_name() in request.COOKIES:
         cookie.forget_cart(response)
 
