@@ -41,8 +41,8 @@ def add_prices(catalog) -> None:
 
 
 def log_in_as_shopper(page: Page, base_url: str, account) -> None:
-    """Put a session of `account` into the browser, as the storefront's own
-    login will once it exists (the back office's login is for staff)."""
+    """Put a session of `account` into the browser (a forced log-in keeps
+    this test lean; test_shopper_flows drives the storefront's log-in form)."""
     client = Client()
     client.force_login(account)
     page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,

@@ -179,6 +179,38 @@ def mark_email_verified(account: Account, *, email: str) -> Account:
     return account
 
 
+@transaction.atomic
+def change_own_password(account: Account, *, old_password: str, new_password: str) -> Account:
+    """A logged-in owner changes its own password, proving it knows the
+    current one. Returns the account (the door keeps its session alive with
+    update_session_auth_hash; other sessions end).
+
+    Raises Invalid (422) on `old_password` when it is wrong, on `password`
+    with every validator message that refuses the new one. The version
+    moves on; the history leaves the hash out.
+    """
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if not account.check_password(old_password or ""):
+        raise Invalid.on("old_password", "Your current password was entered incorrectly.",
+                         code="wrong_password")
+    check_password(new_password, account)
+    account.set_password(new_password)
+    account.save()
+    return account
+
+
+@transaction.atomic
+def reset_password(account: Account, *, new_password: str) -> Account:
+    """Set the password of an owner who proved it reads the account's mail
+    (the door checked the reset link's token). Returns the account.
+    Raises Invalid (422) on `password` with every validator message."""
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    check_password(new_password, account)
+    account.set_password(new_password)
+    account.save()
+    return account
+
+
 def _check_contact_in_scope(actor, contact: Contact | None) -> None:
     """Linking an account to a contact changes the contact: the actor must
     manage it (422 on `contact`, as for any reference it cannot use)."""

@@ -17,7 +17,7 @@ from django.db import transaction
 
 from clientbase.core.countries import is_country
 from clientbase.core.currencies import is_currency
-from clientbase.core.errors import FieldError, Invalid
+from clientbase.core.errors import Conflict, FieldError, Invalid
 from clientbase.core.models import validate_key
 from clientbase.core.text import plain_text_error
 from clientbase.customers.models import (
@@ -410,3 +410,60 @@ def delete_contact(contact: Contact, *, actor, expected_version=None) -> None:
     logged in as it stays, without a contact. Needs `delete_contact` and a
     manage grant on one of its organizations."""
     lock_for_change(contact, actor, "customers.delete_contact", expected_version).delete()
+
+
+# --- self-service: a shopper and its own contact ------------------------------
+
+# What a shopper may change on its own contact (the storefront's "My account",
+# /me): its name and phone; e-mail, key, groups and organizations are staff's.
+OWN_PROFILE_FIELDS = ("first_name", "last_name", "phone")
+
+
+def _own_contact(account) -> Contact:
+    """The account's own contact, locked for a change. Conflict (409,
+    `no_contact`) for an account without one (staff logged in to the shop)."""
+    if account is None or not account.is_authenticated or not account.is_active or not account.contact_id:
+        raise Conflict(detail="This account has no customer profile.", code="no_contact")
+    return Contact.objects.select_for_update().get(pk=account.contact_id)
+
+
+@transaction.atomic
+def update_own_profile(account, changes: Mapping[str, Any]) -> Contact:
+    """A shopper changes its own contact's OWN_PROFILE_FIELDS, by the rules
+    staff's changes follow (clean_contact_fields); the version moves on and
+    the history records it. Returns the contact.
+
+    No permission is asked: the scope is the account's own contact, and
+    nothing else can be named. Raises Invalid (422) for a bad value or a
+    field outside OWN_PROFILE_FIELDS, Conflict (409, `no_contact`) for an
+    account without a contact.
+    """
+    contact = _own_contact(account)
+    errors = [FieldError(name, "You cannot change this field.", "unknown_field")
+              for name in changes if name not in OWN_PROFILE_FIELDS]
+    cleaned, field_errors = clean_contact_fields({k: v for k, v in changes.items() if k in OWN_PROFILE_FIELDS})
+    _raise(errors + field_errors)
+    changed = [name for name, value in cleaned.items() if getattr(contact, name) != value]
+    for name in changed:
+        setattr(contact, name, cleaned[name])
+    if changed:
+        _save(contact)
+    return contact
+
+
+@transaction.atomic
+def set_own_addresses(account, addresses: Iterable[Mapping[str, Any]]) -> list[Address]:
+    """A shopper replaces its own contact's addresses (see set_addresses:
+    an entry with the `id` of one of them changes it, one without is new,
+    the others go; at most one default shipping and one default billing
+    address), by the rules staff's changes follow. The contact's version
+    moves on. Returns the addresses in the given order.
+
+    Raises Invalid (422) naming `addresses.<index>.<field>`, also for the id
+    of an address that is not the shopper's own; Conflict (409,
+    `no_contact`) for an account without a contact.
+    """
+    contact = _own_contact(account)
+    result = set_addresses(contact, addresses)
+    _save(contact)
+    return result

@@ -23,7 +23,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 
 from clientbase.catalog.models import Market, Variant
@@ -98,6 +98,23 @@ def cart_for_account(account: Account, *, market: Market, currency: str | None =
             cart = Cart.objects.select_related("market").get(account=account)
     cart.account = account  # the caller's object: its contact is likely loaded already
     return cart
+
+
+def saved_cart(account: Account) -> Cart | None:
+    """The account's saved cart, or None when it has none yet: a read that,
+    unlike `cart_for_account`, makes nothing (a page header asks it)."""
+    cart = Cart.objects.select_related("market").filter(account=account).first()
+    if cart is not None:
+        cart.account = account
+    return cart
+
+
+def item_count(cart: Cart | None) -> int:
+    """How many items the cart holds, the sum of its lines' quantities (0
+    for no cart): what a shop's header shows beside "Cart". One query."""
+    if cart is None:
+        return 0
+    return CartLine.objects.filter(cart=cart).aggregate(n=Sum("quantity"))["n"] or 0
 
 
 def lock_cart(cart: Cart) -> Cart:

@@ -7,7 +7,7 @@ gets an order with no contact and no account; nothing about a guest is
 written anywhere but on the order.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -105,3 +105,18 @@ def orders_for(account: Account) -> QuerySet[Order]:
     order as `orders_for(account).get(number=…)`, so another shopper's order
     is a 404."""
     return Order.objects.for_account(account).prefetch_related("lines")
+
+
+def order_for_visitor(number: str, *, account: Account | None, placed: Iterable[str] = ()) -> Order | None:
+    """The order `number` with its lines if this visitor may see it, else
+    None (the door's 404): one of `orders_for(account)`, or one the visitor
+    placed as a guest in this browser session (`placed`: the numbers the
+    door kept in the session when checkout answered them)."""
+    number = (number or "").strip()
+    if account is not None and account.is_authenticated:
+        order = orders_for(account).filter(number=number).first()
+        if order is not None:
+            return order
+    if number in set(placed):
+        return Order.objects.prefetch_related("lines").filter(number=number).first()
+    return None
