@@ -17,18 +17,15 @@ from tests.pricing import conftest as pricing_fixtures
 catalog = pricing_fixtures.catalog
 contact_in = pricing_fixtures.contact_in
 price = pricing_fixtures.price
+shop_prices = pricing_fixtures.shop_prices
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def shop(catalog, price):
-    for sku in ("TS-S", "TS-M"):
-        price(sku, "20.00")
-        price(sku, "18.00", min_quantity="10")
-        price(sku, "15.00", sale_type="customer_group", sale_code="GOLD")
+def shop(shop_prices, price):
     price("TS-M", "22.00", market="US")
-    return catalog
+    return shop_prices
 
 
 @pytest.fixture

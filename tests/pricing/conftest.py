@@ -62,3 +62,15 @@ def contact_in(world):
         return contact
 
     return make
+
+
+@pytest.fixture
+def shop_prices(catalog, price):
+    """The storefront's usual prices, in EU/EUR: everyone pays 20.00 for TS-S
+    and TS-M (18.00 from 10), Gold pays 15.00; TS-L has no price. Returns the
+    catalog."""
+    for sku in ("TS-S", "TS-M"):
+        price(sku, "20.00")
+        price(sku, "18.00", min_quantity="10")
+        price(sku, "15.00", sale_type="customer_group", sale_code="GOLD")
+    return catalog

@@ -15,13 +15,9 @@ from tests.conftest import make_account
 
 
 @pytest.fixture
-def shop(catalog, price):
+def shop(shop_prices):
     """T-shirt S and M: 20.00 for all, 18.00 from 10, Gold 15.00; L has no price."""
-    for sku in ("TS-S", "TS-M"):
-        price(sku, "20.00")
-        price(sku, "18.00", min_quantity="10")
-        price(sku, "15.00", sale_type="customer_group", sale_code="GOLD")
-    return listing.Storefront(catalog["EU"], "EUR")
+    return listing.Storefront(shop_prices["EU"], "EUR")
 
 
 @pytest.fixture

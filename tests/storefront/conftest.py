@@ -10,18 +10,15 @@ from tests.conftest import make_account
 from tests.pricing import conftest as pricing_fixtures
 
 catalog, price, contact_in = pricing_fixtures.catalog, pricing_fixtures.price, pricing_fixtures.contact_in
+shop_prices = pricing_fixtures.shop_prices
 
 ADDRESS = {"first_name": "Ada", "last_name": "Lovelace", "line1": "Hauptstr. 1", "line2": "",
            "postcode": "10115", "city": "Berlin", "country": "DE"}
 
 
 @pytest.fixture
-def priced_shop(catalog, price):
-    for sku in ("TS-S", "TS-M"):
-        price(sku, "20.00")
-        price(sku, "18.00", min_quantity="10")
-        price(sku, "15.00", sale_type="customer_group", sale_code="GOLD")
-    return catalog
+def priced_shop(shop_prices):
+    return shop_prices
 
 
 @pytest.fixture

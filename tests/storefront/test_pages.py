@@ -18,13 +18,9 @@ price = pricing_fixtures.price
 
 
 @pytest.fixture
-def shop(catalog, price):
-    for sku in ("TS-S", "TS-M"):
-        price(sku, "20.00")
-        price(sku, "18.00", min_quantity="10")
-        price(sku, "15.00", sale_type="customer_group", sale_code="GOLD")
+def shop(shop_prices, price):
     price("TS-M", "22.00", market="US")
-    return catalog
+    return shop_prices
 
 
 @pytest.fixture
