@@ -279,7 +279,7 @@ def build_matrix(world, accounts) -> dict:
     ann_price, carl_price = (
         PriceRow.objects.create(variant=variant, market=market, currency="EUR", unit_price=price,
                                 sale_type=SaleType.CUSTOMER, sale_code=contact.key)
-        for contact, price in ((ann, Decimal("9")), (carl, Decimal("7.77"))))
+        for contact, price in ((ann, Decimal("9")), (carl, Decimal("777.77"))))
 
     callers = {"anonymous": None, "shopper": accounts["registered"], "csr": accounts["csr"],
                "csr_view": csr_view, "lead": lead, "admin": accounts["admin"]}
@@ -297,9 +297,9 @@ def build_matrix(world, accounts) -> dict:
         "prices": {"visible": ann_price, "invisible": carl_price},
     }
     # What no answer to a scoped caller may contain (item 6: a visible object
-    # may refer to an invisible one by id only). Carl's price is 7.77.
+    # may refer to an invisible one by id only). Carl's price is 777.77 (a figure no timestamp or id can hold).
     foreign = ["Carl", "Jones", "carl@example.com", "C-CARL", "US Sales", "US-SALES",
-               "US Headquarters", "US-HQ", "carl's", carl_token.hint, "7.77"]
+               "US Headquarters", "US-HQ", "carl's", carl_token.hint, "777.77"]
     foreign_ids = [str(o.pk) for o in (carl, carl_account, us_grant, carl_token, world["US-SALES"],
                                        world["US-HQ"], carl_price)]
     return {"callers": callers, "objects": objects, "missing": str(uuid.uuid4()), "foreign": foreign,

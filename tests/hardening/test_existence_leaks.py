@@ -19,7 +19,7 @@ from clientbase.pricing.models import PriceRow
 from tests.pricing.conftest import catalog, price  # noqa: F401  (fixtures)
 
 US_NAMES = ["US Sales", "US-SALES", "US Headquarters", "US-HQ"]
-HIDDEN_PRICE = "7.77"
+HIDDEN_PRICE = "777.77"  # a figure no timestamp or id can hold
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +51,7 @@ def prices(price, people):
         "all": price("TS-M", "20.00"),
         "ann": price("TS-M", "15.00", sale_type="customer", sale_code="C-ANN"),
         "carl": price("TS-M", HIDDEN_PRICE, sale_type="customer", sale_code="C-CARL"),
-        "hugo": price("TS-M", "6.66", sale_type="customer", sale_code=str(people["hugo"].pk)),
+        "hugo": price("TS-M", "666.66", sale_type="customer", sale_code=str(people["hugo"].pk)),
     }
 
 
@@ -68,7 +68,7 @@ def assert_no_trace(body: bytes | str, *secrets: str) -> None:
 
 
 def hidden_price_secrets(people) -> list[str]:
-    return ["C-CARL", HIDDEN_PRICE, str(people["hugo"].pk), "6.66"]
+    return ["C-CARL", HIDDEN_PRICE, str(people["hugo"].pk), "666.66"]
 
 
 # --- effective groups ------------------------------------------------------------
