@@ -68,7 +68,7 @@ def _csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         header_line = start.decode("utf-8-sig", errors="replace").splitlines()[0] if start else ""
         delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-        reader = csv.reader(text, delimiter=delimiter, strict=False)
+        reader = csv.reader(text, delimiter=delimiter, strict=True)
         number = 0
         try:
             for number, cells in enumerate(reader, start=1):
@@ -100,17 +100,20 @@ def _cell_text(value) -> str:
 
 @contextmanager
 def _workbook(path: Path):
-    import openpyxl  # only XLSX files need it
     from zipfile import BadZipFile
 
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileProblem(detail=f"Not a readable XLSX workbook ({exc}).", code="bad_xlsx") from exc
-    try:
-        yield book
-    finally:
-        book.close()
+    import openpyxl  # only XLSX files need it
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    with path.open("rb") as f:  # a file object: openpyxl would judge a path by its extension
+        try:
+            book = openpyxl.load_workbook(f, read_only=True, data_only=True)
+        except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+            raise FileProblem(detail=f"Not a readable XLSX workbook ({exc}).", code="bad_xlsx") from exc
+        try:
+            yield book
+        finally:
+            book.close()
 
 
 def _xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:

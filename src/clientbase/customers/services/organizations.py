@@ -11,6 +11,7 @@ from clientbase.core.permissions import require
 from clientbase.core.trees import lock_tree
 from clientbase.core.text import plain_text_error
 from clientbase.core.unique import check_unique, save_unique
+from clientbase.core.writes import record_actor
 from clientbase.customers.models import CustomerGroup, GrantLevel, Organization, OrganizationKind
 from clientbase.customers.services.access import is_unrestricted, lock_for_change
 from clientbase.customers.services.trees import check_parent, move_node
@@ -74,6 +75,7 @@ def create_organization(*, actor, name: str, parent: Organization | None = None,
     fields = {"name": name, "key": key, "kind": kind}
     clean_organization_fields(fields)
     org = Organization(**fields, parent=parent)
+    record_actor(org, actor)  # outside a request (the CLI, imports) too
     check_parent(None, parent)
     check_unique(org, "key")
     save_unique(org, "key")
@@ -92,6 +94,7 @@ def update_organization(org: Organization, *, actor, changes: dict,
     if parent_given:
         lock_tree(Organization)  # before any row lock: see core.trees.lock_tree
     org = lock_for_change(org, actor, "customers.change_organization", expected_version)
+    record_actor(org, actor)
     moving = parent_given and (parent.pk if parent else None) != org.parent_id
     changes = dict(changes)
     clean_organization_fields(changes)
@@ -118,6 +121,7 @@ def move_organization(org: Organization, parent: Organization | None, *, actor,
     Conflict (409). Returns the organization."""
     lock_tree(Organization)  # before any row lock: see core.trees.lock_tree
     org = lock_for_change(org, actor, "customers.change_organization", expected_version)
+    record_actor(org, actor)
     _check_parent_allowed(actor, parent, making_root=True)
     return move_node(org, parent, locked=True)
 
