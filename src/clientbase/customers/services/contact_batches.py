@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from clientbase.core.batches import RowOutcome, RowStatus, by_refs, record_history
+from clientbase.core.batches import RowOutcome, RowStatus, by_refs, insert_rows, record_history, update_rows
 from clientbase.core.errors import DomainError, FieldError, Forbidden
 from clientbase.core.permissions import require
 from clientbase.customers.models import Contact, ContactSource, CustomerGroup, GrantLevel, Organization
@@ -191,10 +191,10 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
             final_groups[contact.pk] = group_ids
         outcomes[index] = RowOutcome(RowStatus.UPDATED)
 
-    Contact.objects.bulk_create(created)
-    if updated:
-        Contact.objects.bulk_update(updated, sorted(
-            {*changed_fields, "version", "updated_at", "search_first_name", "search_last_name"}))
+    for contact in created:
+        contact.created_at = contact.updated_at = now
+    insert_rows(created)
+    update_rows(updated, sorted({*changed_fields, "version", "updated_at", "search_first_name", "search_last_name"}))
     org_rows = _replace_memberships(org_through, "organization_id", final_orgs, current_orgs)
     group_rows = _replace_memberships(group_through, "customergroup_id", final_groups, current_groups)
     record_history(Contact, created, actor=actor, update=False,
