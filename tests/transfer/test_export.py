@@ -110,3 +110,10 @@ def test_an_organization_without_a_key_is_named_by_its_id_and_imports_back(world
     Contact.objects.get(key="K").organizations.clear()
     out, error = run("import", "contacts", str(out_file))
     assert error is None and list(Contact.objects.get(key="K").organizations.all()) == [lone]
+
+
+def test_an_account_without_the_view_permission_exports_nothing(people, accounts, tmp_path, run_cli):
+    out_file = tmp_path / "contacts.csv"
+    code, out, err = run_cli("export", "contacts", "--as", "shopper@example.com", "-o", str(out_file))
+    assert code == 1 and err.strip() == "CommandError: You lack the permission customers.view_contact."
+    assert not out_file.exists()

@@ -9,10 +9,12 @@ from typing import IO
 
 from django.db.models import Prefetch
 
+from clientbase.core.permissions import require
 from clientbase.customers.models import Contact, CustomerGroup, Organization
 from clientbase.customers.models.visibility import organization_scope
 from clientbase.transfer.columns import join_keys, neutralise
 from clientbase.transfer.contacts import ContactsEntity
+from clientbase.transfer.customer_groups import CustomerGroupsEntity
 from clientbase.transfer.organizations import OrganizationsEntity
 
 FORMATS = ("csv", "xlsx", "jsonl")
@@ -65,9 +67,19 @@ def organization_rows(actor) -> Iterator[dict]:
                "customer_groups": [_ref(g) for g in o.customer_groups.all()]}
 
 
+def customer_group_rows(actor) -> Iterator[dict]:
+    """Every customer group (they are shop-wide), parents before children."""
+    groups = CustomerGroup.objects.visible_to(actor).order_by("path").select_related("parent")
+    for g in groups.iterator(chunk_size=CHUNK):
+        yield {"key": g.key, "name": g.name, "description": g.description,
+               "parent": g.parent.key if g.parent_id else ""}
+
+
+# entity → (columns, rows, the permission reading them needs, as in the API)
 EXPORTS = {
-    "contacts": (ContactsEntity.columns, contact_rows),
-    "organizations": (OrganizationsEntity.columns, organization_rows),
+    "contacts": (ContactsEntity.columns, contact_rows, "customers.view_contact"),
+    "organizations": (OrganizationsEntity.columns, organization_rows, "customers.view_organization"),
+    "customer-groups": (CustomerGroupsEntity.columns, customer_group_rows, "customers.view_customergroup"),
 }
 
 
@@ -77,8 +89,10 @@ def _cells(row: dict, columns) -> list[str]:
 
 def write_export(entity: str, out: IO, *, actor, file_format: str = "csv") -> int:
     """Write `entity` as `actor` sees it to `out` (text for csv and jsonl,
-    binary for xlsx); returns the number of rows."""
-    columns, rows = EXPORTS[entity]
+    binary for xlsx); returns the number of rows. Forbidden when `actor`
+    lacks the permission to view that entity."""
+    columns, rows, permission = EXPORTS[entity]
+    require(actor, permission)
     count = 0
     if file_format == "jsonl":
         for count, row in enumerate(rows(actor), start=1):

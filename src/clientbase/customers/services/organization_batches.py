@@ -18,6 +18,7 @@ from clientbase.core.batches import RowOutcome, RowStatus, by_refs
 from clientbase.core.errors import DomainError, FieldError
 from clientbase.customers.models import CustomerGroup, Organization
 from clientbase.customers.services.organizations import create_organization, update_organization
+from clientbase.customers.services.trees import parents_first
 
 UNKNOWN_PARENT = "unknown_parent"
 
@@ -57,18 +58,9 @@ def upsert_organizations(rows: Sequence[OrganizationRow], *, actor) -> list[RowO
     known = by_refs(_visible(actor), parent_keys)
     groups = by_refs(CustomerGroup.objects.all(), {k for row in rows for k in row.customer_groups or ()})
 
-    # Rows whose parent is another row of the batch wait for it: each round
-    # writes the rows whose parent is known (or none), until no row moves on.
-    waiting = list(range(len(rows)))
-    while waiting:
-        in_batch = {rows[i].key for i in waiting if rows[i].key}
-        ready = [i for i in waiting if not (rows[i].parent_given and rows[i].parent in in_batch
-                                            and rows[i].parent not in known and rows[i].parent != rows[i].key)]
-        if not ready:  # they wait on each other: a cycle, reported as unknown parents
-            ready = waiting
-        for i in ready:
-            outcomes[i] = _upsert(rows[i], actor, existing, visible, known, groups)
-        waiting = [i for i in waiting if i not in set(ready)]
+    # A row whose parent is another row of the batch comes after it.
+    for i in parents_first([(row.key, row.parent if row.parent_given else None) for row in rows]):
+        outcomes[i] = _upsert(rows[i], actor, existing, visible, known, groups)
     return outcomes
 
 

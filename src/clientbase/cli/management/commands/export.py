@@ -6,11 +6,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from clientbase.cli.actors import AS_HELP, acting_account
+from clientbase.core.errors import DomainError
+from clientbase.core.permissions import require
 from clientbase.transfer.exports import EXPORTS, FORMATS, write_export
 
 
 class Command(BaseCommand):
-    help = ("Export contacts or organizations with the API's field names as columns (lists as keys "
+    help = ("Export contacts, organizations or customer groups with the API's field names as columns (lists as keys "
             "separated by `|`): the file imports back with `clientbase import`. Cells a spreadsheet "
             "would run as formulas get a leading apostrophe.")
 
@@ -29,6 +31,10 @@ class Command(BaseCommand):
         file_format = format or (suffix if suffix in FORMATS else "csv")
         if file_format == "xlsx" and not output:
             raise CommandError("An XLSX export needs a file: add -o FILE.xlsx.")
+        try:
+            require(actor, EXPORTS[entity][2])  # before a file is opened
+        except DomainError as exc:
+            raise CommandError(str(exc)) from exc
         if output is None:
             write_export(entity, self.stdout, actor=actor, file_format=file_format)
             return
