@@ -62,6 +62,15 @@ def _insert(model: type[models.Model], fields: Sequence[models.Field], rows: Ite
                                  for row in rows])
 
 
+def insert_values(model: type[models.Model], field_names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Insert rows of values for the fields named (attnames such as
+    `contact_id` too) in one executemany; for rows whose ids the database
+    assigns, and nothing to record in a history (link rows)."""
+    rows = list(rows)
+    if rows:
+        _insert(model, [model._meta.get_field(name) for name in field_names], rows)
+
+
 def insert_rows(objs: Sequence[models.Model]) -> None:
     """Insert new `objs` (whose primary keys are set, as UUIDs are on
     creation) without save(): their derived fields and timestamps must be

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from clientbase.core.batches import RowOutcome, RowStatus, by_refs, insert_rows, record_history, update_rows
+from clientbase.core.batches import RowOutcome, RowStatus, by_refs, insert_rows, insert_values, record_history, update_rows
 from clientbase.core.errors import DomainError, FieldError, Forbidden
 from clientbase.core.permissions import require
 from clientbase.customers.models import Contact, ContactSource, CustomerGroup, GrantLevel, Organization
@@ -195,8 +195,9 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
         contact.created_at = contact.updated_at = now
     insert_rows(created)
     update_rows(updated, sorted({*changed_fields, "version", "updated_at", "search_first_name", "search_last_name"}))
-    org_rows = _replace_memberships(org_through, "organization_id", final_orgs, current_orgs)
-    group_rows = _replace_memberships(group_through, "customergroup_id", final_groups, current_groups)
+    written = [c.pk for c in (*created, *updated)]
+    org_rows = _replace_memberships(org_through, "organization_id", final_orgs, current_orgs, written)
+    group_rows = _replace_memberships(group_through, "customergroup_id", final_groups, current_groups, written)
     record_history(Contact, created, actor=actor, update=False,
                    memberships={"organizations": org_rows, "customer_groups": group_rows})
     record_history(Contact, updated, actor=actor, update=True,
@@ -204,26 +205,21 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
     return outcomes
 
 
-def _replace_memberships(through, target: str, wanted: dict[Any, set], current: dict[Any, dict[Any, int]]
-                         ) -> dict[Any, list[tuple[int, Any]]]:
+def _replace_memberships(through, target: str, wanted: dict[Any, set], current: dict[Any, dict[Any, int]],
+                         written: list) -> dict[Any, list[tuple[int, Any]]]:
     """Make each contact of `wanted` a member of exactly its targets (one
-    delete, one insert); answers every written contact's memberships after
-    the write, as (through-row id, target id), for the history."""
+    delete, one insert); answers the memberships of the `written` contacts
+    after the write, as (through-row id, target id), for the history."""
     removed = [row_id for contact_id, targets in wanted.items()
                for target_id, row_id in current.get(contact_id, {}).items() if target_id not in targets]
     if removed:
         through.objects.filter(id__in=removed).delete()
-    added = [through(contact_id=contact_id, **{target: target_id})
-             for contact_id, targets in wanted.items() for target_id in targets
-             if target_id not in current.get(contact_id, {})]
-    through.objects.bulk_create(added)
-    after: dict[Any, list[tuple[int, Any]]] = {
-        contact_id: [(row_id, target_id) for target_id, row_id in targets.items()]
-        for contact_id, targets in current.items() if contact_id not in wanted}
-    for row in added:
-        after.setdefault(row.contact_id, []).append((row.id, getattr(row, target)))
-    for contact_id, targets in wanted.items():
-        after.setdefault(contact_id, []).extend(
-            (row_id, target_id) for target_id, row_id in current.get(contact_id, {}).items()
-            if target_id in targets)
+    insert_values(through, ("contact_id", target), (
+        (contact_id, target_id) for contact_id, targets in wanted.items() for target_id in targets
+        if target_id not in current.get(contact_id, {})))
+    after: dict[Any, list[tuple[int, Any]]] = defaultdict(list)
+    if written:
+        for row_id, contact_id, target_id in through.objects.filter(contact_id__in=written).values_list(
+                "id", "contact_id", target):
+            after[contact_id].append((row_id, target_id))
     return after
