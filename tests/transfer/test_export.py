@@ -117,3 +117,14 @@ def test_an_account_without_the_view_permission_exports_nothing(people, accounts
     code, out, err = run_cli("export", "contacts", "--as", "shopper@example.com", "-o", str(out_file))
     assert code == 1 and err.strip() == "CommandError: You lack the permission customers.view_contact."
     assert not out_file.exists()
+
+
+def test_a_scoped_export_of_organizations_imports_back_unchanged(world, accounts, tmp_path, run):
+    # given: csr sees EU Headquarters but not its parent, Administration
+    out_file = tmp_path / "organizations.csv"
+    run("export", "organizations", "--as", "csr@example.com", "-o", str(out_file))
+    # when
+    out, error = run("import", "organizations", str(out_file), "--as", "csr@example.com")
+    # then: the empty parent leaves the one it cannot see
+    assert error is None and "0 created, 0 updated, 2 unchanged" in out
+    assert Organization.objects.get(key="EU-HQ").parent == world["ADMIN"]

@@ -58,13 +58,18 @@ def upsert_organizations(rows: Sequence[OrganizationRow], *, actor) -> list[RowO
     known = by_refs(_visible(actor), parent_keys)
     groups = by_refs(CustomerGroup.objects.all(), {k for row in rows for k in row.customer_groups or ()})
 
+    # Parents the actor cannot see: an empty parent in its file leaves them
+    # (its export showed none), as a contact keeps memberships it cannot see.
+    parent_ids = {o.parent_id for o in existing.values() if o.parent_id}
+    hidden_parents = parent_ids - set(_visible(actor).filter(pk__in=parent_ids).values_list("pk", flat=True))
     # A row whose parent is another row of the batch comes after it.
     for i in parents_first([(row.key, row.parent if row.parent_given else None) for row in rows]):
-        outcomes[i] = _upsert(rows[i], actor, existing, visible, known, groups)
+        outcomes[i] = _upsert(rows[i], actor, existing, visible, known, groups, hidden_parents)
     return outcomes
 
 
-def _upsert(row: OrganizationRow, actor, existing: dict, visible: set, known: dict, groups: dict) -> RowOutcome:
+def _upsert(row: OrganizationRow, actor, existing: dict, visible: set, known: dict, groups: dict,
+            hidden_parents: set) -> RowOutcome:
     errors: list[FieldError] = []
     if not row.key:
         errors.append(FieldError("key", "A key is required: rows are matched by key.", "required"))
@@ -96,7 +101,8 @@ def _upsert(row: OrganizationRow, actor, existing: dict, visible: set, known: di
                 if wanted_groups is not None and {g.pk for g in wanted_groups} == set(
                         org.customer_groups.values_list("pk", flat=True)):
                     wanted_groups = None
-                moving = row.parent_given and (parent.pk if parent else None) != org.parent_id
+                moving = row.parent_given and (parent.pk if parent else None) != org.parent_id and not (
+                    parent is None and org.parent_id in hidden_parents)
                 if not (changes or wanted_groups is not None or moving):
                     return RowOutcome(RowStatus.UNCHANGED)
                 org = update_organization(org, actor=actor, changes=changes, customer_groups=wanted_groups,
