@@ -94,6 +94,8 @@ def test_json_lines_go_to_standard_output_with_lists_as_lists(people, run):
     assert error is None and len(rows) == 2
     eve = next(r for r in rows if r["key"] == "EVE")
     assert eve["organizations"] == ["EU-MGMT", "US-SALES"] and eve["first_name"].startswith("=cmd")
+    uma = next(r for r in rows if r["key"] == "UMA")
+    assert (uma["birth_date"], uma["phone"]) == (None, "")  # as the API answers
 
 
 def test_an_xlsx_export_needs_a_file(world, run_cli):

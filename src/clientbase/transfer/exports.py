@@ -18,6 +18,8 @@ from clientbase.transfer.customer_groups import CustomerGroupsEntity
 from clientbase.transfer.organizations import OrganizationsEntity
 
 FORMATS = ("csv", "xlsx", "jsonl")
+# Fields the API answers with null when there is none.
+_NULLABLE = ("key", "email", "birth_date", "parent")
 CHUNK = 2000
 
 
@@ -96,6 +98,8 @@ def write_export(entity: str, out: IO, *, actor, file_format: str = "csv") -> in
     count = 0
     if file_format == "jsonl":
         for count, row in enumerate(rows(actor), start=1):
+            # As the API answers them: none is null, not an empty string.
+            row = {name: None if value == "" and name in _NULLABLE else value for name, value in row.items()}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     elif file_format == "csv":
         writer = csv.writer(out)
