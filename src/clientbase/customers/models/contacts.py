@@ -140,13 +140,19 @@ class Contact(BaseModel):
         """The code customer-specific prices use: the key, or the id without one."""
         return self.key or str(self.id)
 
-    def save(self, *args, **kwargs):
+    def fill_derived_fields(self) -> None:
+        """The search columns and the stored spelling of the e-mail, from the
+        fields: save() calls it, and so do batch writes (bulk_create and
+        bulk_update skip save())."""
         self.search_first_name = self.first_name.casefold()
         self.search_last_name = self.last_name.casefold()
         if self.email:
             self.email = self.email.strip().lower()
         else:
             self.email = None
+
+    def save(self, *args, **kwargs):
+        self.fill_derived_fields()
         if update_fields := kwargs.get("update_fields"):
             kwargs["update_fields"] = {*update_fields, "search_first_name", "search_last_name"}
         super().save(*args, **kwargs)

@@ -71,6 +71,12 @@ def clean_contact_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[
             if name in ("first_name", "last_name") and (error := plain_text_error(value, name)):
                 errors.append(error)
                 continue
+            # The API's schemas say the same; a file or a form must hear it too
+            # (PostgreSQL would refuse the row, SQLite would keep it whole).
+            limit = Contact._meta.get_field(name).max_length
+            if limit and len(value) > limit:
+                errors.append(FieldError(name, f"At most {limit} characters.", "too_long"))
+                continue
         if name in _BLANK_TEXT and value is None:
             value = ""
         if name == "key":

@@ -13,6 +13,7 @@ from clientbase.core.permissions import require
 from clientbase.core.trees import lock_tree
 from clientbase.core.text import check_plain_text
 from clientbase.core.unique import check_unique, save_unique
+from clientbase.core.writes import record_actor
 from clientbase.customers.models.visibility import organization_scope
 from clientbase.customers.services.access import lock_for_change
 from clientbase.customers.services.trees import check_parent, move_node
@@ -154,9 +155,25 @@ def _check_group_key(group: CustomerGroup) -> None:
     check_unique(group, "key")
 
 
-def _save_group(group: CustomerGroup) -> CustomerGroup:
+def _check_group_text(group: CustomerGroup) -> None:
+    """422 for an empty or overlong name or description (the API's schemas
+    say the same; a file must hear it too)."""
+    group.name = (group.name or "").strip()
+    if not group.name:
+        raise Invalid.on("name", "A name is required.", code="required")
+    for name, limit in (("name", 200), ("description", 10_000)):
+        value = getattr(group, name) or ""
+        if len(value) > limit:
+            raise Invalid.on(name, f"At most {limit} characters.", code="too_long")
+        if "\x00" in value:
+            raise Invalid.on(name, "NUL characters are not allowed.", code="invalid")
+
+
+def _save_group(group: CustomerGroup, actor=None) -> CustomerGroup:
+    _check_group_text(group)
     check_plain_text(group.name, "name")
     _check_group_key(group)
+    record_actor(group, actor)  # outside a request (the CLI, imports) too
     save_unique(group, "key")
     return group
 
@@ -168,7 +185,7 @@ def create_customer_group(*, actor, key: str, name: str, description: str = "",
     group = CustomerGroup(key=key, name=name, description=description)
     check_parent(None, parent)
     group.parent = parent
-    return _save_group(group)
+    return _save_group(group, actor)
 
 
 @transaction.atomic
@@ -183,8 +200,9 @@ def update_customer_group(group: CustomerGroup, *, actor, changes: dict,
     for name, value in changes.items():
         setattr(group, name, value)
     if changes:
-        group = _save_group(group)
+        group = _save_group(group, actor)
     if parent_given and (parent.pk if parent else None) != group.parent_id:
+        record_actor(group, actor)
         # The move saves the group itself: one version step per kind of change.
         group = move_node(group, parent, locked=True)
     return group

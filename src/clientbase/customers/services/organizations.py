@@ -3,12 +3,16 @@ the system) and enforces permission, scope, invariants and the version."""
 
 from django.db import transaction
 
-from clientbase.core.errors import Conflict, Forbidden
+from django.core.exceptions import ValidationError
+
+from clientbase.core.errors import Conflict, FieldError, Forbidden, Invalid
+from clientbase.core.models import validate_key
 from clientbase.core.permissions import require
 from clientbase.core.trees import lock_tree
-from clientbase.core.text import check_plain_text
+from clientbase.core.text import plain_text_error
 from clientbase.core.unique import check_unique, save_unique
-from clientbase.customers.models import CustomerGroup, GrantLevel, Organization
+from clientbase.core.writes import record_actor
+from clientbase.customers.models import CustomerGroup, GrantLevel, Organization, OrganizationKind
 from clientbase.customers.services.access import is_unrestricted, lock_for_change
 from clientbase.customers.services.trees import check_parent, move_node
 
@@ -29,6 +33,37 @@ def _check_parent_allowed(actor, parent: Organization | None, *, making_root: bo
                                "organizations under it.", code="forbidden")
 
 
+def clean_organization_fields(fields: dict) -> None:
+    """Invalid (422) naming every bad one of `fields` (name, key, kind): a
+    name of 1 to 200 plain characters, a key as core.models.validate_key
+    has it, a kind among OrganizationKind. Changes `fields` in place to the
+    stored spelling (trimmed name, None for no key)."""
+    errors: list[FieldError] = []
+    if "name" in fields:
+        name = fields["name"] = (fields["name"] or "").strip()
+        limit = Organization._meta.get_field("name").max_length
+        if not name:
+            errors.append(FieldError("name", "A name is required.", "required"))
+        elif len(name) > limit:
+            errors.append(FieldError("name", f"At most {limit} characters.", "too_long"))
+        elif error := plain_text_error(name, "name"):
+            errors.append(error)
+        elif "\x00" in name:
+            errors.append(FieldError("name", "NUL characters are not allowed.", "invalid"))
+    if "key" in fields:
+        key = fields["key"] = (fields["key"] or "").strip() or None
+        if key is not None:
+            try:
+                validate_key(key)
+            except ValidationError as exc:
+                errors.append(FieldError("key", " ".join(exc.messages), "invalid_key"))
+    if "kind" in fields and fields["kind"] not in OrganizationKind.values:
+        errors.append(FieldError("kind", f"One of {', '.join(OrganizationKind.values)}.", "invalid_choice"))
+    if errors:
+        raise Invalid(detail=f"Invalid input: {', '.join(e.field for e in errors)}.", code=errors[0].code,
+                      errors=errors)
+
+
 @transaction.atomic
 def create_organization(*, actor, name: str, parent: Organization | None = None,
                         key: str | None = None, kind: str = "organization",
@@ -37,8 +72,10 @@ def create_organization(*, actor, name: str, parent: Organization | None = None,
     Returns it. 403 without `add_organization` or a manage grant on the parent."""
     require(actor, "customers.add_organization")
     _check_parent_allowed(actor, parent, making_root=True)
-    check_plain_text(name, "name")
-    org = Organization(name=name, key=key or None, kind=kind, parent=parent)
+    fields = {"name": name, "key": key, "kind": kind}
+    clean_organization_fields(fields)
+    org = Organization(**fields, parent=parent)
+    record_actor(org, actor)  # outside a request (the CLI, imports) too
     check_parent(None, parent)
     check_unique(org, "key")
     save_unique(org, "key")
@@ -57,15 +94,15 @@ def update_organization(org: Organization, *, actor, changes: dict,
     if parent_given:
         lock_tree(Organization)  # before any row lock: see core.trees.lock_tree
     org = lock_for_change(org, actor, "customers.change_organization", expected_version)
+    record_actor(org, actor)
     moving = parent_given and (parent.pk if parent else None) != org.parent_id
-    if "name" in changes:
-        check_plain_text(changes["name"], "name")
+    changes = dict(changes)
+    clean_organization_fields(changes)
     if moving:
         _check_parent_allowed(actor, parent, making_root=True)
     for name, value in changes.items():
         setattr(org, name, value)
     if "key" in changes:
-        org.key = org.key or None
         check_unique(org, "key")
     if changes or customer_groups is not None:
         save_unique(org, "key")
@@ -84,6 +121,7 @@ def move_organization(org: Organization, parent: Organization | None, *, actor,
     Conflict (409). Returns the organization."""
     lock_tree(Organization)  # before any row lock: see core.trees.lock_tree
     org = lock_for_change(org, actor, "customers.change_organization", expected_version)
+    record_actor(org, actor)
     _check_parent_allowed(actor, parent, making_root=True)
     return move_node(org, parent, locked=True)
 

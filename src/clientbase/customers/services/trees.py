@@ -70,3 +70,21 @@ def move_node(node: TreeNode, new_parent: TreeNode | None, *, locked: bool = Fal
     node._change_reason = f"moved under {new_parent}" if new_parent else "moved to the top"
     node.save(update_fields=["parent", "path", "depth"])
     return node
+
+
+def parents_first(items: list[tuple[str | None, str | None]]) -> list[int]:
+    """The indices of `items` — (key, parent key) pairs, as an import's rows
+    name them — in an order where an item whose parent is another item comes
+    after that item; items whose parents form a cycle come last, in file
+    order (their parents are then unknown, which fails them)."""
+    order: list[int] = []
+    waiting = list(range(len(items)))
+    while waiting:
+        keys = {items[i][0] for i in waiting if items[i][0]}
+        ready = [i for i in waiting if not (items[i][1] in keys and items[i][1] != items[i][0])]
+        if not ready:
+            ready = waiting
+        order += ready
+        placed = set(ready)
+        waiting = [i for i in waiting if i not in placed]
+    return order

@@ -1,0 +1,149 @@
+"""Batch writes (imports): the outcome of each row, and the history of rows
+written with bulk_create/bulk_update, which skip save() and its signals.
+
+A batch service judges every row by the same rules as the single-object
+service (permission, scope, invariants), writes the good rows with a few
+bulk queries, and answers one `RowOutcome` per input row, in order.
+"""
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connections, models, router
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from clientbase.core.errors import DomainError, FieldError
+from clientbase.core.models import looks_like_uuid
+
+
+class RowStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    UNCHANGED = "unchanged", "Unchanged"
+    FAILED = "failed", "Failed"
+
+
+@dataclass
+class RowOutcome:
+    status: RowStatus
+    errors: list[FieldError] = field(default_factory=list)
+
+    @classmethod
+    def failed(cls, errors: Iterable[FieldError]) -> "RowOutcome":
+        return cls(RowStatus.FAILED, list(errors))
+
+    @classmethod
+    def from_error(cls, exc: DomainError, field_name: str = "") -> "RowOutcome":
+        """A service's error as a failed row: its field errors, or its detail
+        on `field_name` when it names none."""
+        return cls.failed(exc.errors or [FieldError(field_name, exc.detail, exc.code)])
+
+
+_HISTORY_FIELDS = ("history_id", "history_date", "history_change_reason", "history_type", "history_user_id")
+
+
+def _connection(model):
+    return connections[router.db_for_write(model)]
+
+
+def _insert(model: type[models.Model], fields: Sequence[models.Field], rows: Iterable[Sequence[Any]]) -> None:
+    """One INSERT statement run for every row of values (executemany):
+    Django's bulk_create compiles every value of every row, which costs
+    more than the database's work."""
+    connection = _connection(model)
+    qn = connection.ops.quote_name
+    sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[f.get_db_prep_save(v, connection) for f, v in zip(fields, row)]
+                                 for row in rows])
+
+
+def insert_values(model: type[models.Model], field_names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Insert rows of values for the fields named (attnames such as
+    `contact_id` too) in one executemany; for rows whose ids the database
+    assigns, and nothing to record in a history (link rows)."""
+    rows = list(rows)
+    if rows:
+        _insert(model, [model._meta.get_field(name) for name in field_names], rows)
+
+
+def insert_rows(objs: Sequence[models.Model]) -> None:
+    """Insert new `objs` (whose primary keys are set, as UUIDs are on
+    creation) without save(): their derived fields and timestamps must be
+    filled already, and `record_history` be called for a model with history."""
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = model._meta.concrete_fields
+    _insert(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in objs))
+
+
+def record_history(model: type[models.Model], objs: Sequence[models.Model], *, actor, update: bool,
+                   memberships: Mapping[str, Mapping[Any, Sequence[tuple[Any, Any]]]] = {}) -> None:
+    """One history record per object of `objs` (just written in bulk), by
+    `actor`, as save() would have recorded it; `memberships` gives, per
+    many-to-many field kept in the history, each object's rows after the
+    write as (through-row id, target id): the snapshot simple-history takes
+    of them. A few statements whatever the number of objects."""
+    if not objs:
+        return
+    history_model = model.history.model
+    when = timezone.now()
+    copied = [f for f in history_model._meta.concrete_fields if f.attname not in _HISTORY_FIELDS]
+    own = [history_model._meta.get_field(name) for name in _HISTORY_FIELDS[1:]]
+    extra = [when, "import", "~" if update else "+", actor.pk if actor is not None else None]
+    _insert(history_model, copied + own, ([getattr(obj, f.attname) for f in copied] + extra for obj in objs))
+    if not memberships:
+        return
+    # The new records' ids, for the snapshots: the batch's records share their moment.
+    record_ids = dict(history_model.objects.filter(history_date=when, id__in=[o.pk for o in objs])
+                      .values_list("id", "history_id"))
+    m2m_fields = {f.name: f for f in history_model._history_m2m_fields}
+    for name, by_object in memberships.items():
+        m2m_field = m2m_fields[name]
+        snapshot_model = HistoricalRecords.m2m_models[m2m_field]
+        fields = [snapshot_model._meta.get_field(f) for f in
+                  ("id", "history", m2m_field.m2m_field_name(), m2m_field.m2m_reverse_field_name())]
+        _insert(snapshot_model, fields, ([through_id, record_ids[obj.pk], obj.pk, target_id]
+                                         for obj in objs for through_id, target_id in by_object.get(obj.pk, ())))
+
+
+def by_refs(queryset: models.QuerySet, refs: Iterable[str]) -> dict[str, Any]:
+    """The objects of `queryset` named by `refs` (ids or keys, as the API
+    accepts them), by each way they were named; one query. A ref that is not
+    in the answer names nothing `queryset` holds."""
+    refs = {str(r).strip() for r in refs if r}
+    if not refs:
+        return {}
+    ids = {r: uuid.UUID(r) for r in refs if looks_like_uuid(r)}
+    keys = refs - set(ids)
+    found: dict[str, Any] = {}
+    for obj in queryset.filter(models.Q(key__in=keys) | models.Q(pk__in=list(ids.values()))):
+        found[obj.key] = obj
+        found[str(obj.pk)] = obj
+    return {**{r: found[str(i)] for r, i in ids.items() if str(i) in found},
+            **{k: found[k] for k in keys if k in found}}
+
+
+def update_rows(objs: Sequence[models.Model], fields: Iterable[str]) -> None:
+    """Write `fields` of each of `objs` (rows that exist) with one UPDATE
+    statement run for every object (executemany): Django's bulk_update builds
+    a CASE per field and row, and costs a hundred times more on a batch of a
+    thousand."""
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = _connection(model)
+    columns = [model._meta.get_field(name) for name in fields]
+    pk = model._meta.pk
+    qn = connection.ops.quote_name
+    sql = (f"UPDATE {qn(model._meta.db_table)} SET {', '.join(f'{qn(c.column)} = %s' for c in columns)} "
+           f"WHERE {qn(pk.column)} = %s")
+    params = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns]
+              + [pk.get_db_prep_save(obj.pk, connection)] for obj in objs]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

@@ -1,0 +1,225 @@
+"""Contacts in batches (imports): upsert many contacts by key with the rules of
+`create_contact` and `update_contact` — the same validation functions, the
+permission checked once per batch, the scope per row — and a few bulk queries
+per batch instead of several per row.
+"""
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from clientbase.core.batches import RowOutcome, RowStatus, by_refs, insert_rows, insert_values, record_history, update_rows
+from clientbase.core.errors import DomainError, FieldError, Forbidden
+from clientbase.core.permissions import require
+from clientbase.customers.models import Contact, ContactSource, CustomerGroup, GrantLevel, Organization
+from clientbase.customers.models.visibility import organization_scope
+from clientbase.customers.services.access import is_unrestricted
+from clientbase.customers.services.contacts import check_stays_managed, clean_contact_fields
+
+
+@dataclass
+class ContactRow:
+    """One contact to create or change. `fields` holds any of CONTACT_FIELDS
+    (a key matches an existing contact; without one, a new contact);
+    `organizations` and `customer_groups` are keys, and replace the
+    memberships when given (None: leave them alone)."""
+
+    fields: Mapping[str, Any]
+    organizations: Sequence[str] | None = None
+    customer_groups: Sequence[str] | None = None
+
+
+def _permission_error(actor, perm: str) -> FieldError | None:
+    try:
+        require(actor, perm)
+    except Forbidden as exc:
+        return FieldError("", exc.detail, exc.code)
+    return None
+
+
+def _by_key(queryset, keys: set[str]) -> dict[str, Any]:
+    return {obj.key: obj for obj in queryset.filter(key__in=keys)} if keys else {}
+
+
+def _memberships(through, source: str, target: str, contact_ids) -> dict[Any, dict[Any, int]]:
+    """contact id → {target id: through-row id}, for the given contacts."""
+    found: dict[Any, dict[Any, int]] = defaultdict(dict)
+    if contact_ids:
+        for row_id, contact_id, target_id in through.objects.filter(
+                **{f"{source}__in": contact_ids}).values_list("id", source, target):
+            found[contact_id][target_id] = row_id
+    return found
+
+
+@transaction.atomic
+def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
+    """Create the contacts whose key is new (or who have none), change those
+    whose key exists; answers one outcome per row, in order. A row that breaks
+    a rule fails alone and changes nothing; the others are written.
+
+    `actor` (None: the system) needs `add_contact` for new contacts and
+    `change_contact` plus a manage grant on a contact's organization for
+    changes, as in `create_contact` and `update_contact`; a scoped actor must
+    leave every contact in an organization it manages. Organizations are
+    found among those `actor` sees. A unique key or e-mail lost to a
+    concurrent writer raises IntegrityError: the caller retries row by row.
+    """
+    outcomes: list[RowOutcome | None] = [None] * len(rows)
+    cleaned_rows: list[dict[str, Any]] = []
+    for index, row in enumerate(rows):
+        cleaned, errors = clean_contact_fields(row.fields)
+        cleaned_rows.append(cleaned)
+        if errors:
+            outcomes[index] = RowOutcome.failed(errors)
+
+    keys = {c["key"] for c in cleaned_rows if c.get("key")}
+    # Every contact with one of the keys, locked: a key outside the actor's
+    # reach is a duplicate to it, as in create_contact.
+    existing = _by_key(Contact.objects.select_for_update(), keys)
+    manageable = set(existing) if is_unrestricted(actor) else {
+        c.key for c in Contact.objects.visible_to(actor, GrantLevel.MANAGE).filter(key__in=list(existing))}
+    viewable = manageable | ({c.key for c in Contact.objects.visible_to(actor).filter(
+        key__in=[k for k in existing if k not in manageable])} if len(manageable) < len(existing) else set())
+
+    org_keys = {k for row in rows for k in row.organizations or ()}
+    organizations = by_refs(Organization.objects.all() if actor is None
+                            else Organization.objects.visible_to(actor), org_keys)
+    groups = by_refs(CustomerGroup.objects.all(), {k for row in rows for k in row.customer_groups or ()})
+
+    emails = {c["email"] for c in cleaned_rows if c.get("email")}
+    email_owner = dict(Contact.objects.filter(email__in=emails).values_list("email", "pk")) if emails else {}
+
+    org_through, group_through = Contact.organizations.through, Contact.customer_groups.through
+    existing_ids = [c.pk for c in existing.values()]
+    current_orgs = _memberships(org_through, "contact_id", "organization_id", existing_ids)
+    current_groups = _memberships(group_through, "contact_id", "customergroup_id", existing_ids)
+    # A caller changes only the memberships it sees: the others stay (set_organizations).
+    visible_scope = organization_scope(actor) if not is_unrestricted(actor) else None
+    org_paths = dict(Organization.objects.filter(
+        pk__in={o for orgs in current_orgs.values() for o in orgs}).values_list("pk", "path")
+    ) if visible_scope is not None else {}
+
+    add_error = _permission_error(actor, "customers.add_contact")
+    change_error = _permission_error(actor, "customers.change_contact")
+    seen_keys: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    created: list[Contact] = []
+    updated: list[Contact] = []
+    changed_fields: set[str] = set()
+    final_orgs: dict[Any, set] = {}     # contact id → organization ids, where they change
+    final_groups: dict[Any, set] = {}
+    now = timezone.now()
+
+    for index, (row, cleaned) in enumerate(zip(rows, cleaned_rows)):
+        # A row whose fields failed is still checked for the rest: one report names every fault.
+        errors: list[FieldError] = outcomes[index].errors if outcomes[index] is not None else []
+        key, email = cleaned.get("key"), cleaned.get("email")
+        if key and key in seen_keys:
+            errors.append(FieldError("key", f"The key '{key}' is on an earlier row too.", "duplicate_key"))
+        contact = existing.get(key) if key else None
+        if contact is not None and key not in manageable:
+            message = (f"You may view {contact} but not change it." if key in viewable
+                       else f"A contact with key '{key}' already exists.")
+            errors.append(FieldError("key", message, "forbidden" if key in viewable else "duplicate_key"))
+        permission = change_error if contact is not None else add_error
+        if permission is not None:
+            errors.append(permission)
+        if email:
+            owner = email_owner.get(email)
+            if (owner is not None and (contact is None or owner != contact.pk)) or email in seen_emails:
+                errors.append(FieldError("email", f"A contact with e-mail '{email}' already exists.",
+                                         "duplicate_email"))
+        org_ids = group_ids = None
+        if row.organizations is not None:
+            missing = [k for k in row.organizations if k not in organizations]
+            if missing:
+                errors.append(FieldError("organizations", f"No organization with key '{missing[0]}'.",
+                                         "unknown_reference"))
+            org_ids = {organizations[k].pk for k in row.organizations if k in organizations}
+            if contact is not None and visible_scope is not None:
+                org_ids |= {o for o in current_orgs[contact.pk]
+                            if not visible_scope.contains(o, org_paths.get(o, ""))}
+        if row.customer_groups is not None:
+            missing = [k for k in row.customer_groups if k not in groups]
+            if missing:
+                errors.append(FieldError("customer_groups", f"No customer group with key '{missing[0]}'.",
+                                         "unknown_reference"))
+            group_ids = {groups[k].pk for k in row.customer_groups if k in groups}
+        if not errors and (contact is None or org_ids is not None):
+            try:
+                # The memberships kept out of the actor's sight are not managed by it either.
+                check_stays_managed(actor, [organizations[k] for k in row.organizations or ()
+                                            if k in organizations])
+            except DomainError as exc:
+                errors += exc.errors
+        if errors:
+            outcomes[index] = RowOutcome.failed(errors)
+            continue
+        if key:
+            seen_keys[key] = index
+        if email:
+            seen_emails[email] = index
+
+        if contact is None:
+            contact = Contact(**{"source": ContactSource.IMPORT, **cleaned})
+            contact.fill_derived_fields()
+            created.append(contact)
+            final_orgs[contact.pk] = org_ids or set()
+            final_groups[contact.pk] = group_ids or set()
+            outcomes[index] = RowOutcome(RowStatus.CREATED)
+            continue
+        changes = [name for name, value in cleaned.items() if getattr(contact, name) != value]
+        orgs_change = org_ids is not None and org_ids != set(current_orgs[contact.pk])
+        groups_change = group_ids is not None and group_ids != set(current_groups[contact.pk])
+        if not (changes or orgs_change or groups_change):
+            outcomes[index] = RowOutcome(RowStatus.UNCHANGED)
+            continue
+        for name in changes:
+            setattr(contact, name, cleaned[name])
+        contact.fill_derived_fields()
+        contact.version += 1
+        contact.updated_at = now
+        changed_fields.update(changes)
+        updated.append(contact)
+        if orgs_change:
+            final_orgs[contact.pk] = org_ids
+        if groups_change:
+            final_groups[contact.pk] = group_ids
+        outcomes[index] = RowOutcome(RowStatus.UPDATED)
+
+    for contact in created:
+        contact.created_at = contact.updated_at = now
+    insert_rows(created)
+    update_rows(updated, sorted({*changed_fields, "version", "updated_at", "search_first_name", "search_last_name"}))
+    written = [c.pk for c in (*created, *updated)]
+    org_rows = _replace_memberships(org_through, "organization_id", final_orgs, current_orgs, written)
+    group_rows = _replace_memberships(group_through, "customergroup_id", final_groups, current_groups, written)
+    record_history(Contact, created, actor=actor, update=False,
+                   memberships={"organizations": org_rows, "customer_groups": group_rows})
+    record_history(Contact, updated, actor=actor, update=True,
+                   memberships={"organizations": org_rows, "customer_groups": group_rows})
+    return outcomes
+
+
+def _replace_memberships(through, target: str, wanted: dict[Any, set], current: dict[Any, dict[Any, int]],
+                         written: list) -> dict[Any, list[tuple[int, Any]]]:
+    """Make each contact of `wanted` a member of exactly its targets (one
+    delete, one insert); answers the memberships of the `written` contacts
+    after the write, as (through-row id, target id), for the history."""
+    removed = [row_id for contact_id, targets in wanted.items()
+               for target_id, row_id in current.get(contact_id, {}).items() if target_id not in targets]
+    if removed:
+        through.objects.filter(id__in=removed).delete()
+    insert_values(through, ("contact_id", target), (
+        (contact_id, target_id) for contact_id, targets in wanted.items() for target_id in targets
+        if target_id not in current.get(contact_id, {})))
+    after: dict[Any, list[tuple[int, Any]]] = defaultdict(list)
+    if written:
+        for row_id, contact_id, target_id in through.objects.filter(contact_id__in=written).values_list(
+                "id", "contact_id", target):
+            after[contact_id].append((row_id, target_id))
+    return after

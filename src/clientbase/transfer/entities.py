@@ -1,0 +1,11 @@
+"""The entities a file may hold, by the name the commands use."""
+
+from clientbase.transfer.contacts import ContactsEntity
+from clientbase.transfer.customer_groups import CustomerGroupsEntity
+from clientbase.transfer.organizations import OrganizationsEntity
+
+IMPORTS = {
+    "contacts": ContactsEntity,
+    "organizations": OrganizationsEntity,
+    "customer-groups": CustomerGroupsEntity,
+}
