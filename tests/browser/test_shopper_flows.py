@@ -1,7 +1,8 @@
 """The shopper's flows in a real browser: an anonymous visitor adds to the
 cart and checks out as a guest; a visitor registers and keeps its cart; a
 Gold shopper logs in, its saved cart and the anonymous one merge (adding
-the quantities), and the cart shows Gold prices. Screenshots are saved in
+the quantities by default; keeping the larger, or replacing, by
+CART_MERGE_POLICY), and the cart shows Gold prices. Screenshots are saved in
 the test's tmp_path, like the other browser tests'."""
 
 import re
@@ -139,3 +140,39 @@ def test_a_gold_shopper_logs_in_its_carts_merge_and_it_sees_gold_prices(live_ser
     # when: it logs out, the cart stays with the account
     page.get_by_role("button", name="Log out").click()
     expect(page.locator("#cart-count")).to_have_text("0")
+
+
+# The other merge policies (CART_MERGE_POLICY): the saved cart holds one M and
+# one S, the visitor adds two M anonymously, then logs in.
+MERGED = {"larger": {"TS-M": "2", "TS-S": "1"}, "replace": {"TS-M": "2"}}
+
+
+@pytest.mark.parametrize("policy", sorted(MERGED))
+def test_logging_in_merges_the_carts_by_the_configured_policy(live_server, world, catalog, page: Page, settings,
+                                                              policy):
+    # given
+    settings.CART_MERGE_POLICY = policy
+    add_prices(catalog)
+    gold = Contact.objects.create(first_name="Greta", last_name="Goldberg", email="gold@example.com")
+    gold.customer_groups.add(world["GOLD"])
+    shopper = make_account("gold@example.com", Role.REGISTERED, contact=gold)
+    saved = carts.cart_for_account(shopper, market=catalog["EU"])
+    carts.add_line(saved, "TS-M", 1)
+    carts.add_line(saved, "TS-S", 1)
+    page.goto(f"{live_server.url}/products/TSHIRT/")
+    add_to_cart(page, "TS-M", 2)
+
+    # when
+    page.goto(f"{live_server.url}/account/login/?next=/cart/")
+    page.fill("#id_username", "gold@example.com")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    # then: the lines the policy makes, at the Gold price
+    expect(page).to_have_url(re.compile(r"/cart/$"))
+    rows = page.locator("#cart-lines tr[data-sku]")
+    expect(rows).to_have_count(len(MERGED[policy]))
+    for sku, quantity in MERGED[policy].items():
+        line = page.locator(f"#cart-lines tr[data-sku={sku}]")
+        expect(line.locator("input[name=quantity]")).to_have_value(quantity)
+        expect(line.locator("[data-role=unit-price]")).to_have_text("41.65 EUR")
