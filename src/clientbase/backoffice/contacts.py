@@ -19,6 +19,7 @@ from clientbase.catalog.models import Market, Variant
 from clientbase.backoffice.base import (
     ScopedModelAdmin, _pk_or_none, adopt_saved, expected_version, read_version,
 )
+from clientbase.backoffice.contact_360 import Contact360Mixin
 from clientbase.backoffice.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
 from clientbase.core.errors import DomainError
@@ -126,7 +127,7 @@ class ContactChangeList(ChangeList):
 
 
 @admin.register(Contact)
-class ContactAdmin(ScopedModelAdmin):
+class ContactAdmin(Contact360Mixin, ScopedModelAdmin):
     form = ContactForm
     inlines = [AddressInline]
     list_display = ["full_name_display", "email", "key", "phone", "source", "updated_at"]
@@ -162,6 +163,7 @@ class ContactAdmin(ScopedModelAdmin):
             if request.user.has_perm("pricing.view_pricerow"):
                 fields.append("prices_link")
             fieldsets.insert(2, ("Groups and prices", {"fields": fields}))
+            fieldsets = self.contact_360_fieldsets(request, fieldsets)
         return fieldsets
 
     @admin.display(description="Organizations")

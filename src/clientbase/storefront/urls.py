@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from clientbase.storefront import account, auth, cart, checkout, views
+from clientbase.storefront import account, auth, cart, checkout, invitation, views
 
 app_name = "storefront"
 
@@ -29,6 +29,7 @@ urlpatterns = [
     path("account/password/reset/sent/", auth.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("account/password/reset/<uidb64>/<token>/", auth.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
+    path("account/invitation/<uidb64>/<token>/", invitation.accept_invitation, name="accept_invitation"),
     path("account/password/reset/done/", auth.PasswordResetCompleteView.as_view(),
          name="password_reset_complete"),
     # my account

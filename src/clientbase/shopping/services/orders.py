@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from clientbase.core.errors import Conflict, FieldError, Invalid
-from clientbase.customers.models import Account
+from clientbase.customers.models import Account, Contact
 from clientbase.customers.services.accounts import normalize_email
 from clientbase.customers.services.contacts import clean_address
 from clientbase.shopping.models import Cart, CartLine, Order, OrderLine, OrderNumber
@@ -120,3 +120,13 @@ def order_for_visitor(number: str, *, account: Account | None, placed: Iterable[
     if number in set(placed):
         return Order.objects.prefetch_related("lines").filter(number=number).first()
     return None
+
+
+def orders_of_contact(contact: Contact, account: Account | None = None) -> QuerySet[Order]:
+    """A contact's orders, newest first, with their lines: those placed as
+    the contact and those its account sees (`orders_for`). The door has
+    checked that its caller may see the contact."""
+    mine = Q(contact=contact)
+    if account is not None:
+        mine |= Q(pk__in=Order.objects.for_account(account).values("pk"))
+    return Order.objects.filter(mine).prefetch_related("lines")
