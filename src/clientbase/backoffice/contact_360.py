@@ -30,6 +30,7 @@ from unfold.decorators import action
 from clientbase.backoffice.base import ScopedHistoryHelper
 from clientbase.backoffice.prices import _explained
 from clientbase.catalog.models import Market, Variant
+from clientbase.core.currencies import quantize
 from clientbase.core.errors import DomainError
 from clientbase.core.models import ids_in_path
 from clientbase.customers.models import Account, Contact, Organization
@@ -95,6 +96,10 @@ class Contact360:
         """The most recent orders (with their lines) and how many there are."""
         orders = orders_of_contact(self.contact, self.account).select_related("market")
         recent = list(orders[:RECENT_ORDERS])
+        for order in recent:
+            order.shown_total = quantize(order.total, order.currency)
+            for line in order.lines.all():
+                line.shown_total = quantize(line.line_total, order.currency)
         count = len(recent) if len(recent) < RECENT_ORDERS else orders.count()
         return {"recent": recent, "count": count, "more": count - len(recent)}
 
