@@ -69,10 +69,10 @@ class Contact360:
         ancestor_ids = {pk for m in shown for pk in ids_in_path(m[3])[:-1]}
         names = {pk: name if scope.contains(pk, path) else HIDDEN_ANCESTOR for pk, name, path in
                  Organization.objects.filter(pk__in=ancestor_ids).values_list("id", "name", "path")}
-        rows = [{"id": pk, "name": name, "key": key,
-                 "ancestors": [names.get(a, HIDDEN_ANCESTOR) for a in ids_in_path(path)[:-1]],
-                 "url": reverse("admin:customers_organization_change", args=[pk])}
-                for pk, name, key, path in shown]
+        rows = sorted(({"id": pk, "name": name, "key": key,
+                        "ancestors": [names.get(a, HIDDEN_ANCESTOR) for a in ids_in_path(path)[:-1]],
+                        "url": reverse("admin:customers_organization_change", args=[pk])}
+                       for pk, name, key, path in shown), key=lambda row: [*row["ancestors"], row["name"]])
         return {"rows": rows, "hidden": HIDDEN_ORGANIZATIONS if len(shown) < len(members) else ""}
 
     @cached_property
@@ -218,20 +218,18 @@ class Contact360Mixin:
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         return [*super().get_readonly_fields(request, obj), *self.contact_360_fields]
 
-    def contact_360_fieldsets(self, request: HttpRequest, fieldsets: list) -> list:
+    def contact_360_fieldsets(self, request: HttpRequest, fieldsets: list, prices: list[str]) -> list:
         """The page's fieldsets as tabs: the contact's fields first, then one
         tab per part of its 360 (with the price preview's tab first when a SKU
-        was asked for)."""
+        was asked for). `prices`: the price fields the viewer may see."""
         by_name = dict(fieldsets)
-        details, membership = by_name.get(None), by_name.get("Membership")
-        prices = by_name.get("Groups and prices", {"fields": []})["fields"]
+        details, membership = by_name[None], by_name["Membership"]
         tabs = [
             ("Organizations and groups", [*(f for f in membership["fields"] if f != "organizations_display"),
                                           "organizations_360", "groups_360"]),
             ("Orders and carts", ["orders_360", "cart_360"]),
             ("Account", ["account_360"]),
-            ("Prices", [*(f for f in prices if f != "effective_groups_display"),
-                        *(["price_preview_360"] if "prices_link" in prices else [])]),
+            ("Prices", [*prices, *(["price_preview_360"] if prices else [])]),
             ("Preferences", by_name["Preferences"]["fields"]),
             ("Record", [*by_name["Record"]["fields"], "history_360"]),
         ]
@@ -252,7 +250,7 @@ class Contact360Mixin:
     def organizations_360(self, obj: Contact) -> str:
         return self._panel(obj, "organizations")
 
-    @admin.display(description="Customer groups")
+    @admin.display(description="Direct and effective groups")
     def groups_360(self, obj: Contact) -> str:
         return self._panel(obj, "groups")
 

@@ -33,7 +33,6 @@ from clientbase.customers.services.contacts import (
     delete_contact,
     update_contact,
 )
-from clientbase.customers.services.groups import effective_groups
 from clientbase.pricing.services import resolve_prices
 
 # How many variants the contact page prices (the full list is a link away).
@@ -139,8 +138,7 @@ class ContactAdmin(Contact360Mixin, ScopedModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     autocomplete_fields = ["organizations", "customer_groups"]
-    readonly_fields = ["id", "version", "created_at", "updated_at", "effective_groups_display",
-                       "prices_link", "organizations_display"]
+    readonly_fields = ["id", "version", "created_at", "updated_at", "prices_link", "organizations_display"]
     fieldsets = [
         (None, {"fields": [("first_name", "last_name"), ("email", "phone"), "key"]}),
         ("Membership", {"fields": ["organizations", "customer_groups"]}),
@@ -159,11 +157,8 @@ class ContactAdmin(Contact360Mixin, ScopedModelAdmin):
                 "organizations_display" if field == "organizations" else field for field in options["fields"]]})
                 for name, options in fieldsets]
         if obj is not None:
-            fields = ["effective_groups_display"]
-            if request.user.has_perm("pricing.view_pricerow"):
-                fields.append("prices_link")
-            fieldsets.insert(2, ("Groups and prices", {"fields": fields}))
-            fieldsets = self.contact_360_fieldsets(request, fieldsets)
+            fields = ["prices_link"] if request.user.has_perm("pricing.view_pricerow") else []
+            fieldsets = self.contact_360_fieldsets(request, fieldsets, prices=fields)
         return fieldsets
 
     @admin.display(description="Organizations")
@@ -171,17 +166,6 @@ class ContactAdmin(Contact360Mixin, ScopedModelAdmin):
         shown = Organization.objects.visible_to(getattr(obj, "shown_to", AnonymousUser())).filter(
             contacts=obj).order_by("path")
         return format_html_join(mark_safe("<br>"), "{}", ((organization,) for organization in shown)) or "—"
-
-    @admin.display(description="Effective customer groups")
-    def effective_groups_display(self, obj: Contact) -> str:
-        # Without a known viewer, nobody: every organization stays anonymous.
-        groups = effective_groups(obj, viewer=getattr(obj, "shown_to", AnonymousUser()))
-        if not groups:
-            return "None: this contact gets the prices for all customers."
-        return format_html_join(
-            mark_safe("<br>"), "<strong>{}</strong> — {}",
-            ((eg.group.key, "; or ".join(eg.reasons)) for eg in groups),
-        )
 
     @admin.display(description="Prices")
     def prices_link(self, obj: Contact) -> str:
