@@ -62,6 +62,12 @@ def _account_of(contact: Contact) -> Account:
     return account
 
 
+def _check_no_open_invitation(account: Account, contact: Contact) -> None:
+    if is_pending_invitation(account):
+        raise Conflict.on("account", f"{contact} has not accepted the invitation yet; send it again "
+                                     "instead.", code="invitation_open")
+
+
 @transaction.atomic
 def invite_contact(contact: Contact, *, actor, link: LinkBuilder) -> Account:
     """Make `contact`'s account (inactive, no password, role Registered) and
@@ -137,9 +143,8 @@ def set_account_active(contact: Contact, *, actor, active: bool) -> Account:
     account holding more than `actor` may hand out (see update_account).
     """
     account = _account_of(contact)
-    if active and is_pending_invitation(account):
-        raise Conflict.on("account", f"{contact} has not accepted the invitation yet; send it again "
-                                     "instead.", code="invitation_open")
+    if active:
+        _check_no_open_invitation(account, contact)
     if account.is_active == active:
         state = "active" if active else "inactive"
         raise Conflict.on("account", f"The account {account.email} is already {state}.", code="unchanged")
@@ -155,9 +160,7 @@ def send_password_reset(contact: Contact, *, actor, link: LinkBuilder) -> Accoun
     its invitation is still open; Forbidden (403) as `set_account_active`.
     """
     account = lock_account(_account_of(contact), actor, "customers.change_account", expected_version=None)
-    if is_pending_invitation(account):
-        raise Conflict.on("account", f"{contact} has not accepted the invitation yet; send it again "
-                                     "instead.", code="invitation_open")
+    _check_no_open_invitation(account, contact)
     if not account.is_active:
         raise Conflict.on("account", f"The account {account.email} is inactive; reactivate it first.",
                           code="inactive")
@@ -169,20 +172,18 @@ def send_password_reset_email(account: Account, link: str) -> None:
     """The password-reset message (the storefront's "forgot password" sends
     this one too)."""
     shop = settings.STOREFRONT_NAME
-    send_mail(
-        subject=f"Reset your password at {shop}",
-        message=(f"Hello,\n\nsomeone (we hope you) asked to reset the password of the account {account.email} "
-                 f"at {shop}. Choose a new password here:\n\n{link}\n\n"
-                 "If you did not ask for it, ignore this message: your password stays as it is.\n"),
-        from_email=None, recipient_list=[account.email])
+    send_mail(f"Reset your password at {shop}",
+              f"Hello,\n\nsomeone (we hope you) asked to reset the password of the account {account.email} "
+              f"at {shop}. Choose a new password here:\n\n{link}\n\n"
+              "If you did not ask for it, ignore this message: your password stays as it is.\n",
+              None, [account.email])
 
 
 def send_invitation_email(account: Account, contact: Contact, link: str) -> None:
     shop = settings.STOREFRONT_NAME
     greeting = f"Hello {contact.first_name}," if contact.first_name else "Hello,"
-    send_mail(
-        subject=f"Your account at {shop}",
-        message=(f"{greeting}\n\nyou are invited to make your account at {shop} with the e-mail "
-                 f"{account.email}. Choose your password here within {_link_days()} days:\n\n{link}\n\n"
-                 "The link works once. If you did not expect this message, you can ignore it.\n"),
-        from_email=None, recipient_list=[account.email])
+    send_mail(f"Your account at {shop}",
+              f"{greeting}\n\nyou are invited to make your account at {shop} with the e-mail "
+              f"{account.email}. Choose your password here within {_link_days()} days:\n\n{link}\n\n"
+              "The link works once. If you did not expect this message, you can ignore it.\n",
+              None, [account.email])
