@@ -58,6 +58,12 @@ def test_an_administrator_reads_a_contact_360_and_invites_a_contact(live_server,
     expect(gold).to_contain_text("via EU Headquarters, an ancestor of organization EU Management")
     expect(page.locator("#c360-groups tr[data-key=CUSTOMERS]")).to_contain_text("via parent group of Gold")
     page.screenshot(path=str(tmp_path / "backoffice-contact-360.png"), full_page=True)
+    # on a tablet the tabs stay in reach and the paths readable
+    page.set_viewport_size({"width": 820, "height": 1180})
+    expect(organizations).to_be_visible()
+    expect(page.locator("a").filter(has_text=re.compile(r"^\s*Orders and carts\s*$"))).to_be_visible()
+    page.screenshot(path=str(tmp_path / "backoffice-contact-360-tablet.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     # and her order, with its lines, in the "Orders and carts" tab
     open_tab(page, "Orders and carts")

@@ -135,6 +135,10 @@ def test_a_deactivated_account_cannot_log_in_nor_use_its_tokens(accounts, ann):
     _token, secret = issue_token(shopper, actor=None)
     api = Client(headers={"Authorization": f"Bearer {secret}"})
     assert api.get("/api/v1/me").status_code == 200
+    session = Client()
+    assert session.post("/account/login/", {"username": "ann@example.com",
+                                            "password": "Secret-pass-123"}).status_code == 302
+    assert session.get("/account/").status_code == 200
     # when an administrator deactivates it
     account = set_account_active(ann, actor=accounts["admin"], active=False)
     # then neither the storefront, nor the back office, nor a token let it in
@@ -143,6 +147,7 @@ def test_a_deactivated_account_cannot_log_in_nor_use_its_tokens(accounts, ann):
     backoffice = Client().post("/admin/login/", {"username": "ann@example.com", "password": "Secret-pass-123"})
     assert backoffice.status_code == 200 and "_auth_user_id" not in backoffice.client.session
     assert api.get("/api/v1/me").status_code == 401
+    assert session.get("/account/").status_code == 302  # its open session ends too
     # and reactivated, it logs in again
     set_account_active(ann, actor=accounts["admin"], active=True)
     assert storefront_login("ann@example.com", "Secret-pass-123") == 302
