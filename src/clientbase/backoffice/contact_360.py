@@ -108,9 +108,6 @@ class Contact360:
         cart = saved_cart(self.account) if self.account is not None else None
         return priced(cart) if cart is not None else None
 
-    def may_preview_prices(self) -> bool:
-        return self.viewer.has_perms(["pricing.view_pricerow", "catalog.view_variant"])
-
     @cached_property
     def price_preview(self) -> dict[str, Any]:
         """The price of the SKU asked for (?preview_sku=) in the market asked
