@@ -109,6 +109,9 @@ def test_a_contact_outside_the_grant_is_a_404_on_the_page_and_its_actions(login,
         assert client.get(url).status_code == 404
         assert client.post(url).status_code == 404
     assert mail.outbox == [] and not Account.objects.filter(contact=carl).exists()
+    # an id that is not one is a 404 too, never a 500
+    for bad in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
+        assert client.get(f"/admin/customers/contact/{bad}/invite/").status_code == 404
 
 
 def test_the_page_costs_the_same_queries_with_more_orders_groups_and_organizations(login, ann, world):
