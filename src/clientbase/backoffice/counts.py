@@ -29,13 +29,14 @@ class ShownCount:
         return f"{self.value:,}"
 
 
-def shown_count(queryset: QuerySet, *, whole_table: bool = False, cap: int = CAP) -> ShownCount:
+def shown_count(queryset: QuerySet, *, whole_table: bool = False, cap: int | None = None) -> ShownCount:
     """The number of rows of `queryset`, exact up to `cap`.
 
     `whole_table`: the queryset is every row of its table (the caller sees
     everything, no filter), so that on PostgreSQL a big table is estimated
     from its statistics instead of counted.
     """
+    cap = CAP if cap is None else cap
     if whole_table:
         estimate = _table_estimate(queryset)
         if estimate is not None and estimate > cap:

@@ -17,7 +17,7 @@ UNFOLD = {
     "DASHBOARD_CALLBACK": "clientbase.backoffice.dashboard.dashboard_callback",
     "SIDEBAR": {
         "show_search": False,
-        "show_all_applications": True,
+        "show_all_applications": False,  # the shop's sections only (no Django/axes internals)
         "navigation": [
             {
                 "title": "Customers",
@@ -73,6 +73,21 @@ UNFOLD = {
                     {"title": "API tokens", "icon": "token",
                      "link": reverse_lazy("admin:customers_apitoken_changelist"),
                      "permission": f"{_NAV}.can_view_api_tokens"},
+                ],
+            },
+            {
+                "title": "Security",
+                "separator": True,
+                "items": [
+                    {"title": "Login lockouts", "icon": "lock_person",
+                     "link": reverse_lazy("admin:axes_accessattempt_changelist"),
+                     "permission": f"{_NAV}.can_view_login_attempts"},
+                    {"title": "Failed logins", "icon": "no_accounts",
+                     "link": reverse_lazy("admin:axes_accessfailurelog_changelist"),
+                     "permission": f"{_NAV}.can_view_failed_logins"},
+                    {"title": "Login log", "icon": "history",
+                     "link": reverse_lazy("admin:axes_accesslog_changelist"),
+                     "permission": f"{_NAV}.can_view_login_log"},
                 ],
             },
         ],
