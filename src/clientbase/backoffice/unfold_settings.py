@@ -4,6 +4,7 @@ Imported by settings.py, so nothing here may import models: links are lazy
 and permission checks are named by import path.
 """
 
+from django.templatetags.static import static
 from django.urls import reverse_lazy
 
 _NAV = "clientbase.backoffice.navigation"
@@ -15,6 +16,8 @@ UNFOLD = {
     "SITE_SYMBOL": "groups",
     "SHOW_HISTORY": True,
     "DASHBOARD_CALLBACK": "clientbase.backoffice.dashboard.dashboard_callback",
+    # An autocomplete that finds nothing says why (not found, or not visible).
+    "SCRIPTS": [lambda request: static("backoffice/explain-empty.js")],
     "SIDEBAR": {
         "show_search": False,
         "show_all_applications": False,  # the shop's sections only (no Django/axes internals)
