@@ -3,7 +3,7 @@ permissions, grants with what they cover, and a read-only "view as" of the
 organization tree and the contact list, within what the viewer sees."""
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -67,7 +67,8 @@ def test_a_scoped_viewer_learns_nothing_beyond_its_own_visibility(login, account
     Grant.objects.create(account=lead, organization=world["EU-HQ"], level="view")
     Grant.objects.create(account=lead, organization=world["US-HQ"], level="manage")
 
-    # when the EU representative opens its page
+    # when the EU representative, allowed to view grants, opens its page
+    accounts["csr"].user_permissions.add(Permission.objects.get(codename="view_grant"))
     response = login("csr").get(scope_url(lead))
 
     # then only the EU part shows: no US grant, organization or contact, and
@@ -135,3 +136,13 @@ def test_the_page_costs_the_same_queries_however_many_grants(login, accounts, wo
         assert client.get(scope_url(lead)).status_code == 200
     assert len(many) == len(few) <= 25, [q["sql"] for q in many.captured_queries]
     assert Organization.objects.count() > 6
+
+
+def test_grants_and_role_permissions_need_their_own_view_permissions(login, accounts, people):
+    # the EU representative may view accounts, but neither grants nor roles
+    body = login("csr").get(scope_url(accounts["csr"])).content.decode()
+    assert 'id="grants-refused"' in body and 'data-organization="EU-HQ"' not in body
+    assert "Its permissions show to those who may view roles" in body
+    assert "Can view contact" not in body
+    # what the grants give, within what it sees, still shows
+    assert "EU Management" in body and "Ann Smith" in body

@@ -174,15 +174,24 @@ def account_scope_view(model_admin, request: HttpRequest, object_id: str) -> Htt
 
 def account_scope_context(account: Account, viewer: Account) -> dict:
     """Everything the page shows about `account`, as `viewer` may see it."""
+    # Grants and role permissions have pages of their own, behind their own
+    # view permissions: whoever may not open those does not read them here
+    # either (role names it sees on the account's page anyway).
+    may_view_grants = viewer.has_perm("customers.view_grant")
+    may_view_roles = viewer.has_perm("auth.view_group")
     roles, direct = roles_of(account)
+    if not may_view_roles:
+        roles, direct = [RoleShown(role.name, []) for role in roles], []
     return {
+        "may_view_grants": may_view_grants,
+        "may_view_roles": may_view_roles,
         "account": account,
         "sees_everything": account.sees_everything,
         "viewer_sees_everything": viewer.sees_everything,
         "sees_all_contacts": contact_scope(account).everything,
         "roles": roles,
         "direct_permissions": direct,
-        "grants": grants_of(account, viewer),
+        "grants": grants_of(account, viewer) if may_view_grants else [],
         "organizations": organizations_as(account, viewer),
         "contacts": contacts_as(account, viewer),
         "manage_level": GrantLevel.MANAGE,

@@ -44,8 +44,8 @@ RECENT: list[tuple[type[Model], Callable[[Any], str], tuple[str, ...]]] = [
     (Market, lambda r: r.key, ()),
     (Product, _name, ()),
     (Variant, lambda r: r.sku, ()),
-    (PriceRow, lambda r: f"{r.unit_price} {r.currency} ({r.sale_type}{':' + r.sale_code if r.sale_code else ''})",
-     ()),
+    (PriceRow, lambda r: f"{r.instance.shown_price} {r.currency} "
+                         f"({r.sale_type}{':' + r.sale_code if r.sale_code else ''})", ()),
 ]
 CHANGE_KINDS = {"+": "created", "~": "changed", "-": "deleted"}
 
