@@ -71,3 +71,15 @@ def test_an_unchanged_numeric_option_is_not_rewritten(manager, catalog):
     assert response.status_code == 302
     variant.refresh_from_db()
     assert variant.options == {"size": 42} and variant.name == "Renamed"
+
+
+def test_the_product_page_takes_each_variants_options_as_rows(manager, catalog):
+    response = manager.post(reverse("admin:catalog_product_add"), {
+        "name": "Mug", "key": "MUG", "description": "",
+        "variants-TOTAL_FORMS": "1", "variants-INITIAL_FORMS": "0",
+        "variants-MIN_NUM_FORMS": "0", "variants-MAX_NUM_FORMS": "1000",
+        "variants-0-sku": "MUG-W", "variants-0-name": "Mug white",
+        "variants-0-options__name": ["colour", "volume"], "variants-0-options__value": ["white", "300 ml"],
+    })
+    assert response.status_code == 302, response.context["errors"]
+    assert Variant.objects.get(sku="MUG-W").options == {"colour": "white", "volume": "300 ml"}
