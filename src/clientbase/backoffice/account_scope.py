@@ -149,7 +149,9 @@ def contacts_as(account: Account, viewer: Account) -> Preview:
 
 
 def _may_view(account: Account, perm: str) -> bool:
-    return account.is_staff and account.has_perm(perm)
+    """Whether `account` gets the list at all: the back office's own test
+    (staff, and the model's view or change permission)."""
+    return account.is_staff and (account.has_perm(perm) or account.has_perm(perm.replace(".view_", ".change_")))
 
 
 def account_scope_view(model_admin, request: HttpRequest, object_id: str) -> HttpResponse:
