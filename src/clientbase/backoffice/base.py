@@ -23,6 +23,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.errors import DomainErrorsAsMessages
+from clientbase.backoffice.refusals import explain_empty_list
 
 
 class BadInputMixin:
@@ -48,7 +49,9 @@ class BadInputMixin:
     def changelist_view(self, request: HttpRequest, extra_context=None):
         if has_nul(request.GET):
             raise BadRequest("A NUL character in the query string.")
-        return super().changelist_view(request, extra_context)
+        response = super().changelist_view(request, extra_context)
+        explain_empty_list(request, response, self)  # an empty result says why
+        return response
 
     def response_action(self, request: HttpRequest, queryset):
         selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)

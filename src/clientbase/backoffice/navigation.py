@@ -51,3 +51,16 @@ def can_view_variants(request: HttpRequest) -> bool:
 def can_view_prices(request: HttpRequest) -> bool:
     """The price list and the price previews."""
     return _can_view(request, "pricerow", "pricing")
+
+
+def can_view_login_attempts(request: HttpRequest) -> bool:
+    """django-axes' tables, in the Security section only."""
+    return _can_view(request, "accessattempt", "axes")
+
+
+def can_view_failed_logins(request: HttpRequest) -> bool:
+    return _can_view(request, "accessfailurelog", "axes")
+
+
+def can_view_login_log(request: HttpRequest) -> bool:
+    return _can_view(request, "accesslog", "axes")
