@@ -13,11 +13,11 @@ from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import BooleanField, Q, Value
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from clientbase.backoffice.org_tree import parse_uuid, tree_url, with_counts
+from clientbase.backoffice.org_tree import parse_uuid, tree_url, visible_or_404, with_counts
 from clientbase.core.errors import Invalid
 from clientbase.core.models import ids_in_path
 from clientbase.core.pagination import Keyset, KeysetPage
@@ -112,9 +112,7 @@ class OrganizationPanelsMixin:
         """A page of the members panel (htmx swaps it in place)."""
         if not (self.has_view_permission(request) and request.user.has_perm("customers.view_contact")):
             raise PermissionDenied
-        org = Organization.objects.visible_to(request.user).filter(pk=org_id).first()
-        if org is None:
-            raise Http404("No organization matches the given query.")
+        org = visible_or_404(request, org_id)
         members = members_panel(request, org, request.GET.get("cursor"))
         return TemplateResponse(request, "backoffice/org_tree/_members.html",
                                 {"members": members, "original": org})

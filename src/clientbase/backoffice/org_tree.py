@@ -15,6 +15,7 @@ its URL answers 404.
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django import forms
@@ -22,7 +23,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import BooleanField, Count, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from unfold.decorators import action
@@ -41,8 +42,6 @@ LEVEL_ORDER = Keyset("search_name", "id")
 
 def tree_url(**params: Any) -> str:
     """The tree page, e.g. tree_url(open=org.pk) with the path to `org` open."""
-    from urllib.parse import urlencode
-
     url = reverse("admin:customers_organization_tree")
     return f"{url}?{urlencode(params)}" if params else url
 
@@ -165,8 +164,6 @@ class OrganizationTreeMixin:
 
     @action(description="Tree view", url_path="open-tree", icon="account_tree")
     def open_tree(self, request: HttpRequest) -> HttpResponse:
-        from django.http import HttpResponseRedirect
-
         return HttpResponseRedirect(tree_url())
 
     def get_urls(self):
@@ -191,15 +188,12 @@ class OrganizationTreeMixin:
             raise PermissionDenied
 
     def _visible(self, request: HttpRequest, org_id: UUID) -> Organization:
-        """The organization if the caller sees it; a 404 otherwise."""
         self._require_view(request)
-        org = Organization.objects.visible_to(request.user).filter(pk=org_id).first()
-        if org is None:
-            raise Http404("No organization matches the given query.")
-        return org
+        return visible_or_404(request, org_id)
 
     def _counted(self, request: HttpRequest, org: Organization) -> Organization:
-        return with_counts(Organization.objects.filter(pk=org.pk), request.user).get()
+        return with_counts(Organization.objects.visible_to(request.user).filter(pk=org.pk),
+                           request.user).get()
 
     def _tree_context(self, request: HttpRequest, **extra) -> dict[str, Any]:
         return {
@@ -313,10 +307,7 @@ class OrganizationTreeMixin:
         if request.method == "POST":
             parent = None
             if parent_id := request.POST.get("parent"):
-                parent = Organization.objects.visible_to(request.user).filter(
-                    pk=parse_uuid(parent_id)).first()
-                if parent is None:
-                    raise Http404("No organization matches the given query.")
+                parent = visible_or_404(request, parse_uuid(parent_id))
             version = request.POST.get("expected_version")
             try:
                 moved = move_organization(org, parent, actor=request.user,
@@ -333,6 +324,15 @@ class OrganizationTreeMixin:
         return self._fragment(request, "_picker.html", {
             "moving": org, "pick": org, "error": error, "level": load_level(request, None, pick=org),
         })
+
+
+def visible_or_404(request: HttpRequest, org_id: UUID | None) -> Organization:
+    """The organization if the caller sees it; a 404 otherwise, exactly as
+    for one that does not exist."""
+    org = Organization.objects.visible_to(request.user).filter(pk=org_id).first() if org_id else None
+    if org is None:
+        raise Http404("No organization matches the given query.")
+    return org
 
 
 def _form_errors(form: forms.Form, exc: DomainError) -> None:
