@@ -300,3 +300,14 @@ def test_the_sidebar_and_the_organization_list_link_the_tree(login, world):
     assert client.get(button).url == reverse("admin:customers_organization_tree")
     index = client.get(reverse("admin:index")).content.decode()
     assert reverse("admin:customers_organization_tree") in index
+
+
+@pytest.mark.parametrize("params", [{}, {"q": "EU"}], ids=["tops", "search"])
+def test_the_tree_page_costs_the_same_queries_however_many_organizations(login, world, params):
+    client = login("csr")
+    add_children(world["EU-HQ"], 2, members=1)
+    few = queries(client, reverse("admin:customers_organization_tree"), params)
+    add_children(world["EU-HQ"], 20, members=2)
+    for i in range(5):
+        create_organization(actor=None, name=f"EU top {i}", parent=world["EU-HQ"])
+    assert queries(client, reverse("admin:customers_organization_tree"), params) == few
