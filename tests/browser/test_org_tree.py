@@ -142,6 +142,15 @@ def test_a_representative_sees_its_branch_moves_inside_it_and_is_told_why_a_move
     expect(picker.locator("#move-error")).to_contain_text("Only administrators")
     assert Organization.objects.get(key="EU-HQ").parent_id == acme["ACME"].pk
 
+    # drag and drop asks the same move: Munich office back under EU Headquarters
+    page.goto(f"{base}/admin/customers/organization/tree/?open={acme['BERLIN'].pk}")  # Berlin open
+    node(page, "Munich office").locator("> .org-row").drag_to(node(page, "EU Headquarters").locator("> .org-row"))
+    expect(page.locator("body")).to_contain_text("Moved Munich office under EU Headquarters.")
+    assert Organization.objects.get(key="MUNICH").parent_id == acme["EU-HQ"].pk
+    # and a drop into its own subtree opens the picker with the refusal
+    node(page, "EU Headquarters").locator("> .org-row").drag_to(node(page, "Munich office").locator("> .org-row"))
+    expect(picker.locator("#move-error")).to_contain_text("one of its own descendants")
+
 
 def test_the_tree_fits_a_laptop_and_a_tablet_without_horizontal_scrolling(live_server, acme, browser):
     deep = acme["BERLIN"]
