@@ -311,3 +311,11 @@ def test_the_tree_page_costs_the_same_queries_however_many_organizations(login, 
     for i in range(5):
         create_organization(actor=None, name=f"EU top {i}", parent=world["EU-HQ"])
     assert queries(client, reverse("admin:customers_organization_tree"), params) == few
+
+
+def test_a_unit_created_past_the_first_page_of_a_long_level_is_shown_too(login, world, monkeypatch):
+    monkeypatch.setattr("clientbase.backoffice.org_tree.LEVEL_SIZE", 2)
+    add_children(world["EU-MGMT"], 3)
+    response = login("admin").post(create_url(world["EU-MGMT"]), {"name": "Zurich desk", "kind": "unit"})
+    assert shown(response)[-1] == "Zurich desk"
+    assert "Show more" in response.content.decode()

@@ -289,6 +289,9 @@ class OrganizationTreeMixin:
             else:
                 node = self._counted(request, parent)
                 node.level = load_level(request, node)
+                if all(child.pk != created.pk for child in node.level.nodes):
+                    # Past the first page of a long level: shown anyway, last.
+                    node.level.nodes.append(self._counted(request, created))
                 return self._fragment(request, "_node.html", {"node": node, "highlight": {created.pk},
                                                               "created": created})
         # The form goes back into its slot under the node, not over the node.
