@@ -223,7 +223,6 @@ def personal_data(contact: Contact, *, actor) -> dict:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "exported_at": _json(timezone.now()),
         "contact": _fields(contact, _CONTACT_FIELDS),
         "addresses": [_fields(a, _ADDRESS_FIELDS) for a in contact.addresses.order_by("created_at", "id")],
         "organizations": [{"key": o.key, "name": o.name}
