@@ -19,6 +19,7 @@ from clientbase.catalog.models import Market, Variant
 from clientbase.backoffice.base import (
     ScopedModelAdmin, _pk_or_none, adopt_saved, expected_version, read_version,
 )
+from clientbase.backoffice.gdpr import PERSONAL_DATA_ACTIONS, PersonalDataActions
 from clientbase.backoffice.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
 from clientbase.core.errors import DomainError
@@ -126,8 +127,9 @@ class ContactChangeList(ChangeList):
 
 
 @admin.register(Contact)
-class ContactAdmin(ScopedModelAdmin):
+class ContactAdmin(PersonalDataActions, ScopedModelAdmin):
     form = ContactForm
+    actions_detail = [*PERSONAL_DATA_ACTIONS]
     inlines = [AddressInline]
     list_display = ["full_name_display", "email", "key", "phone", "source", "updated_at"]
     list_filter = ["source"]

@@ -273,6 +273,30 @@ class Erasure:
     login_records_deleted: int
 
 
+@dataclass(frozen=True)
+class ErasurePlan:
+    """What erasing the contact would do, for a confirmation page."""
+
+    addresses: int
+    has_account: bool
+    tokens: int
+    carts: int
+    orders: int
+
+
+def plan_erasure(contact: Contact, *, actor) -> ErasurePlan:
+    """What erase_contact would delete and anonymise; changes nothing.
+    Forbidden (403) and NotFound (404) as erase_contact."""
+    require(actor, ERASE_PERMISSION)
+    _check_visible(contact, actor)
+    account = _account_of(contact)
+    return ErasurePlan(
+        addresses=contact.addresses.count(), has_account=account is not None,
+        tokens=ApiToken.objects.filter(account=account).active().count() if account else 0,
+        carts=Cart.objects.filter(account=account).count() if account else 0,
+        orders=_orders_of(contact, account, _emails(contact, account)).count())
+
+
 def _erased_address(address: dict | None) -> dict | None:
     if not isinstance(address, dict):
         return address
