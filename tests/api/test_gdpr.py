@@ -38,7 +38,7 @@ def test_the_erasure_answers_what_it_did_and_the_contact_is_found_no_more(subjec
     # then
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["contact"] == str(subject["contact"].pk)
+    assert body["contact_id"] == str(subject["contact"].pk)
     assert (body["account_closed"], body["orders_anonymised"], body["carts_deleted"]) == (True, 2, 1)
     for term in (FIRST, LAST, EMAIL, f"{FIRST} {LAST}"):
         found = admin_api.get("/contacts", q=term).json()["items"]

@@ -1,13 +1,11 @@
 """/api/v1/contacts/{ident}/personal-data and /erase: GDPR export and
 erasure of one contact (transfer.gdpr; docs/gdpr.md)."""
 
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router
 
 from clientbase.api.common import IdOrKey, by_id_or_key, require_perm
 from clientbase.core.errors import NotFound
@@ -15,17 +13,6 @@ from clientbase.customers.models import Contact
 from clientbase.transfer import gdpr
 
 router = Router(tags=["contacts"])
-
-
-class ErasureOut(Schema):
-    contact: UUID
-    erased_at: datetime
-    addresses_deleted: int
-    account_closed: bool
-    tokens_revoked: int
-    carts_deleted: int
-    orders_anonymised: int
-    login_records_deleted: int
 
 
 def _contact(request: HttpRequest, ident: str, permission: str) -> Contact:
@@ -43,10 +30,10 @@ def contact_personal_data(request: HttpRequest, ident: IdOrKey):
     return gdpr.personal_data(contact, actor=request.user)
 
 
-@router.post("/{ident}/erase", response=ErasureOut,
+@router.post("/{ident}/erase", response=gdpr.Erasure,
              summary="Erase a contact's personal data (GDPR); irreversible, orders are kept anonymised")
 def erase_contact(request: HttpRequest, ident: IdOrKey):
     contact = _contact(request, ident, gdpr.ERASE_PERMISSION)
     with transaction.atomic():
         erasure = gdpr.erase_contact(contact, actor=request.user)
-    return {"contact": erasure.contact_id, **{k: v for k, v in vars(erasure).items() if k != "contact_id"}}
+    return erasure
