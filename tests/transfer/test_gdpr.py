@@ -294,3 +294,42 @@ def test_the_command_hides_a_contact_the_account_cannot_see(subject, accounts, w
     _grant(accounts["csr"], gdpr.EXPORT_PERMISSION)
     code, _, err = run_cli("gdpr", "export", "C-4711", "--as", "csr@example.com")
     assert code != 0 and "No contact 'C-4711'" in err
+
+
+def test_a_contact_without_account_or_orders_is_exported_and_erased(world, accounts):
+    # given
+    contact = Contact.objects.create(first_name="Lone", last_name="Walker", email="lone.walker@example.com")
+    contact.organizations.add(world["EU-MGMT"])
+
+    # when
+    data = gdpr.personal_data(contact, actor=accounts["admin"])
+    erasure = gdpr.erase_contact(contact, actor=accounts["admin"])
+
+    # then
+    assert (data["account"], data["orders"], data["carts"], data["api_tokens"]) == (None, [], [], [])
+    assert not erasure.account_closed and erasure.orders_anonymised == 0
+    assert not Contact.objects.search("Walker").exists()
+
+
+def test_the_export_costs_the_same_queries_for_more_orders(subject, accounts, catalog):
+    # given
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clientbase.shopping.services import carts
+    from clientbase.shopping.services.orders import checkout
+    from tests.transfer.gdpr_world import ORDER_ADDRESS
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            gdpr.personal_data(subject["contact"], actor=accounts["admin"])
+        return len(captured)
+
+    before = queries()
+    for _ in range(3):
+        cart = carts.new_cart(market=catalog["EU"])
+        carts.add_line(cart, "TS-M", 1)
+        checkout(cart, email=EMAIL, shipping=ORDER_ADDRESS, billing=ORDER_ADDRESS)
+
+    # then
+    assert queries() == before
