@@ -333,3 +333,38 @@ def test_the_export_costs_the_same_queries_for_more_orders(subject, accounts, ca
 
     # then
     assert queries() == before
+
+
+# --- someone who only ordered as a guest -------------------------------------------------
+
+def test_guest_orders_of_an_email_no_contact_has_are_anonymised(subject, accounts, catalog, run_cli):
+    # given: a guest order by someone else, who never registered
+    from clientbase.shopping.services import carts
+    from clientbase.shopping.services.orders import checkout
+    from tests.transfer.gdpr_world import ORDER_ADDRESS
+
+    cart = carts.new_cart(market=catalog["EU"])
+    carts.add_line(cart, "TS-M", 1)
+    order = checkout(cart, email="Only.Guest@example.com", shipping={**ORDER_ADDRESS, "last_name": "Guestling"},
+                     billing=ORDER_ADDRESS)
+
+    # then: refused without --yes, for a contact's e-mail, and for a scoped CSR
+    assert run_cli("gdpr", "erase-guest", "only.guest@example.com")[0] != 0
+    code, _, err = run_cli("gdpr", "erase-guest", EMAIL, "--yes")
+    assert code != 0 and "erase the contact instead" in err
+    _grant(accounts["csr"], gdpr.ERASE_PERMISSION)
+    code, _, err = run_cli("gdpr", "erase-guest", "only.guest@example.com", "--as", "csr@example.com", "--yes")
+    assert code != 0 and "sees every contact" in err
+    assert Order.objects.get(pk=order.pk).email == "only.guest@example.com"
+
+    # when
+    code, out, err = run_cli("gdpr", "erase-guest", "only.guest@example.com", "--yes")
+
+    # then
+    assert code in (0, None) and "1 guest orders anonymised" in out, err
+    order = Order.objects.get(pk=order.pk)
+    assert order.email.endswith("@" + gdpr.ERASED_DOMAIN) and order.total == Decimal("20.00")
+    assert order.shipping_address["last_name"] == "" and order.shipping_address["country"] == "DE"
+    assert not Order.history.filter(email="only.guest@example.com").exists()
+    assert not Order.history.filter(shipping_address__last_name="Guestling").exists()
+    assert Order.objects.get(pk=subject["guest_order"].pk).email == EMAIL  # hers are left for her erasure

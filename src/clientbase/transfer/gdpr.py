@@ -28,6 +28,7 @@ What the erasure does, in one transaction (docs/gdpr.md):
 Erasing twice is refused (409 `already_erased`): there is nothing left to erase.
 """
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,12 +40,12 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clientbase.core.currencies import quantize
-from clientbase.core.errors import Conflict, NotFound
+from clientbase.core.errors import Conflict, Forbidden, NotFound
 from clientbase.core.models import looks_like_uuid
 from clientbase.core.permissions import require
 from clientbase.core.writes import record_actor
 from clientbase.customers.models import Account, Address, ApiToken, Contact
-from clientbase.customers.models.visibility import organization_scope
+from clientbase.customers.models.visibility import contact_scope, organization_scope
 from clientbase.customers.services.access import lock_for_change
 from clientbase.pricing.models import PriceRow, SaleType
 from clientbase.shopping.models import Cart, Order
@@ -114,7 +115,7 @@ def _check_visible(contact: Contact, actor) -> None:
 # --- the export --------------------------------------------------------------------
 
 def _json(value):
-    if isinstance(value, datetime) or hasattr(value, "isoformat"):
+    if hasattr(value, "isoformat"):  # datetimes and dates
         return value.isoformat()
     if value is None or isinstance(value, (str, int, float, bool, list, dict)):
         return value
@@ -331,6 +332,13 @@ def _scrub_admin_log(model, object_id, text: str) -> None:
     ).update(object_repr=text, change_message="")
 
 
+def _delete_login_records(emails: set[str]) -> int:
+    if not emails or not apps.is_installed("axes"):
+        return 0
+    return sum(apps.get_model("axes", name).objects.filter(username__in=emails).delete()[0]
+               for name in _LOGIN_MODELS)
+
+
 @transaction.atomic
 def erase_contact(contact: Contact, *, actor) -> Erasure:
     """Erase the contact's personal data, for good (see the module's
@@ -382,10 +390,33 @@ def erase_contact(contact: Contact, *, actor) -> Erasure:
         _scrub_admin_log(Account, account.pk, account.email)
 
     _scrub_orders(orders, erased_email(contact), actor)
-    logins = 0
-    if emails and apps.is_installed("axes"):
-        for name in _LOGIN_MODELS:
-            logins += apps.get_model("axes", name).objects.filter(username__in=emails).delete()[0]
+    logins = _delete_login_records(emails)
     return Erasure(contact_id=str(contact.pk), erased_at=now, addresses_deleted=len(address_ids),
                    account_closed=account is not None, tokens_revoked=tokens,
                    carts_deleted=carts, orders_anonymised=len(orders), login_records_deleted=logins)
+
+
+@transaction.atomic
+def erase_guest_orders(email: str, *, actor) -> int:
+    """Anonymise the guest orders placed with `email` (kept for accounting,
+    as a contact's orders are) and delete the login records under it: the
+    erasure for someone who only ever ordered as a guest. Returns how many
+    orders were anonymised (0 when there is none: nothing to do).
+
+    Guest orders belong to no organization, so it takes the erase
+    permission and sight of every contact (Forbidden, 403, otherwise).
+    Conflict (409, `has_contact`) when a contact or an account has this
+    e-mail: erase that contact, which takes its guest orders along.
+    """
+    require(actor, ERASE_PERMISSION)
+    if actor is not None and not contact_scope(actor).everything:
+        raise Forbidden(detail="Only who sees every contact may erase guest orders.", code="forbidden")
+    email = (email or "").strip().lower()
+    if Contact.objects.filter(email=email).exists() or Account.objects.filter(email__iexact=email).exists():
+        raise Conflict(detail="A contact or an account has this e-mail: erase the contact instead.",
+                       code="has_contact")
+    orders = list(Order.objects.select_for_update().filter(account__isnull=True, contact__isnull=True,
+                                                           email=email))
+    _scrub_orders(orders, f"erased-{uuid.uuid4()}@{ERASED_DOMAIN}", actor)
+    _delete_login_records({email})
+    return len(orders)

@@ -18,23 +18,29 @@ class Command(BaseCommand):
             "CONTACT is an id, a key or an e-mail address.")
 
     def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="export|erase")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="export|erase|erase-guest")
         export = actions.add_parser("export", help="Everything held about one contact, as JSON.")
         erase = actions.add_parser("erase", help="Erase one contact's personal data (irreversible).")
-        for sub in (export, erase):
-            sub.add_argument("contact", metavar="CONTACT", help="The contact's id, key or e-mail.")
+        guest = actions.add_parser("erase-guest", help="Anonymise the guest orders placed with an e-mail "
+                                                       "that no contact has (irreversible).")
+        for sub in (export, erase, guest):
+            sub.add_argument("contact", metavar="CONTACT" if sub is not guest else "GUEST_EMAIL",
+                             help="The contact's id, key or e-mail." if sub is not guest else
+                             "The e-mail typed at the guest checkouts.")
             sub.add_argument("--as", dest="as_email", metavar="EMAIL", help=AS_HELP)
         export.add_argument("-o", "--output", metavar="FILE", help="Write here rather than to standard output.")
-        erase.add_argument("--yes", action="store_true",
-                           help="Confirm: the erasure cannot be undone.")
+        for sub in (erase, guest):
+            sub.add_argument("--yes", action="store_true", help="Confirm: the erasure cannot be undone.")
 
     def handle(self, *args, action: str, contact: str, as_email: str | None, **options) -> None:
         actor = acting_account(as_email)
         try:
             if action == "export":
                 self._export(actor, contact, options.get("output"))
-            else:
+            elif action == "erase":
                 self._erase(actor, contact, options.get("yes", False))
+            else:
+                self._erase_guest(actor, contact, options.get("yes", False))
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
 
@@ -52,9 +58,18 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot write {output}: {exc.strerror or exc}.") from exc
         sys.stderr.write(f"Personal data of contact {data['contact']['id']} written to {output}.\n")
 
-    def _erase(self, actor, ident: str, confirmed: bool) -> None:
+    @staticmethod
+    def _confirm(confirmed: bool) -> None:
         if not confirmed:
             raise CommandError("Erasing is irreversible: add --yes to confirm.")
+
+    def _erase_guest(self, actor, email: str, confirmed: bool) -> None:
+        self._confirm(confirmed)
+        count = gdpr.erase_guest_orders(email, actor=actor)
+        self.stdout.write(f"{count} guest orders anonymised.")
+
+    def _erase(self, actor, ident: str, confirmed: bool) -> None:
+        self._confirm(confirmed)
         require(actor, gdpr.ERASE_PERMISSION)
         erasure = gdpr.erase_contact(gdpr.visible_contact(actor, ident), actor=actor)
         self.stdout.write(
