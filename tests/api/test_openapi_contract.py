@@ -16,6 +16,8 @@ IMPORTANT_OPERATIONS = {
     ("patch", "/api/v1/contacts/{ident}"): "update_contact",
     ("delete", "/api/v1/contacts/{ident}"): "delete_contact",
     ("get", "/api/v1/contacts/{ident}/effective-groups"): "contact_effective_groups",
+    ("get", "/api/v1/contacts/{ident}/personal-data"): "contact_personal_data",
+    ("post", "/api/v1/contacts/{ident}/erase"): "erase_contact",
     ("get", "/api/v1/organizations"): "list_organizations",
     ("post", "/api/v1/organizations"): "create_organization",
     ("get", "/api/v1/organizations/{ident}"): "get_organization",

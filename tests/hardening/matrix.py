@@ -71,6 +71,9 @@ def _crud(resource: str, perm_model: str, plural: str, singular: str, app: str =
 OPERATIONS: dict[str, Op] = {
     **_crud("contacts", "contact", "contacts", "contact"),
     "contact_effective_groups": Op("contacts", "contacts", ("customers.view_contact",)),
+    # GDPR (issue 11, item 5): the permission first, then the lookup.
+    "contact_personal_data": Op("contacts", "contacts", ("customers.view_contact", "customers.export_personal_data")),
+    "erase_contact": Op("contacts", "contacts", ("customers.view_contact", "customers.erase_contact")),
     **_crud("organizations", "organization", "organizations", "organization"),
     "move_organization": Op("organizations", "organizations", ("customers.view_organization",),
                             "customers.change_organization"),
@@ -179,6 +182,8 @@ ADMIN_PAGES = {
     "customers_organization_tree_create": "object:customers_organization",
     "customers_organization_tree_move": "object:customers_organization",
     "customers_organization_members": "object:customers_organization",
+    "customers_contact_download_personal_data": "object:customers_contact",
+    "customers_contact_erase_personal_data": "object:customers_contact",
     "pricing_pricerow_preview": "staff",
     "pricing_pricerow_preview_prices": "staff",
     "pricing_variant_preview": "staff",

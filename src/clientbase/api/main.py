@@ -156,11 +156,12 @@ errors.install(api)
 
 def _mount() -> None:
     from clientbase.api import (
-        accounts, contacts, customer_groups, grants, markets, me, organizations, prices, products, roles, store,
-        variants,
+        accounts, contacts, customer_groups, gdpr, grants, markets, me, organizations, prices, products, roles,
+        store, variants,
     )
 
     api.add_router("/contacts", contacts.router)
+    api.add_router("/contacts", gdpr.router)  # GDPR export and erasure of a contact
     api.add_router("/organizations", organizations.router)
     api.add_router("/customer-groups", customer_groups.router)
     api.add_router("/accounts", accounts.router)

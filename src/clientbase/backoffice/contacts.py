@@ -20,6 +20,7 @@ from clientbase.backoffice.base import (
     ScopedModelAdmin, _pk_or_none, adopt_saved, expected_version, read_version,
 )
 from clientbase.backoffice.contact_360 import Contact360Mixin
+from clientbase.backoffice.gdpr import PERSONAL_DATA_ACTIONS, PersonalDataActions
 from clientbase.backoffice.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
 from clientbase.core.errors import DomainError
@@ -126,8 +127,9 @@ class ContactChangeList(ChangeList):
 
 
 @admin.register(Contact)
-class ContactAdmin(Contact360Mixin, ScopedModelAdmin):
+class ContactAdmin(PersonalDataActions, Contact360Mixin, ScopedModelAdmin):
     form = ContactForm
+    actions_detail = [*Contact360Mixin.actions_detail, *PERSONAL_DATA_ACTIONS]
     inlines = [AddressInline]
     list_display = ["full_name_display", "email", "key", "phone", "source", "updated_at"]
     list_filter = ["source"]

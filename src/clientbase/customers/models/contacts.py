@@ -93,6 +93,9 @@ class Contact(BaseModel):
     # them, each with its own index (see Meta.indexes).
     search_first_name = models.CharField(max_length=100, editable=False, default="")
     search_last_name = models.CharField(max_length=100, editable=False, default="")
+    # Set by the GDPR erasure (transfer.gdpr): the personal fields are gone
+    # for good, and a second erasure is refused.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     history = HistoricalRecords(
         excluded_fields=["search_first_name", "search_last_name"],
@@ -126,6 +129,8 @@ class Contact(BaseModel):
         permissions = [
             ("view_all_contacts", "Can view every contact, whatever the organization"),
             ("manage_all_contacts", "Can change every contact, whatever the organization"),
+            ("export_personal_data", "Can export everything held about a contact (GDPR)"),
+            ("erase_contact", "Can erase a contact's personal data (GDPR)"),
         ]
 
     def __str__(self) -> str:
