@@ -64,3 +64,36 @@ def test_in_organization_with_and_without_the_subtree(world, members):
                   .values_list("first_name", flat=True))
     assert direct == {"org_silver"}
     assert subtree == {"org_silver", "ancestor_silver"}
+
+
+def test_member_counts_agree_with_the_filters_for_each_viewer(world, members, accounts):
+    from clientbase.customers.models import Organization
+    from clientbase.customers.services.group_members import member_counts
+
+    groups = list(CustomerGroup.objects.all())
+    for viewer in (accounts["admin"], accounts["csr"]):
+        # when
+        counts = member_counts(groups, viewer=viewer)
+        # then
+        visible = Contact.objects.visible_to(viewer)
+        for group in groups:
+            found = counts.get(group.pk)
+            assert (found.effective if found else 0) == visible.effectively_in(group).count(), group.key
+            assert (found.direct if found else 0) == visible.filter(customer_groups=group).count(), group.key
+            assert (found.organizations if found else 0) == Organization.objects.visible_to(viewer).filter(
+                customer_groups=group).count(), group.key
+    # the representative sees EU Headquarters and below: Silver and Bronze come from there
+    csr = member_counts(groups, viewer=accounts["csr"])
+    assert csr[world["CUSTOMERS"].pk].effective == 2
+    assert world["GOLD"].pk not in csr
+
+
+def test_member_counts_cost_three_queries_for_any_number_of_groups(world, members, accounts,
+                                                                    django_assert_num_queries):
+    from clientbase.customers.services.group_members import member_counts
+
+    groups = list(CustomerGroup.objects.all())
+    viewer = accounts["csr"]
+    member_counts(groups[:1], viewer=viewer)  # the viewer's scope, cached on it
+    with django_assert_num_queries(3):
+        member_counts(groups, viewer=viewer)
