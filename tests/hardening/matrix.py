@@ -170,6 +170,8 @@ ADMIN_PAGES = {
     "catch_all": "staff",                         # admin/<anything>: Django's final catch-all
     "auth_user_password_change": "object:customers_account",
     "customers_organization_move": "object:customers_organization",
+    "customers_customergroup_members": "object:customers_customergroup",
+    "customers_contact_organization_choices": "staff",
     "pricing_pricerow_preview": "staff",
     "pricing_pricerow_preview_prices": "staff",
     "pricing_variant_preview": "staff",
