@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
@@ -277,7 +277,10 @@ class EstimatingPaginator(Paginator):
 def planner_estimate(queryset: QuerySet) -> int:
     """How many rows PostgreSQL's planner expects `queryset` to return
     (EXPLAIN, which runs nothing)."""
-    sql, params = queryset.order_by().query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (.none())
+        return 0
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
