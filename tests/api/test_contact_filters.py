@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from clientbase.customers.models import Contact, Grant
-from tests.api.test_contacts import new_contact, people  # noqa: F401 (the fixture)
+from tests.api.test_contacts import people  # noqa: F401 (the fixture)
 from tests.conftest import make_account
 
 

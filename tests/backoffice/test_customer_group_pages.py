@@ -93,6 +93,7 @@ def test_the_members_page_is_paginated(login, world):
     first = login("admin").get(members_url(world["BRONZE"]))
     second = login("admin").get(members_url(world["BRONZE"]), {"page": "2"})
     assert len(first.context["contacts"]) == 50 and len(second.context["contacts"]) == 5
+    assert "?who=effective&amp;page=2" in first.content.decode()
     assert login("admin").get(members_url(world["BRONZE"]), {"page": "x%00"}).status_code == 200
 
 
