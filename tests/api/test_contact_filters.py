@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from clientbase.customers.models import Contact, Grant
-from tests.api.test_contacts import people  # noqa: F401 (the fixture)
+from tests.api.test_contacts import new_contact, people  # noqa: F401 (people: the fixture)
 from tests.conftest import make_account
 
 
@@ -102,3 +102,29 @@ def test_an_effective_group_lists_only_contacts_the_caller_sees(caller, tiers):
 def test_a_view_grant_on_an_organization_lets_its_subtree_be_listed(caller, tiers, accounts, world):
     Grant.objects.create(account=accounts["csr"], organization=world["US-HQ"], level="view")
     assert keys(caller("csr").get("/contacts", organization="US-HQ", subtree="true")) == {"DORA"}
+
+
+@pytest.mark.parametrize("params", [{"effective_group": "CUSTOMERS"}, {"organization": "EU-HQ", "subtree": "true"},
+                                    {"customer_group": "GOLD", "created_after": "2020-01-01"}],
+                         ids=["effective", "subtree", "direct+created"])
+@pytest.mark.parametrize("who", ["admin", "csr"])
+def test_a_filtered_list_costs_the_same_queries_for_5_and_50_contacts(caller, world, who, params):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = caller(who)
+
+    def add(count: int, offset: int) -> None:
+        for i in range(offset, offset + count):
+            new_contact(f"P{i}", f"Q{i}", "EU-MGMT", "EU-HQ", groups=("GOLD",))
+
+    def queries(n: int) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = api.get("/contacts", limit=100, **params)
+        assert len(response.json()["items"]) == n, response.json()
+        return len(ctx.captured_queries)
+
+    add(5, 0)
+    small = queries(5)
+    add(45, 5)
+    assert queries(50) == small
