@@ -77,6 +77,8 @@ def test_has_account_filters_both_ways(admin_api, tiers):
     ({"source": "fax"}, "source"),
     ({"created_after": "yesterday"}, "created_after"),
     ({"created_after": "2026-02-01", "created_before": "2026-01-01"}, "created_before"),
+    ({"created_after": "9999-12-31T23:59:59-14:00"}, "created_after"),
+    ({"created_before": "0001-01-01T00:00:00+14:00"}, "created_before"),
 ])
 def test_a_bad_filter_value_is_a_422_problem_naming_the_field(admin_api, tiers, params, field):
     response = admin_api.get("/contacts", **params)

@@ -67,6 +67,12 @@ def test_the_list_filters_by_creation_date_whole_days(login, tiers):
         "Ann Smith", "Bob Blacksmith"}
 
 
+@pytest.mark.parametrize("params", [{"created_at_from": "9999-12-31"}, {"created_at_to": "9999-12-31"},
+                                    {"created_at_from": "0001-01-01"}, {"created_at_from": "not a date"}])
+def test_a_date_at_the_calendars_edge_or_no_date_is_no_error(login, tiers, params):
+    assert login("admin").get(reverse(LIST), params).status_code == 200
+
+
 def test_an_organization_outside_the_scope_lists_nothing(login, tiers, world):
     assert listed(login("csr"), organization=str(world["US-HQ"].pk), subtree="1") == set()
     assert listed(login("csr"), organization="not-a-uuid") == set()

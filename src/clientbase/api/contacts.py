@@ -1,7 +1,7 @@
 """/api/v1/contacts: the shop's customers, their addresses and memberships."""
 
 import dataclasses
-from datetime import date, datetime
+from datetime import date, datetime, timezone as dt_timezone
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -224,8 +224,19 @@ def _groups(idents: list[str]) -> list[CustomerGroup]:
     return resolve_refs(CustomerGroup.objects.all(), idents, "customer_groups")
 
 
+def _in_utc(moment: datetime | None, field: str) -> datetime | None:
+    """A filter's moment in UTC (none without a zone: UTC); 422 for one
+    that has no UTC equivalent (year 9999 west of Greenwich)."""
+    if moment is None:
+        return None
+    try:
+        return aware(moment).astimezone(dt_timezone.utc)
+    except OverflowError:
+        raise Invalid.on(field, "A moment between the years 1 and 9999 in UTC.", code="out_of_range") from None
+
+
 def _created_between(qs, after: datetime | None, before: datetime | None):
-    after, before = aware(after), aware(before)
+    after, before = _in_utc(after, "created_after"), _in_utc(before, "created_before")
     if after is not None and before is not None and after >= before:
         raise Invalid.on("created_before", "created_before must be later than created_after.",
                          code="invalid_range")

@@ -9,7 +9,7 @@ the visible ones rather than a list of all of them.
 """
 
 import json
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone as dt_timezone
 
 from django import forms
 from django.contrib import admin
@@ -207,15 +207,21 @@ class CreatedFilter(RangeDateFilter):
     def queryset(self, request, queryset):
         first = parse_date_str(self.used_parameters.get(f"{self.parameter_name}_from"))
         last = parse_date_str(self.used_parameters.get(f"{self.parameter_name}_to"))
-        if first is not None:
-            queryset = queryset.filter(created_at__gte=_day_start(first))
-        if last is not None:
-            queryset = queryset.filter(created_at__lt=_day_start(last + timedelta(days=1)))
+        # A bound with no moment (before year 1 or after 9999) bounds nothing.
+        if first is not None and (start := _day_start(first)) is not None:
+            queryset = queryset.filter(created_at__gte=start)
+        if last is not None and last < date.max and (end := _day_start(last + timedelta(days=1))) is not None:
+            queryset = queryset.filter(created_at__lt=end)
         return queryset
 
 
-def _day_start(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+def _day_start(day: date) -> datetime | None:
+    """The first moment of `day` in the shop's time zone, in UTC (what the
+    database compares); None at the calendar's edges, where it has none."""
+    try:
+        return timezone.make_aware(datetime.combine(day, time.min)).astimezone(dt_timezone.utc)
+    except OverflowError:
+        return None
 
 
 LIST_FILTERS = [OrganizationFilter, EffectiveGroupFilter, DirectGroupFilter, ("source", ChoicesDropdownFilter),
