@@ -184,6 +184,8 @@ ADMIN_PAGES = {
     "customers_organization_members": "object:customers_organization",
     "customers_contact_download_personal_data": "object:customers_contact",
     "customers_contact_erase_personal_data": "object:customers_contact",
+    "customers_customergroup_members": "object:customers_customergroup",
+    "customers_contact_organization_choices": "staff",
     "pricing_pricerow_preview": "staff",
     "pricing_pricerow_preview_prices": "staff",
     "pricing_variant_preview": "staff",

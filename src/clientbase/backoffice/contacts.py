@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from unfold.admin import StackedInline
@@ -21,6 +21,11 @@ from clientbase.backoffice.base import (
 )
 from clientbase.backoffice.contact_360 import Contact360Mixin
 from clientbase.backoffice.gdpr import PERSONAL_DATA_ACTIONS, PersonalDataActions
+from clientbase.backoffice.contact_bulk import BULK_ACTIONS
+from clientbase.backoffice.contact_filters import (
+    LIST_FILTERS, ORGANIZATION_CHOICES_URL, ContactColumns, EstimatingPaginator, organization_choices_view,
+    prefetch_columns,
+)
 from clientbase.backoffice.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
 from clientbase.core.errors import DomainError
@@ -125,14 +130,27 @@ class ContactChangeList(ChangeList):
             return qs.none()
         return qs
 
+    def get_results(self, request):
+        super().get_results(request)
+        # The page's columns (organizations, groups, account): a query per
+        # relation whatever the page size.
+        self.result_list = list(self.result_list)
+        prefetch_columns(request, self.result_list)
+
 
 @admin.register(Contact)
-class ContactAdmin(PersonalDataActions, Contact360Mixin, ScopedModelAdmin):
+class ContactAdmin(ContactColumns, PersonalDataActions, Contact360Mixin, ScopedModelAdmin):
     form = ContactForm
     actions_detail = [*Contact360Mixin.actions_detail, *PERSONAL_DATA_ACTIONS]
     inlines = [AddressInline]
-    list_display = ["full_name_display", "email", "key", "phone", "source", "updated_at"]
-    list_filter = ["source"]
+    list_display = ["full_name_display", "email", "key", "organizations_column", "customer_groups_column",
+                    "has_account_column", "source", "created_column"]
+    list_filter = LIST_FILTERS
+    list_filter_submit = True
+    # Counts per filter choice would count a million contacts per choice.
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatingPaginator
+    actions = BULK_ACTIONS
     # Searching is done by `Contact.objects.search`; a non-empty list turns on
     # the search box and the autocomplete endpoint.
     search_fields = ["search_last_name"]
@@ -215,6 +233,11 @@ class ContactAdmin(PersonalDataActions, Contact360Mixin, ScopedModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs):
         return ContactChangeList
+
+    def get_urls(self):
+        # The organization filter's autocomplete (visible organizations).
+        view = self.admin_site.admin_view(organization_choices_view)
+        return [path("organization-choices/", view, name=ORGANIZATION_CHOICES_URL), *super().get_urls()]
 
     def get_search_results(self, request, queryset, search_term):
         return queryset.search(search_term), False

@@ -5,9 +5,10 @@ joined by `|` — a file the import reads back to the same data."""
 import csv
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import IO
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from clientbase.core.permissions import require
 from clientbase.customers.models import Contact, CustomerGroup, Organization
@@ -32,11 +33,13 @@ def _scope(actor):
     return organization_scope(actor) if actor is not None else None
 
 
-def contact_rows(actor) -> Iterator[dict]:
-    """Every contact `actor` sees (None: all), with the organizations it sees
-    them in and their customer groups; in chunks, so memory stays flat."""
+def contact_rows(actor, selection: QuerySet | None = None) -> Iterator[dict]:
+    """Every contact `actor` sees (None: all) — of `selection` only, when
+    given —, with the organizations it sees them in and their customer
+    groups; in chunks, so memory stays flat."""
     scope = _scope(actor)
-    contacts = (Contact.objects.all() if actor is None else Contact.objects.visible_to(actor)).order_by("pk")
+    contacts = selection if selection is not None else Contact.objects.all()
+    contacts = (contacts if actor is None else contacts.visible_to(actor)).order_by("pk")
     contacts = contacts.prefetch_related(
         Prefetch("organizations", queryset=Organization.objects.only("key", "path")),
         Prefetch("customer_groups", queryset=CustomerGroup.objects.only("key")),
@@ -89,12 +92,18 @@ def _cells(row: dict, columns) -> list[str]:
     return [neutralise(join_keys(v) if isinstance(v, list) else str(v)) for v in (row[c] for c in columns)]
 
 
-def write_export(entity: str, out: IO, *, actor, file_format: str = "csv") -> int:
+def write_export(entity: str, out: IO, *, actor, file_format: str = "csv",
+                 selection: QuerySet | None = None) -> int:
     """Write `entity` as `actor` sees it to `out` (text for csv and jsonl,
     binary for xlsx); returns the number of rows. Forbidden when `actor`
-    lacks the permission to view that entity."""
+    lacks the permission to view that entity. `selection` (contacts only: a
+    bulk action's) limits the rows to those of a queryset."""
     columns, rows, permission = EXPORTS[entity]
     require(actor, permission)
+    if selection is not None:
+        if rows is not contact_rows:
+            raise ValueError("Only contacts are exported by selection.")
+        rows = partial(contact_rows, selection=selection)
     count = 0
     if file_format == "jsonl":
         for count, row in enumerate(rows(actor), start=1):
