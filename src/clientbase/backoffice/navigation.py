@@ -51,3 +51,8 @@ def can_view_variants(request: HttpRequest) -> bool:
 def can_view_prices(request: HttpRequest) -> bool:
     """The price list and the price previews."""
     return _can_view(request, "pricerow", "pricing")
+
+
+def can_import(request: HttpRequest) -> bool:
+    """Every staff member imports, with its own permissions (backoffice.imports)."""
+    return request.user.is_active and request.user.is_staff
