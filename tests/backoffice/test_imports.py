@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from clientbase.customers.models import Contact
+from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.transfer.models import ImportJob, JobStatus
 from tests.backoffice.conftest import login  # noqa: F401  (fixture)
 from tests.transfer.jobs_support import contacts_csv, import_dir, numbered_contacts  # noqa: F401
@@ -114,6 +114,34 @@ def test_a_file_over_the_size_limit_is_refused(accounts, login, import_dir, sett
     assert "the largest import is 1 kB" in response.content.decode()
     assert not ImportJob.objects.exists()
     assert nothing_kept(import_dir)
+
+
+def test_a_body_over_the_size_limit_is_refused_before_it_is_read(accounts, login, import_dir, settings):
+    settings.IMPORT_MAX_BYTES = 1000
+    response = login("admin").post(UPLOAD, {"entity": "contacts",
+                                            "file": SimpleUploadedFile("big.csv", numbered_contacts(3000))})
+    assert "the largest import is 1 kB" in response.content.decode()
+    assert not ImportJob.objects.exists() and nothing_kept(import_dir)
+
+
+def test_an_xlsx_file_is_previewed_and_imported(accounts, login, import_dir):
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["key", "name", "parent"])
+    book.active.append(["PLATINUM", "Platinum", "CUSTOMERS"])
+    data = io.BytesIO()
+    book.save(data)
+    client = login("admin")
+    upload(client, data.getvalue(), entity="customer-groups", name="groups.xlsx")
+    job = ImportJob.objects.get()
+    assert "Platinum" in client.get(job_url(job)).content.decode()
+    client.post(job_url(job, "run/"), {"mode": "import"})
+    job.refresh_from_db()
+    assert (job.status, job.created, job.failed) == (JobStatus.DONE, 1, 0)
+    assert CustomerGroup.objects.get(key="PLATINUM").parent.key == "CUSTOMERS"
 
 
 def test_another_accounts_job_is_a_404_and_an_administrator_sees_it_without_running_it(

@@ -87,6 +87,15 @@ def _open(job: ImportJob) -> Table:
 
 # --- receiving a file --------------------------------------------------------
 
+def check_upload_size(size: int) -> None:
+    """Invalid when `size` bytes are over IMPORT_MAX_BYTES (a door may ask
+    before it receives the file)."""
+    limit = settings.IMPORT_MAX_BYTES
+    if size > limit:
+        raise Invalid.on("file", f"The file is {_megabytes(size)}; the largest import is {_megabytes(limit)}. "
+                                 "Split it, or import it with `clientbase import`.", "file_too_large")
+
+
 def receive_upload(*, owner, entity: str, upload) -> ImportJob:
     """Store `upload` (a Django File: name, size, chunks()) as a new job of
     `owner` for `entity`, once the whole file has been checked as an import
@@ -102,10 +111,8 @@ def receive_upload(*, owner, entity: str, upload) -> ImportJob:
         raise Invalid.on("entity", f"Unknown entity '{entity}'. Choose one of: {', '.join(entity_names())}.",
                          "unknown_entity")
     limit = settings.IMPORT_MAX_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise Invalid.on("file", f"The file is {_megabytes(upload.size)}; the largest import is "
-                                 f"{_megabytes(limit)}. Split it, or import it with `clientbase import`.",
-                         "file_too_large")
+    if upload.size is not None:
+        check_upload_size(upload.size)
     name = Path(upload.name or "upload.csv").name[:255]
     job = ImportJob(id=uuid.uuid4(), owner=owner, entity=entity, file_name=name)
     folder = job_folder(job.pk)
