@@ -183,3 +183,25 @@ def test_a_large_file_runs_as_a_background_job(accounts, login, import_dir, sett
     progress = client.get(job_url(job, "progress/")).json()
     assert progress == {"status": "done", "status_label": "Imported", "active": False, "done": 6, "total": 6,
                         "percent": 100, "rate": None, "eta": None}
+
+
+def test_the_jobs_list_costs_the_same_few_queries_for_many_jobs(accounts, login, import_dir):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login("admin")
+
+    def queries_for_the_list() -> int:
+        client.get("/admin/transfer/importjob/")  # the session's and the sidebar's first lookups
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/admin/transfer/importjob/")
+        assert response.status_code == 200
+        return len(captured)
+
+    # given one job, then six of two owners
+    upload(login("csr"), GOOD_AND_BAD)
+    one = queries_for_the_list()
+    for name in ("admin", "csr", "admin", "csr", "admin"):
+        upload(login(name), GOOD_AND_BAD)
+    # then the list of six costs what the list of one did: owners come with their jobs
+    assert queries_for_the_list() == one <= 10
