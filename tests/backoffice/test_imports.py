@@ -182,7 +182,27 @@ def test_a_large_file_runs_as_a_background_job(accounts, login, import_dir, sett
     assert Contact.objects.count() == 6
     progress = client.get(job_url(job, "progress/")).json()
     assert progress == {"status": "done", "status_label": "Imported", "active": False, "done": 6, "total": 6,
-                        "percent": 100, "rate": None, "eta": None}
+                        "percent": 100, "rate": None, "eta": None, "stalled": False}
+
+
+def test_a_running_job_whose_progress_stopped_long_ago_says_its_worker_probably_stopped(
+        accounts, login, import_dir):
+    import json
+    import time
+
+    # given a job left running by a worker that was killed 20 minutes ago, after 2 of 3 rows
+    client = login("admin")
+    upload(client, GOOD_AND_BAD)
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    then = time.time() - 1200
+    (import_dir / str(job.pk) / "progress.json").write_text(
+        json.dumps({"done": 2, "total": 3, "started": then - 1, "at": then}))
+    # then its progress says so, and so does its page
+    progress = client.get(job_url(job, "progress/")).json()
+    assert (progress["active"], progress["done"], progress["stalled"]) == (True, 2, True)
+    page = client.get(job_url(job)).content.decode()
+    assert 'id="stalled-note">' in page
 
 
 def test_the_jobs_list_costs_the_same_few_queries_for_many_jobs(accounts, login, import_dir):

@@ -158,7 +158,8 @@ class ImportJobAdmin(EveryStaffMemberMixin, ScopedMixin, ModelAdmin):
         progress = progress_of(job)
         return JsonResponse({"status": job.status, "status_label": job.get_status_display(),
                              "active": job.is_active, "done": progress.done, "total": progress.total,
-                             "percent": progress.percent, "rate": progress.rate, "eta": progress.eta})
+                             "percent": progress.percent, "rate": progress.rate, "eta": progress.eta,
+                             "stalled": progress.stalled})
 
     def errors_view(self, request: HttpRequest, object_id: str) -> FileResponse:
         job = self._job(request, object_id)

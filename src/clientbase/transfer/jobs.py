@@ -192,12 +192,18 @@ class ProgressFile:
         os.replace(tmp, self.path)
 
 
+# A running job whose progress has not moved for this long has most likely
+# lost its worker (killed mid-run); its page says so.
+STALLED_SECONDS = 600
+
+
 @dataclass
 class Progress:
     done: int
     total: int
     rate: float | None  # rows per second
     eta: float | None  # seconds left
+    stalled: bool = False
 
     @property
     def percent(self) -> int:
@@ -205,7 +211,8 @@ class Progress:
 
 
 def progress_of(job: ImportJob) -> Progress:
-    """How far `job` is: from its progress file while it runs, else from the job."""
+    """How far `job` is: from its progress file while it runs, else from the job.
+    `stalled` when a running job's file has not changed for STALLED_SECONDS."""
     if job.status != JobStatus.RUNNING:
         done = job.done if job.status != JobStatus.QUEUED else 0
         return Progress(done=done, total=job.total, rate=None, eta=None)
@@ -217,7 +224,8 @@ def progress_of(job: ImportJob) -> Progress:
     elapsed = float(data["at"]) - float(data["started"])
     rate = done / elapsed if elapsed > 0 and done else None
     eta = (total - done) / rate if rate else None
-    return Progress(done=done, total=total, rate=rate, eta=eta)
+    return Progress(done=done, total=total, rate=rate, eta=eta,
+                    stalled=time.time() - float(data["at"]) > STALLED_SECONDS)
 
 
 def execute_job(job_id) -> str:
