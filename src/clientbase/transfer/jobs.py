@@ -110,7 +110,6 @@ def receive_upload(*, owner, entity: str, upload) -> ImportJob:
     if entity not in IMPORTS:
         raise Invalid.on("entity", f"Unknown entity '{entity}'. Choose one of: {', '.join(entity_names())}.",
                          "unknown_entity")
-    limit = settings.IMPORT_MAX_BYTES
     if upload.size is not None:
         check_upload_size(upload.size)
     name = Path(upload.name or "upload.csv").name[:255]
@@ -122,9 +121,7 @@ def receive_upload(*, owner, entity: str, upload) -> ImportJob:
         with upload_path(job).open("wb") as out:
             for chunk in upload.chunks():
                 size += len(chunk)
-                if size > limit:  # a client that lied about the size
-                    raise Invalid.on("file", f"The file is larger than {_megabytes(limit)}, the largest import.",
-                                     "file_too_large")
+                check_upload_size(size)  # a client that lied about the size
                 out.write(chunk)
         job.size = size
         job.total = _open(job).total
@@ -271,7 +268,7 @@ def _end(job: ImportJob, status: str, *, result: ImportResult | None = None, pro
         job.has_errors_file = result.failed > 0
     else:
         errors_path(job).unlink(missing_ok=True)
-    if not (status == JobStatus.CHECKED):
+    if status != JobStatus.CHECKED:
         upload_path(job).unlink(missing_ok=True)  # imported (or failed): the file is no longer needed
     (job_folder(job.pk) / PROGRESS_NAME).unlink(missing_ok=True)
     job.save(update_fields=["status", "problem", "finished_at", "done", "created", "updated", "unchanged",
