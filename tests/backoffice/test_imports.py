@@ -77,6 +77,19 @@ def test_an_upload_is_previewed_checked_then_imported(accounts, login, import_di
     assert "has run already" in response.content.decode()
 
 
+def test_all_or_nothing_writes_no_row_when_one_fails(accounts, login, import_dir):
+    client = login("admin")
+    upload(client, GOOD_AND_BAD)
+    job = ImportJob.objects.get()
+    # when
+    client.post(job_url(job, "run/"), {"mode": "import", "atomic": "on"})
+    # then the two good rows were rolled back with the bad one
+    job.refresh_from_db()
+    assert (job.status, job.atomic, job.created, job.failed) == (JobStatus.DONE, True, 2, 1)
+    assert not Contact.objects.exists()
+    assert "a row failed, so nothing was written" in client.get(job_url(job)).content.decode()
+
+
 def test_the_rows_are_written_with_the_uploaders_scope(accounts, login, import_dir):
     # given a representative whose grant covers EU Headquarters only
     client = login("csr")

@@ -143,7 +143,7 @@ class ImportJobAdmin(EveryStaffMemberMixin, ScopedMixin, ModelAdmin):
         job = self._job(request, object_id)
         dry_run = request.POST.get("mode") != "import"
         try:
-            job = start_job(job, actor=request.user, dry_run=dry_run)
+            job = start_job(job, actor=request.user, dry_run=dry_run, atomic=request.POST.get("atomic") == "on")
         except DomainError as exc:
             messages.error(request, exc.detail)
         else:

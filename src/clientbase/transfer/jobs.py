@@ -148,8 +148,8 @@ def preview(job: ImportJob, limit: int = PREVIEW_ROWS) -> Preview:
 
 # --- running -----------------------------------------------------------------
 
-def start_job(job: ImportJob, *, actor, dry_run: bool) -> ImportJob:
-    """Run `job` (a dry run, or the import) for its owner `actor`: at once
+def start_job(job: ImportJob, *, actor, dry_run: bool, atomic: bool = False) -> ImportJob:
+    """Run `job` (a dry run, or the import; `atomic`: all or nothing) for its owner `actor`: at once
     when its file has at most IMPORT_BACKGROUND_ROWS rows, otherwise queued
     for a worker. Answers the job as it is now (done, or queued).
 
@@ -160,7 +160,7 @@ def start_job(job: ImportJob, *, actor, dry_run: bool) -> ImportJob:
         raise Forbidden(detail="Only the account that uploaded the file may run its import.", code="forbidden")
     with transaction.atomic():
         claimed = ImportJob.objects.filter(pk=job.pk, status__in=RUNNABLE_STATUSES).update(
-            status=JobStatus.QUEUED, dry_run=dry_run, done=0, created=0, updated=0, unchanged=0, failed=0,
+            status=JobStatus.QUEUED, dry_run=dry_run, atomic=atomic, done=0, created=0, updated=0, unchanged=0, failed=0,
             errors=[], has_errors_file=False, problem="", task_id="", started_at=None, finished_at=None)
     if not claimed:
         raise Conflict(detail="This import is running or has run already.", code="job_not_runnable")
@@ -241,8 +241,8 @@ def execute_job(job_id) -> str:
             raise Forbidden(detail="The account that uploaded the file is inactive.", code="inactive")
         table = _open(job)
         writer = ErrorsWriter(errors_path(job), table.columns)
-        result = run_import(table, IMPORTS[job.entity](), actor=actor, dry_run=job.dry_run, errors=writer,
-                            progress=ProgressFile(job.pk, table.total))
+        result = run_import(table, IMPORTS[job.entity](), actor=actor, dry_run=job.dry_run, atomic=job.atomic,
+                            errors=writer, progress=ProgressFile(job.pk, table.total))
     except DomainError as exc:
         _end(job, JobStatus.FAILED, problem=exc.detail)
     except Exception as exc:  # recorded on the job: its page says what happened

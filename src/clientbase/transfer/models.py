@@ -50,6 +50,7 @@ class ImportJob(models.Model):
     size = models.BigIntegerField(default=0)
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.UPLOADED)
     dry_run = models.BooleanField(default=False)
+    atomic = models.BooleanField(default=False)  # all or nothing: any failed row rolls the file back
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
