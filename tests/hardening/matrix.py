@@ -152,6 +152,7 @@ ADMIN_MODELS = {
     "axes_accessattempt": "administrators",
     "axes_accesslog": "administrators",
     "axes_accessfailurelog": "administrators",
+    "transfer_importjob": "owner",  # its owner's, and administrators' (tests/backoffice/test_imports.py)
 }
 # The pages Django's ModelAdmin gives each model (simple_history's version page
 # only where the model keeps history).
@@ -190,6 +191,9 @@ ADMIN_PAGES = {
     "pricing_pricerow_preview_prices": "staff",
     "pricing_variant_preview": "staff",
     "pricing_contact_autocomplete": "staff",
+    "transfer_importjob_run": "object:transfer_importjob",
+    "transfer_importjob_progress": "object:transfer_importjob",
+    "transfer_importjob_errors": "object:transfer_importjob",
 }
 
 

@@ -7,6 +7,7 @@ from clientbase.backoffice import (  # noqa: F401
     contacts,
     customer_groups,
     grants,
+    imports,
     lockouts,
     organizations,
     prices,

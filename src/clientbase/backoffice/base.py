@@ -179,6 +179,21 @@ class ScopedMixin(BadInputMixin):
         return deleted, model_count, perms_needed, protected
 
 
+class EveryStaffMemberMixin:
+    """A ModelAdmin mixin for objects every staff member keeps for itself
+    (its API tokens, its imports): the page is open to all staff, and the
+    scoped queryset and the services decide whose objects and which writes."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_module_permission(request)
+
+
 VERSION_FIELD = "expected_version"
 VERSION_PARAM = "version"
 

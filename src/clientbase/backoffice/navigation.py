@@ -64,3 +64,8 @@ def can_view_failed_logins(request: HttpRequest) -> bool:
 
 def can_view_login_log(request: HttpRequest) -> bool:
     return _can_view(request, "accesslog", "axes")
+
+
+def can_import(request: HttpRequest) -> bool:
+    """Every staff member imports, with its own permissions (backoffice.imports)."""
+    return request.user.is_active and request.user.is_staff

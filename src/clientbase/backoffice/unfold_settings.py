@@ -40,6 +40,9 @@ UNFOLD = {
                     {"title": "Customer groups", "icon": "workspaces",
                      "link": reverse_lazy("admin:customers_customergroup_changelist"),
                      "permission": f"{_NAV}.can_view_customer_groups"},
+                    {"title": "Imports", "icon": "upload_file",
+                     "link": reverse_lazy("admin:transfer_importjob_changelist"),
+                     "permission": f"{_NAV}.can_import"},
                 ],
             },
             {
