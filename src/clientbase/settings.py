@@ -151,6 +151,7 @@ INSTALLED_APPS = [
     "clientbase.customers",
     "clientbase.catalog",
     "clientbase.pricing",
+    "clientbase.marketing",
     "clientbase.shopping",
     "clientbase.backoffice",
     "clientbase.storefront",
