@@ -1,0 +1,163 @@
+"""/api/v1/visitor-groups, /segments, /campaigns and /content-slots through
+the HTTP client (issue 12): CRUD by key, validation by field, versions,
+permissions and the rules each service enforces."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from clientbase.catalog.models import Product, Variant
+from clientbase.customers.models import Role
+from clientbase.marketing.models import Campaign, ContentSlot, VisitorGroup
+from tests.conftest import make_account
+
+
+@pytest.fixture
+def marketer(caller, accounts):
+    accounts["marketer"] = make_account("marketer@example.com", Role.MARKETING_MANAGERS)
+    return caller("marketer")
+
+
+@pytest.fixture
+def shirt(db):
+    product = Product.objects.create(key="TSHIRT", name="T-shirt")
+    Variant.objects.create(sku="TS-M", product=product, name="T-shirt M")
+    return product
+
+
+def fields(response) -> set[str]:
+    return {e["field"] for e in response.json().get("errors", [])}
+
+
+RETURNING = {"key": "RETURNING", "name": "Returning visitors", "match": "all",
+             "criteria": [{"type": "returning"}]}
+
+
+def test_a_marketing_manager_creates_reads_and_changes_a_visitor_group(marketer):
+    created = marketer.post("/visitor-groups", RETURNING)
+    assert created.status_code == 201, created.json()
+    assert created.json()["criteria"] == [{"type": "returning", "params": {}, "points": 1}]
+    assert created["ETag"] == '"1"'
+
+    got = marketer.get("/visitor-groups/RETURNING")
+    assert got.status_code == 200 and got.json()["name"] == "Returning visitors"
+
+    changed = marketer.patch("/visitor-groups/RETURNING",
+                             {"match": "points", "threshold": 3,
+                              "criteria": [{"type": "visits_at_least", "params": {"count": "3"}, "points": 3}]},
+                             headers={"If-Match": '"1"'})
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["criteria"][0]["params"] == {"count": 3}
+    stale = marketer.patch("/visitor-groups/RETURNING", {"name": "Again"}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert marketer.get("/visitor-groups", q="ret").json()["items"][0]["key"] == "RETURNING"
+
+
+@pytest.mark.parametrize("criteria, field", [
+    ([{"type": "no_such_thing"}], "criteria.0.type"),
+    ([{"type": "visits_at_least", "params": {}}], "criteria.0.params.count"),
+    ([{"type": "time_window", "params": {"start": "9 o'clock", "end": "10:00"}}], "criteria.0.params.start"),
+])
+def test_bad_criteria_are_422_naming_the_field_and_save_nothing(marketer, criteria, field):
+    response = marketer.post("/visitor-groups", {**RETURNING, "criteria": criteria})
+    assert response.status_code == 422
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert field in fields(response)
+    assert not VisitorGroup.objects.exists()
+
+
+def test_a_points_group_needs_a_reachable_threshold(marketer):
+    response = marketer.post("/visitor-groups", {**RETURNING, "match": "points", "threshold": 5})
+    assert response.status_code == 422 and "threshold" in fields(response)
+
+
+def test_a_segment_names_customer_and_visitor_groups_by_key(marketer, world):
+    marketer.post("/visitor-groups", RETURNING)
+    response = marketer.post("/segments", {"key": "LOYAL", "name": "Loyal",
+                                           "customer_groups": ["GOLD", "SILVER"],
+                                           "visitor_groups": ["RETURNING"]})
+    assert response.status_code == 201, response.json()
+    assert response.json()["customer_groups"] == ["GOLD", "SILVER"]
+    unknown = marketer.post("/segments", {"key": "X", "name": "X", "customer_groups": ["PLATINUM"]})
+    assert unknown.status_code == 422 and "customer_groups" in fields(unknown)
+
+
+def test_a_campaign_holds_its_promotions_and_checks_their_targets(marketer, world, shirt):
+    marketer.post("/segments", {"key": "GOLD-SEG", "name": "Gold", "customer_groups": ["GOLD"]})
+    body = {"key": "GOLD10", "name": "Gold members: 10% off", "segments": ["GOLD-SEG"],
+            "valid_from": "2026-01-01T00:00:00Z", "valid_until": "2027-01-01T00:00:00Z",
+            "promotions": [{"kind": "percent_off", "target": "product", "target_key": "TSHIRT", "value": "10"},
+                           {"kind": "amount_off", "target": "order", "value": "5.00",
+                            "coupon": "welcome5", "coupon_limit": 100}]}
+    response = marketer.post("/campaigns", body)
+    assert response.status_code == 201, response.json()
+    promotions = response.json()["promotions"]
+    assert [p["target"] for p in promotions] == ["product", "order"]
+    assert promotions[1]["coupon"] == "WELCOME5"
+
+    bad = marketer.post("/campaigns", {**body, "key": "BAD", "promotions": [
+        {"kind": "percent_off", "target": "variant", "target_key": "NOPE", "value": "10"},
+        {"kind": "percent_off", "target": "order", "value": "150"},
+        {"kind": "amount_off", "target": "order", "value": "1", "coupon_limit": 3}]})
+    assert bad.status_code == 422
+    assert {"promotions.0.target_key", "promotions.1.value", "promotions.2.coupon_limit"} <= fields(bad)
+    assert not Campaign.objects.filter(key="BAD").exists()
+
+    backwards = marketer.post("/campaigns", {**body, "key": "BACK", "valid_until": "2025-01-01T00:00:00Z"})
+    assert backwards.status_code == 422 and "valid_until" in fields(backwards)
+
+    replaced = marketer.patch("/campaigns/GOLD10", {"promotions": [
+        {"kind": "percent_off", "target": "variant", "target_key": "TS-M", "value": "15"}]})
+    assert replaced.status_code == 200, replaced.json()
+    assert [p["target_key"] for p in replaced.json()["promotions"]] == ["TS-M"]
+    assert replaced.json()["version"] == 2
+
+
+def test_content_slot_html_is_sanitized(marketer):
+    marketer.post("/visitor-groups", RETURNING)
+    response = marketer.post("/content-slots", {
+        "key": "home-banner", "name": "Home banner",
+        "default_html": "<p onclick='steal()'>Welcome!</p><script>alert(1)</script>",
+        "variants": [{"visitor_group": "RETURNING", "html": "<a href='javascript:x()'>Welcome back</a>"}]})
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["default_html"] == "<p>Welcome!</p>"
+    assert "javascript" not in body["variants"][0]["html"]
+    assert body["variants"][0]["visitor_group"] == "RETURNING"
+
+
+def test_a_visitor_group_in_a_content_slot_cannot_be_deleted(marketer):
+    marketer.post("/visitor-groups", RETURNING)
+    marketer.post("/content-slots", {"key": "banner", "name": "Banner",
+                                     "variants": [{"visitor_group": "RETURNING", "html": "Hi"}]})
+    refused = marketer.delete("/visitor-groups/RETURNING")
+    assert refused.status_code == 409 and "banner" in refused.json()["detail"]
+    assert marketer.delete("/content-slots/banner").status_code == 204
+    assert marketer.delete("/visitor-groups/RETURNING").status_code == 204
+    assert not ContentSlot.objects.exists() and not VisitorGroup.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/visitor-groups", "/segments", "/campaigns", "/content-slots"])
+def test_without_marketing_permissions_every_list_and_write_is_403(caller, path, world):
+    csr = caller("csr")
+    assert csr.get(path).status_code == 403
+    assert csr.get(f"{path}/ANY").status_code == 403
+    assert csr.post(path, {"key": "K", "name": "N"}).status_code == 403
+    assert csr.delete(f"{path}/ANY").status_code == 403
+
+
+def test_lists_cost_the_same_queries_for_one_or_many(marketer, world, django_assert_max_num_queries):
+    marketer.post("/visitor-groups", RETURNING)
+    for n in range(6):
+        marketer.post("/segments", {"key": f"S{n}", "name": f"S{n}", "customer_groups": ["GOLD"],
+                                    "visitor_groups": ["RETURNING"]})
+        marketer.post("/content-slots", {"key": f"slot{n}", "name": "Slot",
+                                         "variants": [{"visitor_group": "RETURNING", "html": "x"}]})
+    with django_assert_max_num_queries(8):
+        assert len(marketer.get("/segments").json()["items"]) == 6
+    with django_assert_max_num_queries(8):
+        assert len(marketer.get("/content-slots").json()["items"]) == 6
+
+
+def test_marketing_managers_hold_the_marketing_permissions(db):
+    perms = set(Group.objects.get(name=Role.MARKETING_MANAGERS).permissions.values_list("codename", flat=True))
+    assert {"add_visitorgroup", "change_campaign", "delete_segment", "view_contentslot"} <= perms
