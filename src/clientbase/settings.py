@@ -169,6 +169,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "clientbase.storefront.personalization.VisitorCookieMiddleware",
 ]
 
 ROOT_URLCONF = "clientbase.urls"
