@@ -60,8 +60,12 @@ class Audience:
 
     @cached_property
     def matched(self) -> frozenset[str]:
-        """Keys of the visitor groups matched (a preview's forced ones too)."""
-        return frozenset(j.group.key for j in self.judgements if j.matched) | self.forced
+        """Keys of the visitor groups matched. A staff preview as a visitor
+        group (`forced`) matches that group only: the page shows what its
+        members see, whatever the staff member's own visit would match."""
+        if self.forced:
+            return self.forced
+        return frozenset(j.group.key for j in self.judgements if j.matched)
 
     def slot_html(self, key: str) -> str | None:
         """The slot's HTML for this visitor (sanitized when saved); None when

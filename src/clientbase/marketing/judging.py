@@ -96,10 +96,19 @@ def check_match(match: str, threshold: int | None, criteria: list[dict[str, Any]
 
 @dataclass(frozen=True)
 class Rule:
-    criterion: Criterion | None  # None: a type no longer registered
+    """A compiled criterion: its type's name (the class is looked up when
+    judged, so a compiled group holds plain data that any cache can keep),
+    its typed parameters, and whether they were valid when compiled."""
+
     type: str
     params: dict[str, Any]
     points: int
+    valid: bool = True
+
+    @property
+    def criterion(self) -> Criterion | None:
+        """None: a type no longer registered, or parameters it refuses."""
+        return REGISTRY.get(self.type) if self.valid else None
 
 
 @dataclass(frozen=True)
@@ -151,26 +160,27 @@ def compile_group(group: VisitorGroup) -> CompiledGroup:
                 params = known.clean(entry.get("params") or {})
             except Invalid:
                 known = None  # judged as failing, and logged when judged
-        rules.append(Rule(known, type_name, params, int(entry.get("points", 1)) if known else 0))
+        rules.append(Rule(type_name, params, int(entry.get("points", 1)) if known else 0, known is not None))
     return CompiledGroup(group.pk, group.key, group.name, group.match, group.threshold, tuple(rules))
 
 
 def judge(group: CompiledGroup, visitor: Visitor) -> Judgement:
     outcomes = []
     for rule in group.rules:
-        if rule.criterion is None:
+        criterion = rule.criterion
+        if criterion is None:
             log.warning("visitor group %s: criterion %r cannot be judged (unknown type or bad "
                         "parameters); it counts as not matched", group.key, rule.type)
             outcomes.append(Outcome(f"{rule.type} (broken)", None, 0))
             continue
         try:
-            matched = bool(rule.criterion.matches(visitor, rule.params))
+            matched = bool(criterion.matches(visitor, rule.params))
         except Exception:  # noqa: BLE001 - one broken criterion must not break a page
             log.exception("visitor group %s: criterion %s failed; it counts as not matched",
                           group.key, rule.type)
-            outcomes.append(Outcome(f"{rule.criterion.describe(rule.params)} (failed)", None, 0))
+            outcomes.append(Outcome(f"{criterion.describe(rule.params)} (failed)", None, 0))
             continue
-        outcomes.append(Outcome(rule.criterion.describe(rule.params), matched,
+        outcomes.append(Outcome(criterion.describe(rule.params), matched,
                                 rule.points if matched else 0))
     points = sum(o.points for o in outcomes)
     if not outcomes:

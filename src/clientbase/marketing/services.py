@@ -55,6 +55,9 @@ def _check_named(obj) -> None:
 
 
 def _after_write(obj):
+    # Now, and again at commit: a request that reloaded the definitions
+    # between the write and its commit cached the old ones.
+    judging.changed()
     transaction.on_commit(judging.changed)
     return obj
 

@@ -102,7 +102,8 @@ def memberships(contact: Contact | None, account: Account | None = None,
               f"WHERE m.contact_id = %s AND o.id = m.organization_id", [contact_id])]
     if account is not None:
         parts.append((f"SELECT 'r', r.name FROM {account_roles} ar CROSS JOIN {role} r "
-                      f"WHERE ar.account_id = %s AND r.id = ar.group_id", [account.pk]))
+                      f"WHERE ar.account_id = %s AND r.id = ar.group_id",
+                      [Account._meta.pk.get_db_prep_value(account.pk, connection)]))
     keys = sorted(organization_keys)
     if keys:
         parts.append((f"SELECT 'k' || key, CAST(path AS TEXT) FROM {org} "
