@@ -185,3 +185,39 @@ def test_preview_is_refused_to_shoppers_and_for_unknown_groups(banners, gold_cli
     assert "Gold welcome" in slot(gold_client.get("/"))  # nothing changed
     assert marketer_client.get("/preview/", {"group": "NOPE"}).status_code == 404
     assert marketer_client.get("/preview/", {"contact": "not-a-uuid"}).status_code == 404
+
+
+# --- promotions on the cart page -----------------------------------------------------------
+
+
+@pytest.fixture
+def gold_campaign(priced_shop, world):
+    from clientbase.marketing.models import Campaign, Segment
+    from clientbase.marketing.services import create_campaign, create_segment
+
+    gold = create_segment(Segment(key="GOLD-SEG", name="Gold"), customer_groups=[world["GOLD"]], actor=None)
+    create_campaign(Campaign(key="GOLD10", name="Gold members: 10% off"), segments=[gold], actor=None,
+                    promotions=[{"kind": "percent_off", "target": "product", "target_key": "TSHIRT",
+                                 "value": "10"},
+                                {"kind": "amount_off", "target": "order", "value": "2", "coupon": "TWO"}])
+
+
+def test_a_gold_shopper_sees_the_campaign_in_the_cart_and_a_visitor_does_not(gold_campaign, gold_client):
+    gold_client.post("/cart/add/", {"sku": "TS-M", "quantity": "2"})
+    page = gold_client.get("/cart/").content.decode()
+    assert "Gold members: 10% off (10% off)" in page
+    assert 'id="cart-total">27.00 EUR' in page
+
+    visitor = Client()
+    visitor.post("/cart/add/", {"sku": "TS-M", "quantity": "2"})
+    page = visitor.get("/cart/").content.decode()
+    assert "Gold members" not in page and 'id="cart-total">40.00 EUR' in page
+
+
+def test_a_coupon_entered_on_the_cart_page_shows_on_the_order(gold_campaign, gold_client):
+    gold_client.post("/cart/add/", {"sku": "TS-M", "quantity": "2"})
+    refused = gold_client.post("/cart/coupon/", {"coupon": "BOGUS"}, follow=True).content.decode()
+    assert "Coupon BOGUS is not valid." in refused
+    page = gold_client.post("/cart/coupon/", {"coupon": "two"}, follow=True).content.decode()
+    assert "Coupon TWO entered." in page
+    assert 'id="cart-order-discount">−2.00 EUR' in page and 'id="cart-total">25.00 EUR' in page

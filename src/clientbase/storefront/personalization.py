@@ -43,6 +43,11 @@ def audience(request: HttpRequest) -> Audience:
     return cached
 
 
+def matched_groups(request: HttpRequest) -> frozenset[str]:
+    """The keys of the visitor groups this visitor matches (for promotions)."""
+    return audience(request).matched
+
+
 def _audience(request: HttpRequest) -> Audience:
     groups = judging.compiled_groups()
     visits = visit_cookie.read(request.COOKIES.get(visit_cookie.VISITOR_COOKIE))

@@ -17,6 +17,7 @@ urlpatterns = [
     # the cart and checkout
     path("cart/", cart.cart_page, name="cart"),
     path("cart/add/", cart.add_to_cart, name="add_to_cart"),
+    path("cart/coupon/", cart.enter_coupon, name="enter_coupon"),
     path("cart/lines/<str:sku>/", cart.update_line, name="update_line"),
     path("cart/lines/<str:sku>/remove/", cart.remove_line, name="remove_line"),
     path("checkout/", checkout.checkout, name="checkout"),
