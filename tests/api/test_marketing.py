@@ -9,6 +9,10 @@ from clientbase.catalog.models import Product, Variant
 from clientbase.customers.models import Role
 from clientbase.marketing.models import Campaign, ContentSlot, VisitorGroup
 from tests.conftest import make_account
+from tests.pricing import conftest as pricing_fixtures
+
+catalog, price, contact_in = pricing_fixtures.catalog, pricing_fixtures.price, pricing_fixtures.contact_in
+shop_prices = pricing_fixtures.shop_prices
 
 
 @pytest.fixture
@@ -161,3 +165,74 @@ def test_lists_cost_the_same_queries_for_one_or_many(marketer, world, django_ass
 def test_marketing_managers_hold_the_marketing_permissions(db):
     perms = set(Group.objects.get(name=Role.MARKETING_MANAGERS).permissions.values_list("codename", flat=True))
     assert {"add_visitorgroup", "change_campaign", "delete_segment", "view_contentslot"} <= perms
+
+
+# --- quotes ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gold_campaign(world, shop_prices):
+    from clientbase.marketing.models import Segment
+    from clientbase.marketing.services import create_campaign, create_segment
+
+    gold = create_segment(Segment(key="GOLD-SEG", name="Gold"), customer_groups=[world["GOLD"]], actor=None)
+    create_campaign(Campaign(key="GOLD10", name="Gold members: 10% off"), segments=[gold], actor=None,
+                    promotions=[{"kind": "percent_off", "target": "product", "target_key": "TSHIRT",
+                                 "value": "10"},
+                                {"kind": "amount_off", "target": "variant", "target_key": "TS-M", "value": "1",
+                                 "coupon": "ONE"}])
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_the_store_quote_names_the_promotion_for_a_gold_shopper_and_not_for_a_visitor(gold_campaign, caller,
+                                                                                     contact_in, accounts):
+    from django.test import Client
+
+    anonymous = Client().get("/api/v1/store/quote", {"sku": "TS-M", "quantity": "2"})
+    assert anonymous.status_code == 200, anonymous.json()
+    assert (anonymous.json()["line_total"], anonymous.json()["promotions"]) == ("40.00", [])
+
+    shopper = make_account("gold@example.com", Role.REGISTERED, contact=contact_in(groups=["GOLD"]))
+    client = Client()
+    client.force_login(shopper)
+    body = client.get("/api/v1/store/quote", {"sku": "TS-M", "quantity": "2"}).json()
+    assert body["unit_price"] == "15.00" and body["discount"] == "3.00" and body["line_total"] == "27.00"
+    assert body["promotions"] == ["Gold members: 10% off (10% off)"]
+
+    with_coupon = client.get("/api/v1/store/quote", {"sku": "TS-M", "quantity": "2", "coupon": "one"}).json()
+    assert with_coupon["line_total"] == "27.00"  # the better single offer still wins (3.00 > 2.00)
+
+    assert Client().get("/api/v1/store/quote", {"sku": "NOPE"}).status_code == 404
+    assert Client().get("/api/v1/store/quote", {"sku": "TS-M", "quantity": "0"}).status_code == 422
+
+
+def test_staff_see_why_each_promotion_applied_or_not(gold_campaign, admin_api, contact_in):
+    gold = contact_in(groups=["GOLD"], key="GOLDIE")
+    response = admin_api.get("/quotes/explain", sku="TS-M", quantity="1", contact="GOLDIE")
+    assert response.status_code == 200, response.json()
+    verdicts = {(o["campaign"], o["status"], o["reason"]) for o in response.json()["offers"]}
+    assert ("GOLD10", "applied", "") in verdicts
+    assert ("GOLD10", "not_open", "needs coupon ONE") in verdicts
+
+    anonymous = admin_api.get("/quotes/explain", sku="TS-M").json()
+    assert anonymous["promotions"] == []
+    assert {o["reason"] for o in anonymous["offers"]} == {"not for this shopper's segments"}
+    assert gold.pk
+
+
+def test_explaining_a_quote_for_a_contact_out_of_scope_is_a_404(gold_campaign, caller, contact_in):
+    us = contact_in(organizations=["US-HQ"], groups=["GOLD"], key="US-GOLD")
+    csr = caller("csr")  # grant on EU-HQ only, and no campaign permission
+    assert csr.get("/quotes/explain", sku="TS-M", contact="US-GOLD").status_code == 403
+    from django.contrib.auth.models import Permission
+
+    csr.account.user_permissions.add(Permission.objects.get(codename="view_campaign"))
+    assert us.pk and csr.get("/quotes/explain", sku="TS-M", contact="US-GOLD").status_code == 404

@@ -176,6 +176,7 @@ def _mount() -> None:
     api.add_router("/segments", marketing.segments)
     api.add_router("/campaigns", marketing.campaigns)
     api.add_router("/content-slots", marketing.content_slots)
+    api.add_router("/quotes", marketing.quotes_router)
 
     # The shop's public side: anonymous visitors too (its own auth).
     api.add_router("/store", store.router)

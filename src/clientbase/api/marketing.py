@@ -18,10 +18,13 @@ from pydantic import ConfigDict, StringConstraints
 from clientbase.api.common import (
     IdOrKey, KeyStr, ListParams, Page, by_id_or_key, if_match, require_perm, resolve_refs, set_etag,
 )
+from clientbase.api.store import OfferVerdictOut, QuoteOut
 from clientbase.core.pagination import Keyset
-from clientbase.customers.models import CustomerGroup
+from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.marketing import services
 from clientbase.marketing.models import Campaign, ContentSlot, Segment, VisitorGroup
+from clientbase.pricing import listing
+from clientbase.shopping.services import quotes as shopping_quotes
 
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
@@ -452,3 +455,42 @@ def delete_content_slot(request: HttpRequest, ident: IdOrKey):
     services.delete_content_slot(_get(request, ContentSlot, ident), actor=request.user,
                                  expected_version=if_match(request))
     return 204, None
+
+
+# --- Quotes explained, for staff ---------------------------------------------------------------
+
+quotes_router = Router(tags=["quotes"])
+
+
+class ExplainQuoteParams(Schema):
+    sku: str = Field(..., max_length=100)
+    quantity: int = Field(1)
+    contact: IdOrKey | None = Field(None, description="Price for this contact (id or key); default: anonymous.")
+    visitor_group: IdOrKey | None = Field(None, description="As a visitor in this visitor group.")
+    coupon: str | None = Field(None, max_length=50)
+    market: IdOrKey | None = None
+    currency: str | None = Field(None, min_length=3, max_length=3)
+
+
+class ExplainedQuoteOut(QuoteOut):
+    offers: list[OfferVerdictOut] = Field(..., description="Every promotion on the SKU or its product, "
+                                                           "and why it applied or not.")
+
+
+@quotes_router.get("/explain", response=ExplainedQuoteOut,
+                   summary="Why a contact or a visitor group pays what it pays, promotions included")
+def explain_quote(request: HttpRequest, params: Query[ExplainQuoteParams]):
+    """The quote the storefront would give `contact` (one the caller may
+    see; 404 otherwise) or a visitor in `visitor_group`, with every
+    promotion of the SKU and its product judged: applied, not the best
+    choice, or not open and why (dates, segments, coupon)."""
+    require_perm(request, "pricing.view_pricerow")
+    require_perm(request, "marketing.view_campaign")
+    contact = by_id_or_key(Contact.objects.visible_to(request.user), params.contact) if params.contact else None
+    groups = frozenset()
+    if params.visitor_group:
+        groups = frozenset({by_id_or_key(VisitorGroup.objects.all(), params.visitor_group).key})
+    storefront = listing.storefront_market(params.market, params.currency)
+    return shopping_quotes.quote(params.sku, params.quantity, contact=contact, storefront=storefront,
+                                 visitor_groups=groups, coupon=shopping_quotes.check_coupon_text(params.coupon),
+                                 explain=True)

@@ -121,6 +121,20 @@ def eligible(offers: list[Offer], *, at: datetime, group_keys: frozenset[str] = 
     return [o for o in chosen if o.promotion_id not in spent]
 
 
+def why_not(offer: Offer, *, at: datetime, group_keys: frozenset[str], visitor_groups: frozenset[str],
+            coupon: str, spent: set[int] = frozenset()) -> str | None:
+    """Why `offer` is not open to this shopper now (None: it is)."""
+    if not offer.live(at):
+        return "outside the campaign's dates"
+    if not offer.for_audience(group_keys, visitor_groups):
+        return "not for this shopper's segments"
+    if offer.coupon and offer.coupon != (coupon or "").strip().upper():
+        return f"needs coupon {offer.coupon}"
+    if offer.promotion_id in spent:
+        return "its coupon is used up"
+    return None
+
+
 def coupon_known(offers: list[Offer], coupon: str) -> bool:
     coupon = (coupon or "").strip().upper()
     return any(o.coupon == coupon for o in offers)

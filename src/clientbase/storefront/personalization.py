@@ -9,21 +9,17 @@ show which groups matched and why.
 """
 
 import logging
-from dataclasses import replace
 from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from clientbase.customers.models import Contact
-from clientbase.customers.services.memberships import memberships
-from clientbase.marketing import judging, visits as visit_cookie
-from clientbase.marketing.audience import Audience, criteria_types, organization_keys
+from clientbase.marketing import visits as visit_cookie
+from clientbase.marketing.audience import Audience, Request as AudienceRequest, build_audience
 from clientbase.marketing.models import VisitorGroup
-from clientbase.marketing.visitors import Visitor
 from clientbase.shopping.services import carts
 from clientbase.storefront.pages import current_cart, is_shopper, page_storefront, safe_next
 
@@ -32,7 +28,6 @@ log = logging.getLogger("clientbase.storefront")
 # What a staff preview is kept as in the session: {"group": key} or {"contact": id}.
 SESSION_PREVIEW = "marketing_preview"
 PREVIEW_PERMISSION = "marketing.view_visitorgroup"
-MEMBERSHIP_CRITERIA = {"has_role", "in_customer_group", "in_organization"}
 
 
 def audience(request: HttpRequest) -> Audience:
@@ -49,22 +44,8 @@ def matched_groups(request: HttpRequest) -> frozenset[str]:
 
 
 def _audience(request: HttpRequest) -> Audience:
-    groups = judging.compiled_groups()
-    visits = visit_cookie.read(request.COOKIES.get(visit_cookie.VISITOR_COOKIE))
-    request._marketing_visits = visits
-    visitor = Visitor(
-        now=timezone.localtime(),
-        visits=visits.visits,
-        path=request.path,
-        query=request.META.get("QUERY_STRING", "")[:2000],
-        referrer=request.headers.get("Referer", "")[:2000],
-        pages=visits.pages,
-        country=_country(request),
-    )
     preview = preview_of(request)
-    forced: frozenset[str] = frozenset()
-    if preview and preview.get("group"):
-        forced = frozenset({preview["group"]})
+    forced = frozenset({preview["group"]}) if preview and preview.get("group") else frozenset()
     contact, account = None, None
     if preview and preview.get("contact"):
         contact = Contact.objects.visible_to(request.user).filter(pk=preview["contact"]).select_related(
@@ -73,27 +54,19 @@ def _audience(request: HttpRequest) -> Audience:
     elif is_shopper(request):
         account = request.user
         contact = account.contact
-    types = criteria_types(groups)
-    storefront = page_storefront(request) if "market" in types else None
-    visitor = replace(visitor, logged_in=account is not None,
-                      market=storefront.market.key if storefront else None)
-    if account is not None and types & MEMBERSHIP_CRITERIA:
-        facts = memberships(contact, account, organization_keys(groups))
-        visitor = replace(visitor, roles=facts.roles, group_keys=facts.group_keys,
-                          organization_paths=facts.organization_paths,
-                          extra={"organization_paths_by_key": facts.paths_by_key})
-    if "cart_total_at_least" in types and not (preview and preview.get("contact")):
-        visitor = replace(visitor, cart_total=_cart_total(request))
-    return Audience(visitor, groups, forced)
 
+    def market_key() -> str | None:
+        storefront = page_storefront(request)
+        return storefront.market.key if storefront else None
 
-def _country(request: HttpRequest) -> str | None:
-    """The region of the browser's first language (de-DE → DE), if any."""
-    first = request.headers.get("Accept-Language", "").split(",")[0].split(";")[0].strip()
-    parts = first.replace("_", "-").split("-")
-    if len(parts) >= 2 and len(parts[1]) == 2 and parts[1].isalpha():
-        return parts[1].upper()
-    return None
+    def cart_total() -> Decimal:
+        return Decimal(0) if preview and preview.get("contact") else _cart_total(request)
+
+    seen, visits = build_audience(AudienceRequest.of(request.COOKIES, request.META, request.path),
+                                  account=account, contact=contact, forced=forced,
+                                  market_key=market_key, cart_total=cart_total)
+    request._marketing_visits = visits
+    return seen
 
 
 def _cart_total(request: HttpRequest) -> Decimal:

@@ -385,23 +385,41 @@ def priced(cart: Cart, *, at: datetime | None = None,
     return quote
 
 
+def shopper_groups(offers: list, contact) -> frozenset[str]:
+    """The contact's effective group keys, read only when an offer is for
+    customer groups (one query)."""
+    if contact is None or not marketing.uses_customer_groups(offers):
+        return frozenset()
+    return effective_group_keys(contact)
+
+
+def offer_line(line: PricedLine, usable: list, currency: str):
+    """The best of `usable` offers on a priced line, taken off its total;
+    answers what applied (marketing.offers.Applied)."""
+    if line.unit_price is None:
+        return marketing.NOTHING
+    applied = marketing.best(marketing.for_line(usable, sku=line.sku, product_key=line.variant.product.key),
+                             line.unit_price, line.quantity, currency)
+    if applied.offers:
+        line.discount, line.promotions = applied.discount, applied.labels
+        line.line_total -= applied.discount
+    return applied
+
+
 def _apply_offers(quote: PricedCart, *, at: datetime, visitor_groups: frozenset[str]) -> None:
     """Marketing's offers after the resolver's prices: the best for each
     line, then the best for the order on the lines' subtotal."""
     cart, currency = quote.cart, quote.currency
     offers = marketing.compiled_offers()
-    group_keys = (effective_group_keys(cart.contact)
-                  if offers and cart.account_id and marketing.uses_customer_groups(offers) else frozenset())
+    group_keys = shopper_groups(offers, cart.contact) if offers and cart.account_id else frozenset()
     usable = marketing.eligible(offers, at=at, group_keys=group_keys, visitor_groups=visitor_groups,
                                 coupon=cart.coupon) if offers else []
+    zero = quantize(Decimal(0), currency)
+    quote.order_discount = zero
     for line in quote.lines:
-        if line.unit_price is None:
-            continue
-        applied = marketing.best(marketing.for_line(usable, sku=line.sku, product_key=line.variant.product.key),
-                                 line.unit_price, line.quantity, currency)
+        line.discount = zero
+        applied = offer_line(line, usable, currency)
         if applied.offers:
-            line.discount, line.promotions = applied.discount, applied.labels
-            line.line_total -= applied.discount
             quote.applied.append(applied)
     quote.subtotal = quantize(sum((line.line_total for line in quote.lines if line.line_total is not None),
                                   Decimal(0)), currency)
