@@ -27,6 +27,7 @@ from clientbase.catalog.models import Market, Product, Variant
 from clientbase.customers.models import Account, ApiToken, Contact, Grant, Role
 from clientbase.customers.services.accounts import issue_token
 from clientbase.pricing.models import PriceRow, SaleType
+from clientbase.marketing.models import Campaign, ContentSlot, Segment, VisitorGroup
 from tests.conftest import make_account
 
 API = "/api/v1"
@@ -95,7 +96,14 @@ OPERATIONS: dict[str, Op] = {
     "resolve_price": Op("prices", None, ("pricing.view_pricerow",)),
     "resolve_prices": Op("prices", None, ("pricing.view_pricerow",)),
     "explain_price": Op("prices", None, ("pricing.view_pricerow",)),
+    # Marketing definitions are shop-wide (tests/api/test_marketing.py).
+    **_crud("visitor-groups", "visitorgroup", "visitor_groups", "visitor_group", app="marketing"),
+    **_crud("segments", "segment", "segments", "segment", app="marketing"),
+    **_crud("campaigns", "campaign", "campaigns", "campaign", app="marketing"),
+    **_crud("content-slots", "contentslot", "content_slots", "content_slot", app="marketing"),
+    "explain_quote": Op("quotes", None, ("pricing.view_pricerow", "marketing.view_campaign")),
     # The shop window: anybody, at the caller's own prices (tests/api/test_store.py).
+    "store_quote": Op("store", None, (), public=True),
     "list_store_products": Op("store", None, (), public=True),
     "get_store_product": Op("store", "products", (), public=True),
     # The shopper's own side (tests/api/test_me.py): anybody, on the caller's
@@ -103,19 +111,22 @@ OPERATIONS: dict[str, Op] = {
     # name nothing of a matrix resource (another shopper's order is a 404 there).
     **{name: Op("me", None, (), public=True) for name in (
         "me_csrf", "me_profile", "me_register", "me_verify_email", "me_login", "me_logout", "me_cart",
-        "me_add_cart_line", "me_set_cart_line", "me_remove_cart_line", "me_checkout", "me_list_orders",
+        "me_add_cart_line", "me_set_cart_line", "me_set_coupon", "me_remove_cart_line", "me_checkout",
+        "me_list_orders",
         "me_get_order")},
 }
 
 # The resources whose objects may be named by a key as well as by id: the
 # field that holds it. (Accounts: the e-mail address plays the key's part.)
 KEYS = {"contacts": "key", "organizations": "key", "customer-groups": "key", "markets": "key",
-        "products": "key", "variants": "sku", "accounts": "email"}
+        "products": "key", "variants": "sku", "accounts": "email", "visitor-groups": "key",
+        "segments": "key", "campaigns": "key", "content-slots": "key"}
 MISSING_KEYS = {"accounts": "nobody@example.com"}
 MISSING_KEY = "NO-SUCH-KEY"
 
 # Objects every staff member with the view permission sees (no grants scope them).
-SHOP_WIDE = ("customer-groups", "roles", "markets", "products", "variants", "prices")
+SHOP_WIDE = ("customer-groups", "roles", "markets", "products", "variants", "prices",
+             "visitor-groups", "segments", "campaigns", "content-slots")
 
 
 def _schema_operations() -> dict[str, tuple[str, str]]:
@@ -295,6 +306,11 @@ def build_matrix(world, accounts) -> dict:
         "products": {"visible": product},
         "variants": {"visible": variant},
         "prices": {"visible": ann_price, "invisible": carl_price},
+        "visitor-groups": {"visible": VisitorGroup.objects.create(key="RETURNING", name="Returning",
+                                                                  criteria=[{"type": "returning"}])},
+        "segments": {"visible": Segment.objects.create(key="LOYAL", name="Loyal")},
+        "campaigns": {"visible": Campaign.objects.create(key="SALE", name="Sale")},
+        "content-slots": {"visible": ContentSlot.objects.create(key="banner", name="Banner")},
     }
     # What no answer to a scoped caller may contain (item 6: a visible object
     # may refer to an invisible one by id only). Carl's price is 777.77 (a figure no timestamp or id can hold).
