@@ -355,6 +355,8 @@ WRITE_BODIES = {
     "update_variant": {"name": "Changed"},
     "update_price": {"unit_price": "8.50"},
     "me_set_cart_line": {"quantity": 2},
+    "me_set_coupon": {"coupon": "NO-SUCH-COUPON"},
+    **{f"update_{name}": {"name": "Changed"} for name in ("visitor_group", "segment", "campaign", "content_slot")},
 }
 
 _ADDRESS = {"first_name": "Pat", "last_name": "Buyer", "line1": "Hauptstr. 1", "city": "Berlin",
@@ -376,6 +378,10 @@ CREATE_BODIES = {
     "create_price": {"variant": "SHIRT-M", "market": "EU", "currency": "EUR", "unit_price": "1.00",
                      "min_quantity": "5"},
     "resolve_prices": {"skus": ["NEW-1"], "market": "NEW"},
+    "create_visitor_group": {"key": "NEW", "name": "New"},
+    "create_segment": {"key": "NEW", "name": "New"},
+    "create_campaign": {"key": "NEW", "name": "New"},
+    "create_content_slot": {"key": "new-slot", "name": "New"},
     "move_organization": {"parent": None},
     # The shopper's writes: the matrix's shopper logs in; the others are
     # refused for what they send, never for who sends it (PUBLIC_ANSWERS).
@@ -389,12 +395,13 @@ CREATE_BODIES = {
 # What a public operation answers an anonymous visitor and a shopper for the
 # bodies above, when not 200 (404 for a path naming something that does not exist).
 PUBLIC_ANSWERS = {"me_register": 201, "me_logout": 204, "me_verify_email": 422, "me_add_cart_line": 409,
-                  "me_checkout": 409}
+                  "me_checkout": 409, "me_set_coupon": 422, "store_quote": 422}
 
 # What a computation asks in its query string, so that its answer is the permission check's.
 QUERIES = {
     "resolve_price": {"sku": "NEW-1", "market": "NEW", "quantity": "1"},
     "explain_price": {"sku": "NEW-1", "market": "NEW", "quantity": "1"},
+    "explain_quote": {"sku": "SHIRT-M", "quantity": "1"},
 }
 
 

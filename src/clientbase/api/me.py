@@ -526,6 +526,7 @@ def me_set_coupon(request: HttpRequest, payload: CouponIn):
     empty code); answers the cart priced with it. 422 for an unknown code;
     a known code that does not apply stays, and `coupon_problem` says why.
     404 when the caller has no cart yet."""
+    carts.clean_coupon(payload.coupon)  # an unknown code is a 422 whoever asks
     cart = _cart(request)
     if cart is None:
         raise NotFound(detail="You have no cart yet: add something first.", code="no_cart")

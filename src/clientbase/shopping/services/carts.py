@@ -436,15 +436,22 @@ def _apply_offers(quote: PricedCart, *, at: datetime, visitor_groups: frozenset[
                 else f"Coupon {cart.coupon} is not valid.")
 
 
-def set_coupon(cart: Cart, code: str) -> Cart:
-    """Enter a coupon code on the cart (or remove it with ""). An unknown
-    code is refused (Invalid on `coupon`); a known one that does not apply
-    to the cart is kept, and the priced cart says why."""
+def clean_coupon(code: str | None) -> str:
+    """The code as stored (upper case); Invalid on `coupon` for one longer
+    than 50 characters or that no campaign has."""
     code = (code or "").strip().upper()
     if len(code) > 50:
         raise Invalid.on("coupon", "A coupon code has at most 50 characters.")
     if code and not marketing.coupon_known(marketing.compiled_offers(), code):
         raise Invalid.on("coupon", f"Coupon {code} is not valid.", code="unknown_coupon")
+    return code
+
+
+def set_coupon(cart: Cart, code: str) -> Cart:
+    """Enter a coupon code on the cart (or remove it with ""). An unknown
+    code is refused (Invalid on `coupon`); a known one that does not apply
+    to the cart is kept, and the priced cart says why."""
+    code = clean_coupon(code)
     cart = lock_cart(cart)
     cart.coupon = code
     cart.save(update_fields=["coupon"])
