@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "clientbase.customers",
     "clientbase.catalog",
     "clientbase.pricing",
+    "clientbase.marketing",
     "clientbase.shopping",
     "clientbase.transfer",
     "django_tasks",
@@ -180,6 +181,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "clientbase.storefront.personalization.VisitorCookieMiddleware",
 ]
 
 ROOT_URLCONF = "clientbase.urls"

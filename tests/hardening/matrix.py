@@ -27,6 +27,7 @@ from clientbase.catalog.models import Market, Product, Variant
 from clientbase.customers.models import Account, ApiToken, Contact, Grant, Role
 from clientbase.customers.services.accounts import issue_token
 from clientbase.pricing.models import PriceRow, SaleType
+from clientbase.marketing.models import Campaign, ContentSlot, Segment, VisitorGroup
 from tests.conftest import make_account
 
 API = "/api/v1"
@@ -98,7 +99,14 @@ OPERATIONS: dict[str, Op] = {
     "resolve_price": Op("prices", None, ("pricing.view_pricerow",)),
     "resolve_prices": Op("prices", None, ("pricing.view_pricerow",)),
     "explain_price": Op("prices", None, ("pricing.view_pricerow",)),
+    # Marketing definitions are shop-wide (tests/api/test_marketing.py).
+    **_crud("visitor-groups", "visitorgroup", "visitor_groups", "visitor_group", app="marketing"),
+    **_crud("segments", "segment", "segments", "segment", app="marketing"),
+    **_crud("campaigns", "campaign", "campaigns", "campaign", app="marketing"),
+    **_crud("content-slots", "contentslot", "content_slots", "content_slot", app="marketing"),
+    "explain_quote": Op("quotes", None, ("pricing.view_pricerow", "marketing.view_campaign")),
     # The shop window: anybody, at the caller's own prices (tests/api/test_store.py).
+    "store_quote": Op("store", None, (), public=True),
     "list_store_products": Op("store", None, (), public=True),
     "get_store_product": Op("store", "products", (), public=True),
     # The shopper's own side (tests/api/test_me.py): anybody, on the caller's
@@ -106,19 +114,22 @@ OPERATIONS: dict[str, Op] = {
     # name nothing of a matrix resource (another shopper's order is a 404 there).
     **{name: Op("me", None, (), public=True) for name in (
         "me_csrf", "me_profile", "me_register", "me_verify_email", "me_login", "me_logout", "me_cart",
-        "me_add_cart_line", "me_set_cart_line", "me_remove_cart_line", "me_checkout", "me_list_orders",
+        "me_add_cart_line", "me_set_cart_line", "me_set_coupon", "me_remove_cart_line", "me_checkout",
+        "me_list_orders",
         "me_get_order")},
 }
 
 # The resources whose objects may be named by a key as well as by id: the
 # field that holds it. (Accounts: the e-mail address plays the key's part.)
 KEYS = {"contacts": "key", "organizations": "key", "customer-groups": "key", "markets": "key",
-        "products": "key", "variants": "sku", "accounts": "email"}
+        "products": "key", "variants": "sku", "accounts": "email", "visitor-groups": "key",
+        "segments": "key", "campaigns": "key", "content-slots": "key"}
 MISSING_KEYS = {"accounts": "nobody@example.com"}
 MISSING_KEY = "NO-SUCH-KEY"
 
 # Objects every staff member with the view permission sees (no grants scope them).
-SHOP_WIDE = ("customer-groups", "roles", "markets", "products", "variants", "prices")
+SHOP_WIDE = ("customer-groups", "roles", "markets", "products", "variants", "prices",
+             "visitor-groups", "segments", "campaigns", "content-slots")
 
 
 def _schema_operations() -> dict[str, tuple[str, str]]:
@@ -315,6 +326,11 @@ def build_matrix(world, accounts) -> dict:
         "products": {"visible": product},
         "variants": {"visible": variant},
         "prices": {"visible": ann_price, "invisible": carl_price},
+        "visitor-groups": {"visible": VisitorGroup.objects.create(key="RETURNING", name="Returning",
+                                                                  criteria=[{"type": "returning"}])},
+        "segments": {"visible": Segment.objects.create(key="LOYAL", name="Loyal")},
+        "campaigns": {"visible": Campaign.objects.create(key="SALE", name="Sale")},
+        "content-slots": {"visible": ContentSlot.objects.create(key="banner", name="Banner")},
     }
     # What no answer to a scoped caller may contain (item 6: a visible object
     # may refer to an invisible one by id only). Carl's price is 777.77 (a figure no timestamp or id can hold).
@@ -359,6 +375,8 @@ WRITE_BODIES = {
     "update_variant": {"name": "Changed"},
     "update_price": {"unit_price": "8.50"},
     "me_set_cart_line": {"quantity": 2},
+    "me_set_coupon": {"coupon": "NO-SUCH-COUPON"},
+    **{f"update_{name}": {"name": "Changed"} for name in ("visitor_group", "segment", "campaign", "content_slot")},
 }
 
 _ADDRESS = {"first_name": "Pat", "last_name": "Buyer", "line1": "Hauptstr. 1", "city": "Berlin",
@@ -380,6 +398,10 @@ CREATE_BODIES = {
     "create_price": {"variant": "SHIRT-M", "market": "EU", "currency": "EUR", "unit_price": "1.00",
                      "min_quantity": "5"},
     "resolve_prices": {"skus": ["NEW-1"], "market": "NEW"},
+    "create_visitor_group": {"key": "NEW", "name": "New"},
+    "create_segment": {"key": "NEW", "name": "New"},
+    "create_campaign": {"key": "NEW", "name": "New"},
+    "create_content_slot": {"key": "new-slot", "name": "New"},
     "move_organization": {"parent": None},
     # The shopper's writes: the matrix's shopper logs in; the others are
     # refused for what they send, never for who sends it (PUBLIC_ANSWERS).
@@ -393,12 +415,13 @@ CREATE_BODIES = {
 # What a public operation answers an anonymous visitor and a shopper for the
 # bodies above, when not 200 (404 for a path naming something that does not exist).
 PUBLIC_ANSWERS = {"me_register": 201, "me_logout": 204, "me_verify_email": 422, "me_add_cart_line": 409,
-                  "me_checkout": 409}
+                  "me_checkout": 409, "me_set_coupon": 422, "store_quote": 422}
 
 # What a computation asks in its query string, so that its answer is the permission check's.
 QUERIES = {
     "resolve_price": {"sku": "NEW-1", "market": "NEW", "quantity": "1"},
     "explain_price": {"sku": "NEW-1", "market": "NEW", "quantity": "1"},
+    "explain_quote": {"sku": "SHIRT-M", "quantity": "1"},
 }
 
 

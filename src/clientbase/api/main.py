@@ -156,8 +156,8 @@ errors.install(api)
 
 def _mount() -> None:
     from clientbase.api import (
-        accounts, contacts, customer_groups, gdpr, grants, markets, me, organizations, prices, products, roles,
-        store, variants,
+        accounts, contacts, customer_groups, gdpr, grants, marketing, markets, me, organizations, prices,
+        products, roles, store, variants,
     )
 
     api.add_router("/contacts", contacts.router)
@@ -172,6 +172,12 @@ def _mount() -> None:
     api.add_router("/products", products.router)
     api.add_router("/variants", variants.router)
     api.add_router("/prices", prices.router)
+
+    api.add_router("/visitor-groups", marketing.visitor_groups)
+    api.add_router("/segments", marketing.segments)
+    api.add_router("/campaigns", marketing.campaigns)
+    api.add_router("/content-slots", marketing.content_slots)
+    api.add_router("/quotes", marketing.quotes_router)
 
     # The shop's public side: anonymous visitors too (its own auth).
     api.add_router("/store", store.router)

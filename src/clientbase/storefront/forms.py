@@ -152,3 +152,7 @@ class SetPasswordForm(auth_forms.SetPasswordForm):
 
     def save(self, commit=True):
         return reset_password(self.user, new_password=self.cleaned_data["new_password1"])
+
+
+class CouponForm(forms.Form):
+    coupon = forms.CharField(max_length=50, required=False, strip=True, label="Coupon code")
