@@ -221,3 +221,24 @@ def test_the_choice_never_exceeds_the_price_and_ignores_the_order_offers_come_in
         chosen.discount, [o.promotion_id for o in chosen.offers])
     singles = [best([o], amount, quantity, "EUR").discount for o in offers if not o.combinable]
     assert chosen.discount >= max(singles, default=Decimal(0))
+
+
+def test_editing_a_campaign_keeps_its_coupons_uses(eu_prices, catalog):
+    from clientbase.marketing.services import update_campaign
+
+    once = campaign("ONCE", [{"kind": "amount_off", "target": "order", "value": "5", "coupon": "ONCE5",
+                              "coupon_limit": 1}])
+    cart = carts.new_cart(market=catalog["EU"])
+    carts.add_line(cart, "TS-M", 1)
+    carts.set_coupon(cart, "ONCE5")
+    checkout(cart, email="a@example.com", shipping=ADDRESS, billing=ADDRESS)
+
+    update_campaign(once, changes={"name": "Renamed"}, actor=None,
+                    promotions=[pct("10"), {"kind": "amount_off", "target": "order", "value": "6",
+                                            "coupon": "ONCE5", "coupon_limit": 1}])
+
+    assert CouponRedemption.objects.count() == 1
+    again = carts.new_cart(market=catalog["EU"])
+    carts.add_line(again, "TS-M", 1)
+    carts.set_coupon(again, "ONCE5")
+    assert "does not apply" in carts.priced(again).coupon_problem

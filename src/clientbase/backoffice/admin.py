@@ -9,6 +9,7 @@ from clientbase.backoffice import (  # noqa: F401
     grants,
     imports,
     lockouts,
+    marketing,
     organizations,
     prices,
     tokens,

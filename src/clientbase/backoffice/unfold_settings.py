@@ -46,6 +46,24 @@ UNFOLD = {
                 ],
             },
             {
+                "title": "Marketing",
+                "separator": True,
+                "items": [
+                    {"title": "Visitor groups", "icon": "groups",
+                     "link": reverse_lazy("admin:marketing_visitorgroup_changelist"),
+                     "permission": f"{_NAV}.can_view_visitor_groups"},
+                    {"title": "Segments", "icon": "donut_small",
+                     "link": reverse_lazy("admin:marketing_segment_changelist"),
+                     "permission": f"{_NAV}.can_view_segments"},
+                    {"title": "Campaigns", "icon": "campaign",
+                     "link": reverse_lazy("admin:marketing_campaign_changelist"),
+                     "permission": f"{_NAV}.can_view_campaigns"},
+                    {"title": "Content slots", "icon": "web",
+                     "link": reverse_lazy("admin:marketing_contentslot_changelist"),
+                     "permission": f"{_NAV}.can_view_content_slots"},
+                ],
+            },
+            {
                 "title": "Catalog",
                 "separator": True,
                 "items": [

@@ -23,7 +23,7 @@ from clientbase.core.versions import ExpectedVersion
 from clientbase.customers.models import CustomerGroup
 from clientbase.marketing import judging
 from clientbase.marketing.models import (
-    Campaign, ContentSlot, ContentVariant, Promotion, PromotionKind, PromotionTarget, Segment, VisitorGroup,
+    Campaign, ContentSlot, ContentVariant, CouponRedemption, Promotion, PromotionKind, PromotionTarget, Segment, VisitorGroup,
 )
 
 COUPON_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,49}$")
@@ -215,10 +215,18 @@ def _amount(value: Any) -> Decimal | None:
 
 
 def _set_promotions(campaign: Campaign, promotions: list[Promotion]) -> None:
-    campaign.promotions.all().delete()
+    """Replace the campaign's promotions. A coupon's uses so far follow its
+    code to the new promotion holding it: editing a campaign never resets
+    a coupon's count against its limit."""
+    old = dict(campaign.promotions.exclude(coupon="").values_list("pk", "coupon"))
     for promotion in promotions:
         promotion.campaign = campaign
-    Promotion.objects.bulk_create(promotions)
+    created = Promotion.objects.bulk_create(promotions)
+    by_coupon = {p.coupon: p.pk for p in created if p.coupon}
+    for old_pk, coupon in old.items():
+        if coupon in by_coupon:
+            CouponRedemption.objects.filter(promotion_id=old_pk).update(promotion_id=by_coupon[coupon])
+    campaign.promotions.exclude(pk__in=[p.pk for p in created]).delete()
 
 
 @transaction.atomic
