@@ -163,6 +163,10 @@ ADMIN_MODELS = {
     "axes_accessattempt": "administrators",
     "axes_accesslog": "administrators",
     "axes_accessfailurelog": "administrators",
+    "marketing_visitorgroup": "shop-wide",
+    "marketing_segment": "shop-wide",
+    "marketing_campaign": "shop-wide",
+    "marketing_contentslot": "shop-wide",
     "transfer_importjob": "owner",  # its owner's, and administrators' (tests/backoffice/test_imports.py)
 }
 # The pages Django's ModelAdmin gives each model (simple_history's version page
