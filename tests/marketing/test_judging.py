@@ -176,3 +176,26 @@ def test_a_window_and_its_complement_split_the_day(hour, minute, start, end):
     other = [{"type": "time_window", "params": {"start": end.isoformat(), "end": start.isoformat()}}]
     v = at(hour, minute)
     assert matches(one, v) != matches(other, v)
+
+
+CRITERIA = [{"type": "first_visit", "points": 2}, {"type": "returning", "points": 1},
+            {"type": "logged_in", "points": 3}, {"type": "visits_at_least", "params": {"count": 3}, "points": 1},
+            {"type": "query_contains", "params": {"text": "a"}, "points": 2},
+            {"type": "in_customer_group", "params": {"group": "GOLD"}, "points": 1}]
+
+
+@given(picked=st.lists(st.sampled_from(CRITERIA), max_size=5), match=st.sampled_from(["all", "any", "points"]),
+       threshold=st.integers(1, 6), visits=st.integers(1, 5), logged_in=st.booleans(),
+       query=st.sampled_from(["", "a=1", "b=2"]), gold=st.booleans())
+def test_the_fast_verdict_is_the_judgement_s(picked, match, threshold, visits, logged_in, query, gold):
+    from clientbase.marketing.judging import matches as fast
+
+    criteria = clean_criteria(picked)
+    if match == "points" and threshold > sum(c["points"] for c in criteria):
+        return
+    stored = VisitorGroup(key="G", name="G", match=match, threshold=threshold if match == "points" else None,
+                          criteria=criteria)
+    compiled = compile_group(stored)
+    v = visitor(visits=visits, logged_in=logged_in, query=query,
+                group_keys=frozenset({"GOLD"}) if gold else frozenset())
+    assert fast(compiled, v) == judge(compiled, v).matched

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from clientbase.customers.services.memberships import memberships
@@ -21,7 +20,6 @@ from clientbase.marketing.visitors import Visitor
 
 MEMBERSHIP_CRITERIA = {"has_role", "in_customer_group", "in_organization"}
 
-SLOTS_KEY = "marketing:slots:{}"
 
 
 @dataclass(frozen=True)
@@ -33,13 +31,9 @@ class Slot:
 
 def compiled_slots() -> dict[str, Slot]:
     """Every content slot with its variants: from the cache, or two queries."""
-    key = SLOTS_KEY.format(judging.generation())
-    slots = cache.get(key)
-    if slots is None:
-        slots = {s.key: Slot(s.key, s.default_html, tuple((v.visitor_group.key, v.html) for v in s.variants.all()))
-                 for s in ContentSlot.objects.prefetch_related("variants__visitor_group")}
-        cache.set(key, slots, timeout=300)
-    return slots
+    return judging.cached("marketing:slots", lambda: {
+        s.key: Slot(s.key, s.default_html, tuple((v.visitor_group.key, v.html) for v in s.variants.all()))
+        for s in ContentSlot.objects.prefetch_related("variants__visitor_group")})
 
 
 def criteria_types(groups: list[CompiledGroup]) -> set[str]:
@@ -71,7 +65,7 @@ class Audience:
         members see, whatever the staff member's own visit would match."""
         if self.forced:
             return self.forced
-        return frozenset(j.group.key for j in self.judgements if j.matched)
+        return frozenset(group.key for group in self.groups if judging.matches(group, self.visitor))
 
     def slot_html(self, key: str) -> str | None:
         """The slot's HTML for this visitor (sanitized when saved); None when

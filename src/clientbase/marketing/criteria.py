@@ -263,7 +263,7 @@ class TimeWindow(Criterion):
     fields = {"start": time, "end": time}
 
     def matches(self, visitor, params):
-        now = visitor.now.time().replace(tzinfo=None)
+        now = visitor.time_of_day
         start, end = params["start"], params["end"]
         if start <= end:
             return start <= now < end

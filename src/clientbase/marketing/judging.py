@@ -24,7 +24,6 @@ log = logging.getLogger("clientbase.marketing")
 MAX_CRITERIA = 50
 MAX_POINTS = 1000
 GENERATION_KEY = "marketing:generation"
-GROUPS_KEY = "marketing:groups:{}"
 
 
 # --- Cleaning what is saved -------------------------------------------------
@@ -124,11 +123,20 @@ class CompiledGroup:
 @dataclass
 class Outcome:
     """How one criterion judged the visitor: matched True/False, or None
-    when it failed (and counted as not matched)."""
+    when it failed (and counted as not matched). Described only when asked
+    (a preview): judging runs on every storefront request."""
 
-    description: str
+    rule: Rule
     matched: bool | None
     points: int
+
+    @property
+    def description(self) -> str:
+        criterion = self.rule.criterion
+        if criterion is None:
+            return f"{self.rule.type} (broken)"
+        text = criterion.describe(self.rule.params)
+        return f"{text} (failed)" if self.matched is None else text
 
 
 @dataclass
@@ -171,17 +179,16 @@ def judge(group: CompiledGroup, visitor: Visitor) -> Judgement:
         if criterion is None:
             log.warning("visitor group %s: criterion %r cannot be judged (unknown type or bad "
                         "parameters); it counts as not matched", group.key, rule.type)
-            outcomes.append(Outcome(f"{rule.type} (broken)", None, 0))
+            outcomes.append(Outcome(rule, None, 0))
             continue
         try:
             matched = bool(criterion.matches(visitor, rule.params))
         except Exception:  # noqa: BLE001 - one broken criterion must not break a page
             log.exception("visitor group %s: criterion %s failed; it counts as not matched",
                           group.key, rule.type)
-            outcomes.append(Outcome(f"{criterion.describe(rule.params)} (failed)", None, 0))
+            outcomes.append(Outcome(rule, None, 0))
             continue
-        outcomes.append(Outcome(criterion.describe(rule.params), matched,
-                                rule.points if matched else 0))
+        outcomes.append(Outcome(rule, matched, rule.points if matched else 0))
     points = sum(o.points for o in outcomes)
     if not outcomes:
         matched = False
@@ -198,11 +205,66 @@ def judge_all(groups: list[CompiledGroup], visitor: Visitor) -> list[Judgement]:
     return [judge(group, visitor) for group in groups]
 
 
+def _holds(rule: Rule, visitor: Visitor, group_key: str) -> bool:
+    criterion = REGISTRY.get(rule.type) if rule.valid else None
+    if criterion is None:
+        log.warning("visitor group %s: criterion %r cannot be judged (unknown type or bad "
+                    "parameters); it counts as not matched", group_key, rule.type)
+        return False
+    try:
+        return bool(criterion.matches(visitor, rule.params))
+    except Exception:  # noqa: BLE001 - one broken criterion must not break a page
+        log.exception("visitor group %s: criterion %s failed; it counts as not matched", group_key, rule.type)
+        return False
+
+
+def matches(group: CompiledGroup, visitor: Visitor) -> bool:
+    """Whether the visitor is in the group — `judge`'s verdict, without its
+    reasons, stopping at the first criterion that decides (every storefront
+    request asks this of every group)."""
+    rules = group.rules
+    if not rules:
+        return False
+    if group.match == Match.ANY:
+        return any(_holds(rule, visitor, group.key) for rule in rules)
+    if group.match == Match.POINTS:
+        needed, points = group.threshold or 1, 0
+        for rule in rules:
+            if rule.points and _holds(rule, visitor, group.key):
+                points += rule.points
+                if points >= needed:
+                    return True
+        return False
+    return all(_holds(rule, visitor, group.key) for rule in rules)
+
+
 # --- The cached definitions ----------------------------------------------------------
 
 
 def generation() -> int:
     return cache.get_or_set(GENERATION_KEY, 1, timeout=None)
+
+
+# What this process last read from the cache, by generation: a shared cache
+# (Redis) hands back a copy to unpickle on every get, which for 50 groups
+# cost more than judging them.
+_LOCAL: dict[str, tuple[int, object]] = {}
+
+
+def cached(key: str, load, timeout: int = 300):
+    """The definitions under `key` for the current generation: this
+    process's copy, else the shared cache's, else `load()` (then cached)."""
+    current = generation()
+    held = _LOCAL.get(key)
+    if held is not None and held[0] == current:
+        return held[1]
+    shared_key = f"{key}:{current}"
+    value = cache.get(shared_key)
+    if value is None:
+        value = load()
+        cache.set(shared_key, value, timeout=timeout)
+    _LOCAL[key] = (current, value)
+    return value
 
 
 def changed() -> None:
@@ -215,9 +277,4 @@ def changed() -> None:
 
 def compiled_groups() -> list[CompiledGroup]:
     """Every visitor group, compiled: from the cache, or one query."""
-    key = GROUPS_KEY.format(generation())
-    groups = cache.get(key)
-    if groups is None:
-        groups = [compile_group(g) for g in VisitorGroup.objects.order_by("key")]
-        cache.set(key, groups, timeout=300)
-    return groups
+    return cached("marketing:groups", lambda: [compile_group(g) for g in VisitorGroup.objects.order_by("key")])

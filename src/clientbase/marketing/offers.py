@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db.models import Count
 
 from clientbase.core.currencies import quantize
@@ -24,7 +23,6 @@ from clientbase.marketing import judging
 from clientbase.core.errors import Conflict
 from clientbase.marketing.models import Campaign, CouponRedemption, Promotion, PromotionKind, PromotionTarget
 
-OFFERS_KEY = "marketing:offers:{}"
 HUNDRED = Decimal(100)
 
 
@@ -77,21 +75,21 @@ class Offer:
 
 def compiled_offers() -> list[Offer]:
     """The promotions of every active campaign: from the cache, or three queries."""
-    key = OFFERS_KEY.format(judging.generation())
-    offers = cache.get(key)
-    if offers is None:
-        offers = []
-        campaigns = Campaign.objects.filter(is_active=True).prefetch_related(
-            "promotions", "segments__customer_groups", "segments__visitor_groups")
-        for campaign in campaigns:
-            segments = list(campaign.segments.all())
-            customer = frozenset(g.key for s in segments for g in s.customer_groups.all())
-            visitor = frozenset(g.key for s in segments for g in s.visitor_groups.all())
-            for p in campaign.promotions.all():
-                offers.append(Offer(p.pk, p.position, campaign.key, campaign.name, p.kind, p.target,
-                                    p.target_key, p.value, p.coupon, p.coupon_limit, p.combinable, p.priority,
-                                    campaign.valid_from, campaign.valid_until, not segments, customer, visitor))
-        cache.set(key, offers, timeout=300)
+    return judging.cached("marketing:offers", _load_offers)
+
+
+def _load_offers() -> list[Offer]:
+    offers = []
+    campaigns = Campaign.objects.filter(is_active=True).prefetch_related(
+        "promotions", "segments__customer_groups", "segments__visitor_groups")
+    for campaign in campaigns:
+        segments = list(campaign.segments.all())
+        customer = frozenset(g.key for s in segments for g in s.customer_groups.all())
+        visitor = frozenset(g.key for s in segments for g in s.visitor_groups.all())
+        for p in campaign.promotions.all():
+            offers.append(Offer(p.pk, p.position, campaign.key, campaign.name, p.kind, p.target,
+                                p.target_key, p.value, p.coupon, p.coupon_limit, p.combinable, p.priority,
+                                campaign.valid_from, campaign.valid_until, not segments, customer, visitor))
     return offers
 
 

@@ -6,8 +6,9 @@ never query the database themselves.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,8 @@ class Visitor:
     @property
     def first_visit(self) -> bool:
         return self.visits <= 1
+
+    @cached_property
+    def time_of_day(self) -> time:
+        """The shop's local time of the request, without its zone."""
+        return self.now.time().replace(tzinfo=None)
