@@ -15,11 +15,14 @@ from clientbase.customers.models.visibility import organization_scope
 from clientbase.transfer.columns import join_keys, neutralise
 from clientbase.transfer.contacts import ContactsEntity
 from clientbase.transfer.customer_groups import CustomerGroupsEntity
+from clientbase.transfer.memberships import EXPORT_COLUMNS as MEMBERSHIP_COLUMNS, membership_rows
 from clientbase.transfer.organizations import OrganizationsEntity
+from clientbase.transfer.prices import COLUMNS as PRICE_COLUMNS, price_rows
 
 FORMATS = ("csv", "xlsx", "jsonl")
 # Fields the API answers with null when there is none.
-_NULLABLE = ("key", "email", "birth_date", "parent")
+_NULLABLE = ("key", "email", "birth_date", "parent", "contact", "organization", "customer_group", "variant",
+             "product", "valid_from", "valid_until")
 CHUNK = 2000
 
 
@@ -82,6 +85,8 @@ EXPORTS = {
     "contacts": (ContactsEntity.columns, contact_rows, "customers.view_contact"),
     "organizations": (OrganizationsEntity.columns, organization_rows, "customers.view_organization"),
     "customer-groups": (CustomerGroupsEntity.columns, customer_group_rows, "customers.view_customergroup"),
+    "memberships": (MEMBERSHIP_COLUMNS, membership_rows, "customers.view_contact"),
+    "prices": (PRICE_COLUMNS, price_rows, "pricing.view_pricerow"),
 }
 
 
