@@ -156,8 +156,8 @@ errors.install(api)
 
 def _mount() -> None:
     from clientbase.api import (
-        accounts, contacts, customer_groups, grants, markets, me, organizations, prices, products, roles, store,
-        variants,
+        accounts, contacts, customer_groups, exports, grants, markets, me, organizations, prices, products, roles,
+        store, variants,
     )
 
     api.add_router("/contacts", contacts.router)
@@ -171,6 +171,9 @@ def _mount() -> None:
     api.add_router("/products", products.router)
     api.add_router("/variants", variants.router)
     api.add_router("/prices", prices.router)
+
+    # Files of what the caller sees, streamed (the CLI's `clientbase export`).
+    api.add_router("/exports", exports.router)
 
     # The shop's public side: anonymous visitors too (its own auth).
     api.add_router("/store", store.router)
