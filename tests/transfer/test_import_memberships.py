@@ -133,6 +133,14 @@ def test_an_export_shows_only_what_the_account_sees(people, accounts, tmp_path, 
                                                  ("", "EU-HQ", "SILVER")}
 
 
+def test_a_scoped_export_imports_back_unchanged_as_that_account(people, accounts, tmp_path, run):
+    # csr may not change EU Headquarters' groups, but the row asks no change
+    out_file = tmp_path / "memberships.csv"
+    run("export", "memberships", "--as", "csr@example.com", "-o", str(out_file))
+    out, error = run("import", "memberships", str(out_file), "--as", "csr@example.com")
+    assert error is None and "0 created, 0 updated, 3 unchanged, 0 failed" in out
+
+
 def test_an_object_without_a_key_is_named_by_its_id(people, tmp_path, run):
     lone = Organization.objects.create(name="No key")
     Contact.objects.get(key="EVE").organizations.add(lone)

@@ -19,7 +19,6 @@ from django.db import transaction
 from clientbase.core.batches import RowOutcome, RowStatus, by_refs
 from clientbase.core.errors import DomainError, FieldError
 from clientbase.customers.models import Contact, CustomerGroup, Organization
-from clientbase.customers.services.access import lock_for_change
 from clientbase.customers.services.contacts import (
     add_to_customer_group, add_to_organization, remove_from_customer_group, remove_from_organization,
 )
@@ -63,8 +62,9 @@ def _pairs(through, left: str, right: str, lefts, rights) -> set[tuple]:
 def change_memberships(rows: Sequence[MembershipRow], *, actor) -> list[RowOutcome]:
     """Add (or, with `remove`, end) one membership per row; one outcome per
     row, in order: `created` for a membership added, `updated` for one
-    removed, `unchanged` when it already was as asked. A row that breaks a
-    rule fails alone and changes nothing.
+    removed, `unchanged` when it already was as asked (nothing is written,
+    so nothing is checked but that the actor sees both sides). A row that
+    breaks a rule fails alone and changes nothing.
 
     `actor` (None: the system) needs what the single services need:
     `change_contact` and a manage grant on the contact (a scoped actor may
@@ -101,16 +101,19 @@ def change_memberships(rows: Sequence[MembershipRow], *, actor) -> list[RowOutco
             continue
         left, right = (found[name][getattr(row, name)] for name in row.kind)
         pair = (left.pk, right.pk)
-        member = pair in links[row.kind]
+        if (pair in links[row.kind]) != row.remove:
+            # Already as asked: nothing to write, nothing to allow (as an
+            # unchanged organization row), so a scoped account's own export
+            # imports back unchanged.
+            outcomes.append(RowOutcome(RowStatus.UNCHANGED))
+            continue
         try:
             with transaction.atomic():
-                _change(row.kind, left, right, member, row.remove, actor)
+                _change(row.kind, left, right, row.remove, actor)
         except DomainError as exc:
             outcomes.append(RowOutcome.from_error(exc, row.kind[0]))
             continue
-        if member == (not row.remove):
-            outcomes.append(RowOutcome(RowStatus.UNCHANGED))
-        elif row.remove:
+        if row.remove:
             links[row.kind].discard(pair)
             outcomes.append(RowOutcome(RowStatus.UPDATED))
         else:
@@ -119,15 +122,12 @@ def change_memberships(rows: Sequence[MembershipRow], *, actor) -> list[RowOutco
     return outcomes
 
 
-def _change(kind, left, right, member: bool, remove: bool, actor) -> None:
-    """One membership through its service; an unchanged one is still checked
-    (the actor must be allowed to change it), and left as it is."""
+def _change(kind, left, right, remove: bool, actor) -> None:
+    """Add or end one membership through its service."""
     if kind == CONTACT_ORGANIZATION:
         (remove_from_organization if remove else add_to_organization)(left, right, actor=actor)
     elif kind == CONTACT_GROUP:
         (remove_from_customer_group if remove else add_to_customer_group)(left, right, actor=actor)
-    elif member == (not remove):
-        lock_for_change(left, actor, "customers.change_organization")
     else:
         current = set(left.customer_groups.all())
         wanted = current - {right} if remove else current | {right}
