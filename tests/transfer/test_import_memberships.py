@@ -100,6 +100,7 @@ def test_a_scoped_account_changes_only_what_it_manages(people, accounts, tmp_pat
     assert "row 4, organizations: The contact must belong to at least one organization you manage." in out
     assert "row 5, organization: You lack the permission customers.change_organization." in out
     assert memberships() == START | {("EVE", "", "SILVER"), ("EVE", "EU-HQ", "")}
+    assert Contact.objects.get(key="EVE").history.first().history_user == accounts["csr"]
     # with EU HQ added first, removing EU Management now leaves it managed
     out, error = run("import", "memberships", membership_file(
         tmp_path, ["EVE", "EU-MGMT", "", "remove"], name="again.csv"), "--as", "csr@example.com")
