@@ -85,6 +85,7 @@ def test_the_api_file_is_the_cli_file(prices, accounts, caller, tmp_path):
     ("admin", "/exports/contacts", {"format": "pdf"}, 422, "validation"),
     ("admin", "/exports/orders", {}, 404, "not_found"),
     ("registered", "/exports/contacts", {}, 403, "forbidden"),
+    ("registered", "/exports/orders", {}, 403, "forbidden"),  # may export nothing: learns nothing
     ("csr", "/exports/customer-groups", {"format": "xlsx"}, 200, None),
     ("csr", "/exports/prices", {}, 200, None),
     (None, "/exports/contacts", {}, 401, None),

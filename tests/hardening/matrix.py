@@ -95,6 +95,9 @@ OPERATIONS: dict[str, Op] = {
     "resolve_price": Op("prices", None, ("pricing.view_pricerow",)),
     "resolve_prices": Op("prices", None, ("pricing.view_pricerow",)),
     "explain_price": Op("prices", None, ("pricing.view_pricerow",)),
+    # Files of a list's objects (tests/api/test_exports.py): each entity needs
+    # its list's view permission, and keeps to the caller's scope as the list does.
+    "export_entity": Op("exports", None, ()),
     # The shop window: anybody, at the caller's own prices (tests/api/test_store.py).
     "list_store_products": Op("store", None, (), public=True),
     "get_store_product": Op("store", "products", (), public=True),

@@ -8,8 +8,8 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Path, Query, Router, Schema
 from pydantic import Field
 
-from clientbase.core.errors import NotFound
-from clientbase.transfer.exports import CONTENT_TYPES, EXPORTS, export_pieces
+from clientbase.core.errors import Forbidden, NotFound
+from clientbase.transfer.exports import CONTENT_TYPES, EXPORTS, export_pieces, exportable
 
 router = Router(tags=["exports"])
 
@@ -46,6 +46,9 @@ def export_entity(request: HttpRequest, path: Path[ExportPath], params: Query[Ex
     """Needs the permission to view the entity (as its list does: price rows
     need `pricing.view_pricerow`, memberships `customers.view_contact`); holds
     only what the list endpoints would show the caller."""
+    if not exportable(request.user):
+        # Before the entity is judged: a caller who may export nothing learns nothing here.
+        raise Forbidden(detail="You may not export anything.", code="forbidden")
     if path.entity not in EXPORTS:
         raise NotFound(detail=f"No export named '{path.entity}'; exports are {', '.join(sorted(EXPORTS))}.",
                        code="not_found")

@@ -148,6 +148,14 @@ def _pieces(entity: str, actor, file_format: str, counted: list[int]) -> Iterato
         yield "".join(lines)
 
 
+def exportable(actor) -> list[str]:
+    """The entities `actor` may export (None: the system, all of them)."""
+    if actor is None:
+        return sorted(EXPORTS)
+    return sorted(name for name, (_, _, permission) in EXPORTS.items()
+                  if actor.is_authenticated and actor.is_active and actor.has_perm(permission))
+
+
 def export_pieces(entity: str, *, actor, file_format: str = "csv", counted: list[int] | None = None
                   ) -> Iterator[str | bytes]:
     """`entity` as `actor` sees it, in pieces to write or send one after the
