@@ -169,3 +169,20 @@ def test_atomic_and_dry_run_write_nothing(shop, tmp_path, run):
     out, error = run("import", "prices", good, "--dry-run")
     assert error is None and "1 created" in out and "Dry run: nothing was written." in out
     assert len(prices()) == 4
+
+
+def test_the_errors_file_imports_again_once_fixed(shop, tmp_path, run):
+    errors_file = tmp_path / "errors.csv"
+    out, error = run("import", "prices", price_file(tmp_path, ["TS-L", "", "EU", "", "", "", "", "ten", "", ""],
+                                                    ["TS-L", "", "US", "", "", "", "", "11", "", ""]),
+                     "--errors", str(errors_file))
+    assert error == "1 of 2 rows failed."
+    rows = read_csv(errors_file)
+    assert [(r["variant"], r["unit_price"], r["error_row"], r["error_column"]) for r in rows] == [
+        ("TS-L", "ten", "2", "unit_price")]
+    rows[0]["unit_price"] = "10"
+    write_csv(errors_file, [list(rows[0]), list(rows[0].values())])
+    out, error = run("import", "prices", str(errors_file))
+    assert error is None and "1 created" in out
+    assert {(r.market.key, r.unit_price) for r in PriceRow.objects.filter(variant__sku="TS-L")} == {
+        ("EU", 10), ("US", 11)}
