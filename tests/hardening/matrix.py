@@ -105,6 +105,9 @@ OPERATIONS: dict[str, Op] = {
     **_crud("campaigns", "campaign", "campaigns", "campaign", app="marketing"),
     **_crud("content-slots", "contentslot", "content_slots", "content_slot", app="marketing"),
     "explain_quote": Op("quotes", None, ("pricing.view_pricerow", "marketing.view_campaign")),
+    # Files of a list's objects (tests/api/test_exports.py): each entity needs
+    # its list's view permission, and keeps to the caller's scope as the list does.
+    "export_entity": Op("exports", None, ()),
     # The shop window: anybody, at the caller's own prices (tests/api/test_store.py).
     "store_quote": Op("store", None, (), public=True),
     "list_store_products": Op("store", None, (), public=True),
@@ -199,6 +202,10 @@ ADMIN_PAGES = {
     "customers_organization_tree_move": "object:customers_organization",
     "customers_organization_members": "object:customers_organization",
     "customers_contact_download_personal_data": "object:customers_contact",
+    "customers_contact_invite": "object:customers_contact",
+    "customers_contact_deactivate": "object:customers_contact",
+    "customers_contact_reactivate": "object:customers_contact",
+    "customers_contact_password_reset": "object:customers_contact",
     "customers_contact_erase_personal_data": "object:customers_contact",
     "customers_customergroup_members": "object:customers_customergroup",
     "customers_contact_organization_choices": "staff",

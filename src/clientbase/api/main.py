@@ -156,8 +156,8 @@ errors.install(api)
 
 def _mount() -> None:
     from clientbase.api import (
-        accounts, contacts, customer_groups, gdpr, grants, marketing, markets, me, organizations, prices,
-        products, roles, store, variants,
+        accounts, contacts, customer_groups, exports, gdpr, grants, marketing, markets, me, organizations,
+        prices, products, roles, store, variants,
     )
 
     api.add_router("/contacts", contacts.router)
@@ -178,6 +178,9 @@ def _mount() -> None:
     api.add_router("/campaigns", marketing.campaigns)
     api.add_router("/content-slots", marketing.content_slots)
     api.add_router("/quotes", marketing.quotes_router)
+
+    # Files of what the caller sees, streamed (the CLI's `clientbase export`).
+    api.add_router("/exports", exports.router)
 
     # The shop's public side: anonymous visitors too (its own auth).
     api.add_router("/store", store.router)
