@@ -9,9 +9,11 @@ criterion never blocks a page.
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 
 from clientbase.core.errors import FieldError, Invalid
@@ -242,28 +244,40 @@ def matches(group: CompiledGroup, visitor: Visitor) -> bool:
 
 
 def generation() -> int:
-    return cache.get_or_set(GENERATION_KEY, 1, timeout=None)
+    """The definitions' generation. A new one starts at a number no process
+    held before (the clock's nanoseconds), so that a cache emptied or
+    restarted never matches a copy a process kept from before."""
+    return cache.get_or_set(GENERATION_KEY, time.time_ns, timeout=None)
 
 
-# What this process last read from the cache, by generation: a shared cache
-# (Redis) hands back a copy to unpickle on every get, which for 50 groups
-# cost more than judging them.
-_LOCAL: dict[str, tuple[int, object]] = {}
+# What this process last read, by generation: a shared cache (Redis) hands
+# back a copy to unpickle on every get, which for 50 groups cost more than
+# judging them.
+_LOCAL: dict[str, tuple[int, float, object]] = {}
+# Without a shared cache (no CACHE_URL: each process has its own), a write in
+# one process cannot reach another's generation: every process reads the
+# definitions again after this many seconds. With Redis a change shows at once.
+UNSHARED_TTL = 5.0
 
 
-def cached(key: str, load, timeout: int = 300):
+def _shared() -> bool:
+    return "locmem" not in settings.CACHES["default"]["BACKEND"].lower()
+
+
+def cached(key: str, load):
     """The definitions under `key` for the current generation: this
     process's copy, else the shared cache's, else `load()` (then cached)."""
-    current = generation()
+    current, now, shared = generation(), time.monotonic(), _shared()
     held = _LOCAL.get(key)
-    if held is not None and held[0] == current:
-        return held[1]
+    if held is not None and held[0] == current and (shared or now - held[1] < UNSHARED_TTL):
+        return held[2]
     shared_key = f"{key}:{current}"
-    value = cache.get(shared_key)
+    value = cache.get(shared_key) if shared else None
     if value is None:
         value = load()
-        cache.set(shared_key, value, timeout=timeout)
-    _LOCAL[key] = (current, value)
+        if shared:
+            cache.set(shared_key, value, timeout=3600)
+    _LOCAL[key] = (current, now, value)
     return value
 
 
@@ -272,7 +286,7 @@ def changed() -> None:
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:
-        cache.set(GENERATION_KEY, 2, timeout=None)
+        cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
 
 
 def compiled_groups() -> list[CompiledGroup]:
