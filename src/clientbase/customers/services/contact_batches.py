@@ -5,9 +5,10 @@ per batch instead of several per row.
 """
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,10 +16,12 @@ from django.utils import timezone
 from clientbase.core.batches import RowOutcome, RowStatus, by_refs, insert_rows, insert_values, record_history, update_rows
 from clientbase.core.errors import DomainError, FieldError, Forbidden
 from clientbase.core.permissions import require
-from clientbase.customers.models import Contact, ContactSource, CustomerGroup, GrantLevel, Organization
+from clientbase.customers.models import Address, Contact, ContactSource, CustomerGroup, GrantLevel, Organization
 from clientbase.customers.models.visibility import organization_scope
 from clientbase.customers.services.access import is_unrestricted
-from clientbase.customers.services.contacts import check_stays_managed, clean_contact_fields
+from clientbase.customers.services.contacts import (
+    ADDRESS_FIELDS, check_stays_managed, clean_addresses, clean_contact_fields,
+)
 
 
 @dataclass
@@ -26,11 +29,24 @@ class ContactRow:
     """One contact to create or change. `fields` holds any of CONTACT_FIELDS
     (a key matches an existing contact; without one, a new contact);
     `organizations` and `customer_groups` are keys, and replace the
-    memberships when given (None: leave them alone)."""
+    memberships when given (None: leave them alone); `addresses` (as the
+    API takes them, without ids) replace the contact's addresses when given
+    and different. `errors`: what the caller found wrong with the row before
+    (a cell that does not parse); the row fails with them and any others."""
 
     fields: Mapping[str, Any]
     organizations: Sequence[str] | None = None
     customer_groups: Sequence[str] | None = None
+    addresses: Sequence[Mapping[str, Any]] | None = None
+    errors: Sequence[FieldError] = ()
+
+
+class KeySet(Protocol):
+    """The keys of rows written by earlier batches of the same file."""
+
+    def __contains__(self, key: str) -> bool: ...
+
+    def update(self, keys: Iterable[str]) -> None: ...
 
 
 def _permission_error(actor, perm: str) -> FieldError | None:
@@ -55,8 +71,21 @@ def _memberships(through, source: str, target: str, contact_ids) -> dict[Any, di
     return found
 
 
+def _addresses(contact_ids) -> dict[Any, list[Address]]:
+    """contact id → its addresses, in their order."""
+    found: dict[Any, list[Address]] = defaultdict(list)
+    if contact_ids:
+        for address in Address.objects.filter(contact_id__in=contact_ids).order_by("created_at", "id"):
+            found[address.contact_id].append(address)
+    return found
+
+
+def _address_values(address) -> tuple:
+    return tuple(address[name] if isinstance(address, dict) else getattr(address, name) for name in ADDRESS_FIELDS)
+
+
 @transaction.atomic
-def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
+def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet | None = None) -> list[RowOutcome]:
     """Create the contacts whose key is new (or who have none), change those
     whose key exists; answers one outcome per row, in order. A row that breaks
     a rule fails alone and changes nothing; the others are written.
@@ -67,12 +96,26 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
     leave every contact in an organization it manages. Organizations are
     found among those `actor` sees. A unique key or e-mail lost to a
     concurrent writer raises IntegrityError: the caller retries row by row.
+
+    A key may name one row of a batch: a later row with it fails. A caller
+    writing a file in several batches passes `earlier_keys`, the keys the
+    earlier batches wrote, so that the rule holds across them too; the keys
+    this batch writes are added to it.
     """
     outcomes: list[RowOutcome | None] = [None] * len(rows)
     cleaned_rows: list[dict[str, Any]] = []
+    cleaned_addresses: list[list[dict[str, Any]] | None] = []
     for index, row in enumerate(rows):
         cleaned, errors = clean_contact_fields(row.fields)
+        errors += row.errors
+        addresses = None
+        if row.addresses is not None:
+            addresses, address_errors = clean_addresses(row.addresses)
+            # A batch replaces addresses as a whole: it names none of the existing ones.
+            errors += address_errors + [FieldError(f"addresses.{i}.id", "Unknown field.", "unknown_field")
+                                        for i, address in enumerate(row.addresses) if "id" in address]
         cleaned_rows.append(cleaned)
+        cleaned_addresses.append(addresses)
         if errors:
             outcomes[index] = RowOutcome.failed(errors)
 
@@ -97,6 +140,8 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
     existing_ids = [c.pk for c in existing.values()]
     current_orgs = _memberships(org_through, "contact_id", "organization_id", existing_ids)
     current_groups = _memberships(group_through, "contact_id", "customergroup_id", existing_ids)
+    current_addresses = _addresses([existing[c["key"]].pk for c, a in zip(cleaned_rows, cleaned_addresses)
+                                    if a is not None and c.get("key") in existing])
     # A caller changes only the memberships it sees: the others stay (set_organizations).
     visible_scope = organization_scope(actor) if not is_unrestricted(actor) else None
     org_paths = dict(Organization.objects.filter(
@@ -112,13 +157,15 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
     changed_fields: set[str] = set()
     final_orgs: dict[Any, set] = {}     # contact id → organization ids, where they change
     final_groups: dict[Any, set] = {}
+    new_addresses: list[Address] = []
+    replaced_addresses: list = []      # ids of addresses that new ones replace
     now = timezone.now()
 
     for index, (row, cleaned) in enumerate(zip(rows, cleaned_rows)):
         # A row whose fields failed is still checked for the rest: one report names every fault.
         errors: list[FieldError] = outcomes[index].errors if outcomes[index] is not None else []
         key, email = cleaned.get("key"), cleaned.get("email")
-        if key and key in seen_keys:
+        if key and (key in seen_keys or (earlier_keys is not None and key in earlier_keys)):
             errors.append(FieldError("key", f"The key '{key}' is on an earlier row too.", "duplicate_key"))
         contact = existing.get(key) if key else None
         if contact is not None and key not in manageable:
@@ -163,6 +210,7 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
             seen_keys[key] = index
         if email:
             seen_emails[email] = index
+        addresses = cleaned_addresses[index]
 
         if contact is None:
             contact = Contact(**{"source": ContactSource.IMPORT, **cleaned})
@@ -170,12 +218,16 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
             created.append(contact)
             final_orgs[contact.pk] = org_ids or set()
             final_groups[contact.pk] = group_ids or set()
+            new_addresses += _new_addresses(contact, addresses or (), now)
             outcomes[index] = RowOutcome(RowStatus.CREATED)
             continue
         changes = [name for name, value in cleaned.items() if getattr(contact, name) != value]
         orgs_change = org_ids is not None and org_ids != set(current_orgs[contact.pk])
         groups_change = group_ids is not None and group_ids != set(current_groups[contact.pk])
-        if not (changes or orgs_change or groups_change):
+        # Addresses are replaced as a whole, as in the API; the same list (in order) changes nothing.
+        addresses_change = addresses is not None and (
+            [_address_values(a) for a in addresses] != [_address_values(a) for a in current_addresses[contact.pk]])
+        if not (changes or orgs_change or groups_change or addresses_change):
             outcomes[index] = RowOutcome(RowStatus.UNCHANGED)
             continue
         for name in changes:
@@ -189,6 +241,9 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
             final_orgs[contact.pk] = org_ids
         if groups_change:
             final_groups[contact.pk] = group_ids
+        if addresses_change:
+            replaced_addresses += [a.pk for a in current_addresses[contact.pk]]
+            new_addresses += _new_addresses(contact, addresses, now)
         outcomes[index] = RowOutcome(RowStatus.UPDATED)
 
     for contact in created:
@@ -202,7 +257,21 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
                    memberships={"organizations": org_rows, "customer_groups": group_rows})
     record_history(Contact, updated, actor=actor, update=True,
                    memberships={"organizations": org_rows, "customer_groups": group_rows})
+    if replaced_addresses:
+        Address.objects.filter(pk__in=replaced_addresses).delete()  # recorded in their history by delete()
+    insert_rows(new_addresses)
+    record_history(Address, new_addresses, actor=actor, update=False)
+    if earlier_keys is not None:
+        earlier_keys.update(seen_keys)
     return outcomes
+
+
+def _new_addresses(contact: Contact, addresses: Sequence[Mapping[str, Any]], now) -> list[Address]:
+    """The contact's addresses to insert; a microsecond apart, so that they
+    keep their order (addresses are ordered by creation)."""
+    return [Address(contact_id=contact.pk, created_at=now + timedelta(microseconds=i),
+                    updated_at=now + timedelta(microseconds=i), **address)
+            for i, address in enumerate(addresses)]
 
 
 def _replace_memberships(through, target: str, wanted: dict[Any, set], current: dict[Any, dict[Any, int]],
