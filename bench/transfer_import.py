@@ -148,6 +148,23 @@ def _step(name: str, path: str) -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    def cpu() -> float:
+        """CPU seconds of this process and of its database server process (PostgreSQL on this machine)."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        seconds = usage.ru_utime + usage.ru_stime
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                seconds += (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+            except OSError:  # a server elsewhere: its CPU is not counted
+                pass
+        return seconds
+
+    connection.ensure_connection()
+    cpu_before = cpu()
     started = time.perf_counter()
     answer: dict = {}
     if name == "setup":
@@ -162,6 +179,7 @@ def _step(name: str, path: str) -> None:
     elif name == "import":
         answer["summary"] = import_file(Path(path))
     answer["seconds"] = time.perf_counter() - started
+    answer["cpu_seconds"] = cpu() - cpu_before
     answer["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(answer))
 
@@ -215,21 +233,26 @@ def measure(vendor: str, rows: int, repeat: int, workdir: Path) -> dict:
     try:
         (workdir / vendor).mkdir(exist_ok=True)
         result = {"vendor": vendor, "rows": rows, **_run_step(db.url, "setup")}
-        raw, created = [], []
+        raw, created, raw_cpu, created_cpu = [], [], [], []
         for _ in range(repeat):
-            raw.append(_rate(rows, _run_step(db.url, "raw", first)["seconds"]))
+            step = _run_step(db.url, "raw", first)
+            raw.append(_rate(rows, step["seconds"]))
+            raw_cpu.append(_rate(rows, step["cpu_seconds"]))
             _run_step(db.url, "remove")
             step = _run_step(db.url, "import", first)
             created.append(_rate(rows, step["seconds"]))
-            print(f"  {vendor}: raw {raw[-1]:,.0f} rows/s, import {created[-1]:,.0f} rows/s "
+            created_cpu.append(_rate(rows, step["cpu_seconds"]))
+            print(f"  {vendor}: raw {raw[-1]:,.0f} rows/s ({raw_cpu[-1]:,.0f} per CPU-s), import {created[-1]:,.0f} "
+                  f"rows/s ({created_cpu[-1]:,.0f} per CPU-s) "
                   f"({step['summary']})", file=sys.stderr)
             _run_step(db.url, "remove")
         create = _run_step(db.url, "import", first)
         created.append(_rate(rows, create["seconds"]))
+        created_cpu.append(_rate(rows, create["cpu_seconds"]))
         unchanged = _run_step(db.url, "import", first)
         updated = _run_step(db.url, "import", changed)
         result.update(
-            raw=raw, create=created, create_summary=create["summary"],
+            raw=raw, create=created, create_summary=create["summary"], raw_cpu=raw_cpu, create_cpu=created_cpu,
             unchanged=_rate(rows, unchanged["seconds"]), update=_rate(rows, updated["seconds"]),
             peak_rss_mb=max(create["peak_rss_mb"], unchanged["peak_rss_mb"], updated["peak_rss_mb"]),
         )
@@ -243,13 +266,16 @@ def _best_median(rates: list[float]) -> str:
 
 
 def report(results: list[dict], repeat: int) -> str:
-    lines = [f"| database | rows | raw load rows/s (best / median) | import rows/s (best / median) | "
-             f"import ÷ raw (best) | unchanged rows/s | update rows/s | import peak RSS |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| database | rows | raw load rows/s (best / median) | import rows/s (best / median) | "
+             "import ÷ raw (best) | raw / import rows per CPU-second | unchanged rows/s | update rows/s | "
+             "import peak RSS |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         ratio = max(r["create"]) / max(r["raw"])
+        cpu = f"{max(r['raw_cpu']):,.0f} / {max(r['create_cpu']):,.0f}" if r.get("raw_cpu") else "—"
         lines.append(f"| {r['database']} | {r['rows']:,} | {_best_median(r['raw'])} | {_best_median(r['create'])} | "
-                     f"{ratio:.2f}× | {r['unchanged']:,.0f} | {r['update']:,.0f} | {r['peak_rss_mb']:,.0f} MB |")
+                     f"{ratio:.2f}× | {cpu} | {r['unchanged']:,.0f} | {r['update']:,.0f} | "
+                     f"{r['peak_rss_mb']:,.0f} MB |")
     return "\n".join(lines)
 
 

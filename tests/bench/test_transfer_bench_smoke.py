@@ -32,8 +32,9 @@ def test_the_raw_load_writes_what_the_import_writes(world, tmp_path):
     assert not Contact.objects.exists() and not Contact.history.exists()
 
 
-def test_the_report_shows_best_and_median_and_the_ratio():
+def test_the_report_shows_best_and_median_the_ratio_and_the_cpu_rates():
     result = {"database": "sqlite 3", "rows": 1000, "raw": [10_000.0, 8_000.0, 9_000.0], "create": [3_000.0, 2_000.0],
-              "unchanged": 5_000.0, "update": 2_500.0, "peak_rss_mb": 90.0}
+              "unchanged": 5_000.0, "update": 2_500.0, "peak_rss_mb": 90.0,
+              "raw_cpu": [20_000.0, 18_000.0, 19_000.0], "create_cpu": [6_000.0, 5_000.0]}
     table = bench.report([result], repeat=3)
-    assert "| sqlite 3 | 1,000 | 10,000 / 9,000 | 3,000 / 2,500 | 0.30× | 5,000 | 2,500 | 90 MB |" in table
+    assert "| sqlite 3 | 1,000 | 10,000 / 9,000 | 3,000 / 2,500 | 0.30× | 20,000 / 6,000 | 5,000 | 2,500 | 90 MB |" in table

@@ -104,6 +104,7 @@ class ContactsEntity:
         return list(zip(rows, upsert_contacts(batch, actor=actor, earlier_keys=self._written)))
 
     def finish(self, *, actor) -> list:
+        self._written = SeenKeys()  # the file has ended: the next one starts afresh
         return []
 
 

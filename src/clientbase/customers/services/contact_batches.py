@@ -5,12 +5,12 @@ per batch instead of several per row.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from clientbase.core.batches import RowOutcome, RowStatus, by_refs, insert_rows, insert_values, record_history, update_rows
@@ -61,13 +61,32 @@ def _by_key(queryset, keys: set[str]) -> dict[str, Any]:
     return {obj.key: obj for obj in queryset.filter(key__in=keys)} if keys else {}
 
 
-def _memberships(through, source: str, target: str, contact_ids) -> dict[Any, dict[Any, int]]:
+def _links(through, target: str, contact_ids) -> Iterator[tuple[int, Any, Any]]:
+    """(through-row id, contact id, target id) of the contacts' memberships,
+    in one query whose values are mapped back to ids through dicts: a batch's
+    rows share a few targets, and converting every value (UUIDs from text on
+    SQLite) costs more than the query."""
+    if not contact_ids:
+        return
+    connection = connections[router.db_for_read(through)]
+    contact_field, target_field = through._meta.get_field("contact_id"), through._meta.get_field(target)
+    contacts = {contact_field.get_db_prep_value(pk, connection): pk for pk in contact_ids}
+    targets: dict[Any, Any] = {}
+    sql, params = through.objects.filter(contact_id__in=contact_ids).values_list(
+        "id", "contact_id", target).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row_id, contact, target_value in cursor:
+            if (target_id := targets.get(target_value)) is None:
+                target_id = targets[target_value] = target_field.target_field.to_python(target_value)
+            yield row_id, contacts[contact], target_id
+
+
+def _memberships(through, target: str, contact_ids) -> dict[Any, dict[Any, int]]:
     """contact id → {target id: through-row id}, for the given contacts."""
     found: dict[Any, dict[Any, int]] = defaultdict(dict)
-    if contact_ids:
-        for row_id, contact_id, target_id in through.objects.filter(
-                **{f"{source}__in": contact_ids}).values_list("id", source, target):
-            found[contact_id][target_id] = row_id
+    for row_id, contact_id, target_id in _links(through, target, contact_ids):
+        found[contact_id][target_id] = row_id
     return found
 
 
@@ -138,8 +157,8 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet |
 
     org_through, group_through = Contact.organizations.through, Contact.customer_groups.through
     existing_ids = [c.pk for c in existing.values()]
-    current_orgs = _memberships(org_through, "contact_id", "organization_id", existing_ids)
-    current_groups = _memberships(group_through, "contact_id", "customergroup_id", existing_ids)
+    current_orgs = _memberships(org_through, "organization_id", existing_ids)
+    current_groups = _memberships(group_through, "customergroup_id", existing_ids)
     current_addresses = _addresses([existing[c["key"]].pk for c, a in zip(cleaned_rows, cleaned_addresses)
                                     if a is not None and c.get("key") in existing])
     # A caller changes only the memberships it sees: the others stay (set_organizations).
@@ -287,8 +306,6 @@ def _replace_memberships(through, target: str, wanted: dict[Any, set], current: 
         (contact_id, target_id) for contact_id, targets in wanted.items() for target_id in targets
         if target_id not in current.get(contact_id, {})))
     after: dict[Any, list[tuple[int, Any]]] = defaultdict(list)
-    if written:
-        for row_id, contact_id, target_id in through.objects.filter(contact_id__in=written).values_list(
-                "id", "contact_id", target):
-            after[contact_id].append((row_id, target_id))
+    for row_id, contact_id, target_id in _links(through, target, written):
+        after[contact_id].append((row_id, target_id))
     return after
