@@ -287,6 +287,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="raw load and import (create) R times")
     parser.add_argument("--memory", action="store_true",
                         help="also: peak RSS of importing 100,000 and 1,000,000 rows on PostgreSQL")
+    parser.add_argument("--only-memory", action="store_true", help="only the --memory comparison")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--step", nargs=2, metavar=("NAME", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -299,13 +300,13 @@ def main() -> None:
         "postgresql" if args.database == "postgres" else "sqlite"]
     load = os.getloadavg()[0]
     results = []
-    for vendor in vendors:
+    for vendor in vendors if not args.only_memory else ():
         results.append(measure(vendor, rows, args.repeat, workdir))
     print(f"contacts import, {rows:,} rows (2 organizations, 1 group each), batches of {BATCH:,}, "
           f"{args.repeat} repetition(s); Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
           f"load average {load:.1f} → {os.getloadavg()[0]:.1f}")
     print(report(results, args.repeat))
-    if args.memory:
+    if args.memory or args.only_memory:
         peaks = {}
         for size in (100_000, 1_000_000):
             path = workdir / f"contacts-{size}.csv"

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from django.db import connections, router, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from clientbase.core.batches import RowOutcome, RowStatus, by_refs, insert_rows, insert_values, record_history, update_rows
@@ -61,25 +62,45 @@ def _by_key(queryset, keys: set[str]) -> dict[str, Any]:
     return {obj.key: obj for obj in queryset.filter(key__in=keys)} if keys else {}
 
 
-def _links(through, target: str, contact_ids) -> Iterator[tuple[int, Any, Any]]:
-    """(through-row id, contact id, target id) of the contacts' memberships,
-    in one query whose values are mapped back to ids through dicts: a batch's
-    rows share a few targets, and converting every value (UUIDs from text on
-    SQLite) costs more than the query."""
+def _links(through, target: str, contact_ids, *, after_id: int | None = None) -> Iterator[tuple[int, Any, Any]]:
+    """(through-row id, contact id, target id) of the contacts' memberships
+    (with `after_id`: only of the rows inserted after that id). One query,
+    its ids read as text and mapped back through dicts: a batch's rows share
+    a few targets, and building a UUID for every value costs more than the
+    query."""
     if not contact_ids:
         return
     connection = connections[router.db_for_read(through)]
-    contact_field, target_field = through._meta.get_field("contact_id"), through._meta.get_field(target)
-    contacts = {contact_field.get_db_prep_value(pk, connection): pk for pk in contact_ids}
-    targets: dict[Any, Any] = {}
-    sql, params = through.objects.filter(contact_id__in=contact_ids).values_list(
-        "id", "contact_id", target).query.sql_with_params()
+    qn = connection.ops.quote_name
+    contacts = {}
+    for pk in contact_ids:
+        contacts[str(pk)] = contacts[pk.hex] = pk  # as PostgreSQL and SQLite spell a UUID as text
+    targets: dict[str, Any] = {}
+    to_id = through._meta.get_field(target).target_field.to_python
+    select = (f"SELECT {qn('id')}, CAST({qn('contact_id')} AS text), CAST({qn(target)} AS text) "
+              f"FROM {qn(through._meta.db_table)} WHERE ")
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if after_id is None:
+            ids = [_db_id(pk, connection) for pk in contact_ids]
+            cursor.execute(select + f"{qn('contact_id')} IN ({', '.join(['%s'] * len(ids))})", ids)
+        else:
+            # Newer rows than `after_id` are this batch's (ids only grow), and any other writer's
+            # since, which the contact ids leave out.
+            cursor.execute(select + f"{qn('id')} > %s", [after_id])
         for row_id, contact, target_value in cursor:
+            if (contact_id := contacts.get(contact)) is None:
+                continue
             if (target_id := targets.get(target_value)) is None:
-                target_id = targets[target_value] = target_field.target_field.to_python(target_value)
-            yield row_id, contacts[contact], target_id
+                target_id = targets[target_value] = to_id(target_value)
+            yield row_id, contact_id, target_id
+
+
+def _db_id(pk, connection):
+    return Contact._meta.pk.get_db_prep_value(pk, connection)
+
+
+def _last_id(through) -> int:
+    return through.objects.aggregate(last=Max("id"))["last"] or 0
 
 
 def _memberships(through, target: str, contact_ids) -> dict[Any, dict[Any, int]]:
@@ -297,15 +318,21 @@ def _replace_memberships(through, target: str, wanted: dict[Any, set], current: 
                          written: list) -> dict[Any, list[tuple[int, Any]]]:
     """Make each contact of `wanted` a member of exactly its targets (one
     delete, one insert); answers the memberships of the `written` contacts
-    after the write, as (through-row id, target id), for the history."""
-    removed = [row_id for contact_id, targets in wanted.items()
-               for target_id, row_id in current.get(contact_id, {}).items() if target_id not in targets]
+    after the write, as (through-row id, target id), for the history: those
+    kept from `current`, and the new rows, read back by id."""
+    removed = {row_id for contact_id, targets in wanted.items()
+               for target_id, row_id in current.get(contact_id, {}).items() if target_id not in targets}
     if removed:
         through.objects.filter(id__in=removed).delete()
-    insert_values(through, ("contact_id", target), (
-        (contact_id, target_id) for contact_id, targets in wanted.items() for target_id in targets
-        if target_id not in current.get(contact_id, {})))
+    added = [(contact_id, target_id) for contact_id, targets in wanted.items() for target_id in targets
+             if target_id not in current.get(contact_id, {})]
     after: dict[Any, list[tuple[int, Any]]] = defaultdict(list)
-    for row_id, contact_id, target_id in _links(through, target, written):
-        after[contact_id].append((row_id, target_id))
+    for contact_id in written:
+        after[contact_id] = [(row_id, target_id) for target_id, row_id in current.get(contact_id, {}).items()
+                             if row_id not in removed]
+    if added:
+        last = _last_id(through)
+        insert_values(through, ("contact_id", target), added)
+        for row_id, contact_id, target_id in _links(through, target, written, after_id=last):
+            after[contact_id].append((row_id, target_id))
     return after
