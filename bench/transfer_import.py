@@ -296,6 +296,7 @@ def main() -> None:
         return
     rows = 1_000_000 if args.million else args.rows
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="cb-bench-transfer-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     vendors = ["sqlite", "postgresql"] if args.database == "both" else [
         "postgresql" if args.database == "postgres" else "sqlite"]
     load = os.getloadavg()[0]
