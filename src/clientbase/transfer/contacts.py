@@ -6,6 +6,7 @@ list of addresses as JSON (`[{"line1": …, "city": …, "country": "DE",
 import json
 from array import array
 from bisect import bisect_left
+from heapq import merge
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -59,11 +60,11 @@ def parse_addresses(cell: str) -> tuple[list[dict[str, Any]] | None, list[FieldE
 class SeenKeys:
     """The keys of the rows written so far, as 64-bit hashes: 8 bytes a key
     (a million keys: 8 MB), so that memory stays flat. Recent keys wait in a
-    small set, then join one sorted array. Two keys of one file sharing a
-    hash (odds about 1 in 10^7 at a million keys) would fail the second
-    row as a repeat."""
+    small set, then join one sorted array, merged as streams (no list of
+    every key on the way). Two keys of one file sharing a hash (odds about
+    1 in 10^7 at a million keys) would fail the second row as a repeat."""
 
-    MERGE_AT = 50_000
+    MERGE_AT = 100_000
 
     def __init__(self):
         self._recent: set[int] = set()
@@ -79,7 +80,7 @@ class SeenKeys:
     def update(self, keys: Iterable[str]) -> None:
         self._recent.update(hash(k) for k in keys)
         if len(self._recent) >= self.MERGE_AT:
-            self._sorted = array("q", sorted([*self._sorted, *self._recent]))
+            self._sorted = array("q", merge(self._sorted, sorted(self._recent)))
             self._recent.clear()
 
 
