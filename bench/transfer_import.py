@@ -171,7 +171,9 @@ def _step(name: str, path: str) -> None:
         call_command("migrate", verbosity=0)
         call_command("demo", stdout=open(os.devnull, "w"))
         connection.cursor().execute("ANALYZE")
-        answer["database"] = f"{connection.vendor} {'.'.join(map(str, connection.Database.sqlite_version_info)) if connection.vendor == 'sqlite' else connection.pg_version}"
+        version = (".".join(map(str, connection.Database.sqlite_version_info)) if connection.vendor == "sqlite"
+                   else f"{connection.pg_version // 10000}.{connection.pg_version % 100}")
+        answer["database"] = f"{connection.vendor} {version}"
     elif name == "raw":
         raw_load(Path(path))
     elif name == "remove":
