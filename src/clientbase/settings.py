@@ -23,6 +23,15 @@ EMAIL_HOST     an SMTP server for the shop's mail (verification links, password
 STOREFRONT_MARKET  the key of the market the storefront shows prices in until a
                visitor chooses another; default: the first active market by key
 STOREFRONT_NAME    the shop's name in the storefront's header; default "clientbase shop"
+TASKS_BACKEND  where background jobs (large back-office imports) wait: `db` (the
+               default: a table in the database, worked by the worker that
+               `clientbase serve` starts), `rq` (Redis through RQ, worked by
+               `clientbase worker` processes; REDIS_URL, else CACHE_URL, names
+               the server) or `immediate` (run at once, in the request)
+IMPORT_DIR     where uploaded import files and their errors files wait; default
+               CLIENTBASE_HOME/imports (shared storage when workers run elsewhere)
+IMPORT_MAX_BYTES   the largest upload (default 200 MB)
+IMPORT_BACKGROUND_ROWS  files with more data rows run as a background job (default 2000)
 HTTPS          1 when the site is served over HTTPS only: secure cookies, SSL
                redirect and HSTS (one year) default on; see the README's
                "Production" for the proxy header and the other HSTS switches
@@ -151,7 +160,11 @@ INSTALLED_APPS = [
     "clientbase.customers",
     "clientbase.catalog",
     "clientbase.pricing",
+    "clientbase.marketing",
     "clientbase.shopping",
+    "clientbase.transfer",
+    "django_tasks",
+    "django_tasks_db",
     "clientbase.backoffice",
     "clientbase.storefront",
     "clientbase.cli",
@@ -168,6 +181,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "clientbase.storefront.personalization.VisitorCookieMiddleware",
 ]
 
 ROOT_URLCONF = "clientbase.urls"
@@ -274,6 +288,25 @@ CART_MERGE_POLICY = os.environ.get("CART_MERGE_POLICY", "add")
 CART_COOKIE_NAME = os.environ.get("CART_COOKIE_NAME", "").strip() or "cart"
 # How long a link that proves an e-mail address stays valid.
 EMAIL_VERIFICATION_DAYS = int(os.environ.get("EMAIL_VERIFICATION_DAYS", "7"))
+
+# Background jobs: Django's Tasks API through the django-tasks backport.
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "db").strip().lower() or "db"
+_TASK_BACKENDS = {"db": "django_tasks_db.DatabaseBackend", "rq": "django_tasks_rq.RQBackend",
+                  "immediate": "django_tasks.backends.immediate.ImmediateBackend"}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}, not {TASKS_BACKEND!r}.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+RQ_QUEUES = {"default": {"URL": os.environ.get("REDIS_URL") or cache_url or "redis://127.0.0.1:6379/0",
+                         "DEFAULT_TIMEOUT": 24 * 3600}}
+RQ_SHOW_ADMIN_LINK = False  # the back office lists import jobs itself
+if TASKS_BACKEND == "rq":
+    # Only then: its `rqworker` command (which `clientbase worker` runs), and
+    # a dashboard model without a table that counting every model would trip on.
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("clientbase.backoffice"), "django_rq")
+# Back-office imports (clientbase.transfer.jobs).
+IMPORT_DIR = Path(os.environ.get("IMPORT_DIR") or WORK_DIR / "imports")
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
+IMPORT_BACKGROUND_ROWS = int(os.environ.get("IMPORT_BACKGROUND_ROWS", "2000"))
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

@@ -362,7 +362,9 @@ def test_a_shopper_never_reaches_a_staff_endpoint(gold, browser):
 def test_an_anonymous_visitor_without_a_cart_sees_an_empty_one_and_none_is_made(shop, browser):
     response = browser.get("/cart")
     assert response.status_code == 200
-    assert response.json() == {"lines": [], "total": "0.00", "currency": "EUR", "market": "EU"}
+    assert response.json() == {"lines": [], "subtotal": "0.00", "order_discount": "0.00", "order_promotions": [],
+                               "total": "0.00", "currency": "EUR", "market": "EU", "coupon": "",
+                               "coupon_problem": ""}
     assert not Cart.objects.exists()
     assert settings.CART_COOKIE_NAME not in browser.client.cookies
 
@@ -371,7 +373,8 @@ def test_adding_changing_and_removing_lines(shop, browser):
     # when a visitor adds, adds again, changes and removes
     first = browser.add("TS-M", 2).json()
     assert first["lines"] == [{"sku": "TS-M", "name": "T-shirt M", "quantity": 2, "unit_price": "20.00",
-                               "line_total": "40.00", "why": "Price for all customers", "problem": ""}]
+                               "line_total": "40.00", "why": "Price for all customers", "problem": "",
+                               "discount": "0.00", "promotions": []}]
     assert (first["total"], first["currency"]) == ("40.00", "EUR")
     again = browser.add("TS-M", 8).json()
     # then the resolver's price at the line's quantity (18.00 from 10)

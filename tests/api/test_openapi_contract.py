@@ -16,6 +16,8 @@ IMPORTANT_OPERATIONS = {
     ("patch", "/api/v1/contacts/{ident}"): "update_contact",
     ("delete", "/api/v1/contacts/{ident}"): "delete_contact",
     ("get", "/api/v1/contacts/{ident}/effective-groups"): "contact_effective_groups",
+    ("get", "/api/v1/contacts/{ident}/personal-data"): "contact_personal_data",
+    ("post", "/api/v1/contacts/{ident}/erase"): "erase_contact",
     ("get", "/api/v1/organizations"): "list_organizations",
     ("post", "/api/v1/organizations"): "create_organization",
     ("get", "/api/v1/organizations/{ident}"): "get_organization",
@@ -38,6 +40,7 @@ IMPORTANT_OPERATIONS = {
     ("get", "/api/v1/prices/resolve"): "resolve_price",
     ("post", "/api/v1/prices/resolve"): "resolve_prices",
     ("get", "/api/v1/prices/explain"): "explain_price",
+    ("get", "/api/v1/exports/{entity}"): "export_entity",
 }
 
 
@@ -143,6 +146,10 @@ def test_every_path_parameter_is_described_and_takes_the_id_the_api_gives_out(sc
                 # A shopper names its cart's line by the SKU and its order by the
                 # number, as the answers give them out (DESIGN.md's /me contract).
                 assert parameter["name"] in ("sku", "number"), (method, path, parameter["name"])
+            elif path.startswith("/api/v1/exports/"):
+                # Not an object but a kind of file: one of a fixed list, named as the resources are.
+                assert parameter["schema"]["enum"] == ["contacts", "customer-groups", "memberships",
+                                                       "organizations", "prices"]
             else:
                 assert accepts_uuid(parameter["schema"]), (method, path, parameter["name"])
 

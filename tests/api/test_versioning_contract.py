@@ -5,7 +5,8 @@ import pytest
 from django.test import Client
 
 VERSIONED = ["contacts", "organizations", "customer-groups", "accounts", "roles", "grants",
-             "markets", "products", "variants", "prices"]
+             "markets", "products", "variants", "prices",
+             "visitor-groups", "segments", "campaigns", "content-slots"]
 IF_MATCH = {"$ref": "#/components/parameters/IfMatch"}
 ETAG = {"$ref": "#/components/headers/ETag"}
 
@@ -77,6 +78,11 @@ def one_of_each(admin_api, world, accounts) -> dict[str, str]:
         "products": create("products", {"key": "TSHIRT", "name": "T-shirt"}),
         "variants": create("variants", {"sku": "TS-M", "product": "TSHIRT"}),
         "prices": create("prices", {"variant": "TS-M", "market": "EU", "unit_price": "10.00"}),
+        "visitor-groups": create("visitor-groups", {"key": "RETURNING", "name": "Returning",
+                                                    "criteria": [{"type": "returning"}]}),
+        "segments": create("segments", {"key": "LOYAL", "name": "Loyal"}),
+        "campaigns": create("campaigns", {"key": "SALE", "name": "Sale"}),
+        "content-slots": create("content-slots", {"key": "banner", "name": "Banner"}),
     }
 
 

@@ -405,7 +405,7 @@ def test_a_variant_without_an_applicable_price_shows_no_price(login, catalog, go
 
 
 @pytest.mark.parametrize("params, field, message", [
-    ({"contact": "US-PERSON"}, "contact", "No such contact."),
+    ({"contact": "US-PERSON"}, "contact", "not found, or not visible to you"),
     ({"currency": "USD"}, "currency", "sells in EUR"),
     ({"quantity": "0"}, "quantity", "greater than or equal"),
     ({"quantity": "lots"}, "quantity", "number"),
@@ -425,9 +425,14 @@ def test_a_representative_cannot_preview_as_a_us_contact(login, catalog, gold_gr
     us = contact_in(organizations=["US-SALES"], groups=["GOLD"])
     client = login("csr")
     # then: the contact's price list answers 404, the variant preview "no such contact"
-    assert client.get(reverse("admin:pricing_pricerow_preview"), {"contact": str(us.pk)}).status_code == 404
+    prices = client.get(reverse("admin:pricing_pricerow_preview"), {"contact": str(us.pk)})
+    assert prices.status_code == 404
+    # and says why, on the page, without telling whether the contact exists
+    assert "not visible to you" in prices.content.decode()
+    assert not prices.context["lines"]
     response = preview(client, catalog["TS-M"], contact=str(us.pk))
-    assert response.context["preview_form"].errors["contact"] == ["No such contact."]
+    assert response.context["preview_form"].errors["contact"] == [
+        "No contact with this id, key or e-mail: not found, or not visible to you."]
     assert str(gold_grid["gold"].unit_price) not in response.content.decode().split('id="preview-form"')[1]
 
 

@@ -292,3 +292,24 @@ def test_purge_deletes_expired_anonymous_carts_and_old_attempts(db, capsys, sett
     assert "Deleted 1 expired anonymous cart(s) and 1 old attempt(s)." in capsys.readouterr().out
     assert list(Cart.objects.values_list("pk", flat=True)) == [fresh.pk]
     assert Attempt.objects.count() == 1
+
+
+def test_demo_has_the_marketing_of_issue_12(loaded):
+    from decimal import Decimal
+
+    from clientbase.catalog.models import Market
+    from clientbase.marketing.models import Campaign, ContentSlot
+    from clientbase.shopping.services import carts
+
+    banner = ContentSlot.objects.get(key="home-banner")
+    assert {v.visitor_group.key for v in banner.variants.all()} == {"FIRST-VISIT", "RETURNING"}
+    assert Campaign.objects.get(key="GOLD-10").name == "Gold members: 10% off"
+    assert Campaign.objects.get(key="WELCOME").promotions.get().coupon == "WELCOME5"
+    # the Gold shopper's cart gets the campaign; the coupon is known
+    gold = Account.objects.get(email=demo.GROUP_SHOPPERS["GOLD"])
+    cart = carts.cart_for_account(gold, market=Market.objects.get(key="EU"))
+    carts.add_line(cart, "HOODIE-M", 1)
+    quote = carts.priced(cart)
+    assert quote.order_promotions == ["Gold members: 10% off (10% off)"]
+    assert quote.total == (quote.subtotal * Decimal("0.9")).quantize(Decimal("0.01"))
+    assert carts.clean_coupon("welcome5") == "WELCOME5"

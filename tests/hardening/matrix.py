@@ -27,6 +27,7 @@ from clientbase.catalog.models import Market, Product, Variant
 from clientbase.customers.models import Account, ApiToken, Contact, Grant, Role
 from clientbase.customers.services.accounts import issue_token
 from clientbase.pricing.models import PriceRow, SaleType
+from clientbase.marketing.models import Campaign, ContentSlot, Segment, VisitorGroup
 from tests.conftest import make_account
 
 API = "/api/v1"
@@ -71,6 +72,9 @@ def _crud(resource: str, perm_model: str, plural: str, singular: str, app: str =
 OPERATIONS: dict[str, Op] = {
     **_crud("contacts", "contact", "contacts", "contact"),
     "contact_effective_groups": Op("contacts", "contacts", ("customers.view_contact",)),
+    # GDPR (issue 11, item 5): the permission first, then the lookup.
+    "contact_personal_data": Op("contacts", "contacts", ("customers.view_contact", "customers.export_personal_data")),
+    "erase_contact": Op("contacts", "contacts", ("customers.view_contact", "customers.erase_contact")),
     **_crud("organizations", "organization", "organizations", "organization"),
     "move_organization": Op("organizations", "organizations", ("customers.view_organization",),
                             "customers.change_organization"),
@@ -95,7 +99,17 @@ OPERATIONS: dict[str, Op] = {
     "resolve_price": Op("prices", None, ("pricing.view_pricerow",)),
     "resolve_prices": Op("prices", None, ("pricing.view_pricerow",)),
     "explain_price": Op("prices", None, ("pricing.view_pricerow",)),
+    # Marketing definitions are shop-wide (tests/api/test_marketing.py).
+    **_crud("visitor-groups", "visitorgroup", "visitor_groups", "visitor_group", app="marketing"),
+    **_crud("segments", "segment", "segments", "segment", app="marketing"),
+    **_crud("campaigns", "campaign", "campaigns", "campaign", app="marketing"),
+    **_crud("content-slots", "contentslot", "content_slots", "content_slot", app="marketing"),
+    "explain_quote": Op("quotes", None, ("pricing.view_pricerow", "marketing.view_campaign")),
+    # Files of a list's objects (tests/api/test_exports.py): each entity needs
+    # its list's view permission, and keeps to the caller's scope as the list does.
+    "export_entity": Op("exports", None, ()),
     # The shop window: anybody, at the caller's own prices (tests/api/test_store.py).
+    "store_quote": Op("store", None, (), public=True),
     "list_store_products": Op("store", None, (), public=True),
     "get_store_product": Op("store", "products", (), public=True),
     # The shopper's own side (tests/api/test_me.py): anybody, on the caller's
@@ -103,19 +117,22 @@ OPERATIONS: dict[str, Op] = {
     # name nothing of a matrix resource (another shopper's order is a 404 there).
     **{name: Op("me", None, (), public=True) for name in (
         "me_csrf", "me_profile", "me_register", "me_verify_email", "me_login", "me_logout", "me_cart",
-        "me_add_cart_line", "me_set_cart_line", "me_remove_cart_line", "me_checkout", "me_list_orders",
+        "me_add_cart_line", "me_set_cart_line", "me_set_coupon", "me_remove_cart_line", "me_checkout",
+        "me_list_orders",
         "me_get_order")},
 }
 
 # The resources whose objects may be named by a key as well as by id: the
 # field that holds it. (Accounts: the e-mail address plays the key's part.)
 KEYS = {"contacts": "key", "organizations": "key", "customer-groups": "key", "markets": "key",
-        "products": "key", "variants": "sku", "accounts": "email"}
+        "products": "key", "variants": "sku", "accounts": "email", "visitor-groups": "key",
+        "segments": "key", "campaigns": "key", "content-slots": "key"}
 MISSING_KEYS = {"accounts": "nobody@example.com"}
 MISSING_KEY = "NO-SUCH-KEY"
 
 # Objects every staff member with the view permission sees (no grants scope them).
-SHOP_WIDE = ("customer-groups", "roles", "markets", "products", "variants", "prices")
+SHOP_WIDE = ("customer-groups", "roles", "markets", "products", "variants", "prices",
+             "visitor-groups", "segments", "campaigns", "content-slots")
 
 
 def _schema_operations() -> dict[str, tuple[str, str]]:
@@ -149,6 +166,11 @@ ADMIN_MODELS = {
     "axes_accessattempt": "administrators",
     "axes_accesslog": "administrators",
     "axes_accessfailurelog": "administrators",
+    "marketing_visitorgroup": "shop-wide",
+    "marketing_segment": "shop-wide",
+    "marketing_campaign": "shop-wide",
+    "marketing_contentslot": "shop-wide",
+    "transfer_importjob": "owner",  # its owner's, and administrators' (tests/backoffice/test_imports.py)
 }
 # The pages Django's ModelAdmin gives each model (simple_history's version page
 # only where the model keeps history).
@@ -170,10 +192,30 @@ ADMIN_PAGES = {
     "catch_all": "staff",                         # admin/<anything>: Django's final catch-all
     "auth_user_password_change": "object:customers_account",
     "customers_organization_move": "object:customers_organization",
+    "customers_account_scope": "object:customers_account",
+    "customers_organization_open_tree": "staff",
+    "customers_organization_tree": "staff",
+    "customers_organization_tree_tops": "staff",
+    "customers_organization_tree_children": "object:customers_organization",
+    "customers_organization_tree_count": "object:customers_organization",
+    "customers_organization_tree_create": "object:customers_organization",
+    "customers_organization_tree_move": "object:customers_organization",
+    "customers_organization_members": "object:customers_organization",
+    "customers_contact_download_personal_data": "object:customers_contact",
+    "customers_contact_invite": "object:customers_contact",
+    "customers_contact_deactivate": "object:customers_contact",
+    "customers_contact_reactivate": "object:customers_contact",
+    "customers_contact_password_reset": "object:customers_contact",
+    "customers_contact_erase_personal_data": "object:customers_contact",
+    "customers_customergroup_members": "object:customers_customergroup",
+    "customers_contact_organization_choices": "staff",
     "pricing_pricerow_preview": "staff",
     "pricing_pricerow_preview_prices": "staff",
     "pricing_variant_preview": "staff",
     "pricing_contact_autocomplete": "staff",
+    "transfer_importjob_run": "object:transfer_importjob",
+    "transfer_importjob_progress": "object:transfer_importjob",
+    "transfer_importjob_errors": "object:transfer_importjob",
 }
 
 
@@ -295,6 +337,11 @@ def build_matrix(world, accounts) -> dict:
         "products": {"visible": product},
         "variants": {"visible": variant},
         "prices": {"visible": ann_price, "invisible": carl_price},
+        "visitor-groups": {"visible": VisitorGroup.objects.create(key="RETURNING", name="Returning",
+                                                                  criteria=[{"type": "returning"}])},
+        "segments": {"visible": Segment.objects.create(key="LOYAL", name="Loyal")},
+        "campaigns": {"visible": Campaign.objects.create(key="SALE", name="Sale")},
+        "content-slots": {"visible": ContentSlot.objects.create(key="banner", name="Banner")},
     }
     # What no answer to a scoped caller may contain (item 6: a visible object
     # may refer to an invisible one by id only). Carl's price is 777.77 (a figure no timestamp or id can hold).
@@ -339,6 +386,8 @@ WRITE_BODIES = {
     "update_variant": {"name": "Changed"},
     "update_price": {"unit_price": "8.50"},
     "me_set_cart_line": {"quantity": 2},
+    "me_set_coupon": {"coupon": "NO-SUCH-COUPON"},
+    **{f"update_{name}": {"name": "Changed"} for name in ("visitor_group", "segment", "campaign", "content_slot")},
 }
 
 _ADDRESS = {"first_name": "Pat", "last_name": "Buyer", "line1": "Hauptstr. 1", "city": "Berlin",
@@ -360,6 +409,10 @@ CREATE_BODIES = {
     "create_price": {"variant": "SHIRT-M", "market": "EU", "currency": "EUR", "unit_price": "1.00",
                      "min_quantity": "5"},
     "resolve_prices": {"skus": ["NEW-1"], "market": "NEW"},
+    "create_visitor_group": {"key": "NEW", "name": "New"},
+    "create_segment": {"key": "NEW", "name": "New"},
+    "create_campaign": {"key": "NEW", "name": "New"},
+    "create_content_slot": {"key": "new-slot", "name": "New"},
     "move_organization": {"parent": None},
     # The shopper's writes: the matrix's shopper logs in; the others are
     # refused for what they send, never for who sends it (PUBLIC_ANSWERS).
@@ -373,12 +426,13 @@ CREATE_BODIES = {
 # What a public operation answers an anonymous visitor and a shopper for the
 # bodies above, when not 200 (404 for a path naming something that does not exist).
 PUBLIC_ANSWERS = {"me_register": 201, "me_logout": 204, "me_verify_email": 422, "me_add_cart_line": 409,
-                  "me_checkout": 409}
+                  "me_checkout": 409, "me_set_coupon": 422, "store_quote": 422}
 
 # What a computation asks in its query string, so that its answer is the permission check's.
 QUERIES = {
     "resolve_price": {"sku": "NEW-1", "market": "NEW", "quantity": "1"},
     "explain_price": {"sku": "NEW-1", "market": "NEW", "quantity": "1"},
+    "explain_quote": {"sku": "SHIRT-M", "quantity": "1"},
 }
 
 

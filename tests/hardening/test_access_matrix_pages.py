@@ -154,22 +154,33 @@ def test_back_office_add_page_matrix(matrix, model, caller):
         assert_nothing_foreign(matrix, response.content.decode(), ids=True)
 
 
-# --- moving an organization ------------------------------------------------------------
+# --- the move page, the organization tree and the organization page's members ------------
 
-@pytest.mark.parametrize("caller, state", [pytest.param(c, s, id=f"{c}-{s}") for c in CALLERS for s in STATES])
-def test_organization_move_page_matrix(matrix, caller, state):
+# Each page or fragment about one organization: the permission it needs besides
+# viewing organizations.
+TREE_FRAGMENTS = {"{}/move": "customers.change_organization", "tree/{}/children": None,
+                  "tree/{}/count": None, "{}/members": "customers.view_contact",
+                  "tree/{}/create": "customers.add_organization",
+                  "tree/{}/move": "customers.change_organization"}
+
+
+@pytest.mark.parametrize("fragment, caller, state", [
+    pytest.param(f, c, s, id=f"{f.replace('/{}/', '_').replace('{}/', '')}-{c}-{s}")
+    for f in TREE_FRAGMENTS for c in CALLERS for s in STATES])
+def test_organization_page_and_tree_fragment_matrix(matrix, fragment, caller, state):
     # given
     account = matrix["callers"][caller]
     target = matrix["objects"]["organizations"].get(state)
     ident = str(target.pk) if target is not None else matrix["missing"]
-    expected = expected_page("customers/organization", "move", caller, account, state)
-    if expected == 200 and not account.has_perm("customers.change_organization"):
-        expected = 403  # sees it, may not move it
+    expected = expected_page("customers/organization", "tree", caller, account, state)
+    needs = TREE_FRAGMENTS[fragment]
+    if expected == 200 and needs and not account.has_perm(needs):
+        expected = 403
     client = client_for(account)
 
     # when
-    response = client.get(f"/admin/customers/organization/{ident}/move/")
-    absent = client.get(f"/admin/customers/organization/{matrix['missing']}/move/")
+    response = client.get(f"/admin/customers/organization/{fragment.format(ident)}/")
+    absent = client.get(f"/admin/customers/organization/{fragment.format(matrix['missing'])}/")
 
     # then
     assert_page(response, expected)
@@ -177,6 +188,18 @@ def test_organization_move_page_matrix(matrix, caller, state):
         assert neutral(response.content, ident) == neutral(absent.content, matrix["missing"])
     if scoped(account):
         assert_nothing_foreign(matrix, neutral(response.content, ident), ids=state != "visible")
+
+
+@pytest.mark.parametrize("query", ["", "?q=US", "?q=U", "?q=EU"])
+@pytest.mark.parametrize("caller", STAFF)
+def test_the_organization_tree_page_keeps_to_the_scope(matrix, caller, query):
+    account = matrix["callers"][caller]
+    client = client_for(account)
+    for url in (f"/admin/customers/organization/tree/{query}", "/admin/customers/organization/tree/tops/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        if scoped(account):
+            assert_nothing_foreign(matrix, response.content.decode(), ids=True)
 
 
 # --- price previews ----------------------------------------------------------------------

@@ -9,6 +9,8 @@ from django.core.management import ManagementUtility, call_command
 from django.core.management.base import CommandError
 from django.db import connections
 
+from tests.pricing import conftest as pricing_fixtures
+
 
 def write_csv(path: Path, rows: list[list[str]], *, delimiter: str = ",", bom: bool = False) -> Path:
     with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as f:
@@ -53,3 +55,8 @@ def run_cli(capsys, monkeypatch):
         return code, captured.out, captured.err
 
     return run_command
+
+
+# The pricing tests' catalog (markets EU and US, a T-shirt in S, M, L) and
+# their `price(...)` helper, for price files.
+catalog, price = pricing_fixtures.catalog, pricing_fixtures.price

@@ -1,12 +1,12 @@
 """/api/v1/contacts: the shop's customers, their addresses and memberships."""
 
 import dataclasses
-from datetime import date, datetime
+from datetime import date, datetime, timezone as dt_timezone
 from typing import Annotated, Literal
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
@@ -15,8 +15,8 @@ from clientbase.api.common import (
     IdOrKey, KeyStr, Page, by_id_or_key, if_match, require_perm, resolve_ref, resolve_refs, set_etag,
 )
 from clientbase.core.pagination import Keyset
-from clientbase.core.errors import NotFound
-from clientbase.core.models import subtree_q
+from clientbase.core.errors import Invalid, NotFound
+from clientbase.core.moments import aware
 from clientbase.customers.models import (
     Contact, ContactSource, CustomerGroup, GrantLevel, Organization,
 )
@@ -154,11 +154,21 @@ class ContactFilters(Schema):
     q: Text | None = Field(None, max_length=200,
                           description="Prefix of first name, last name or e-mail; or the exact key.")
     organization: IdOrKey | None = Field(None, description="Members of this organization (id or key).")
-    include_descendants: bool = Field(False, description="With `organization`: its whole subtree.")
+    subtree: bool = Field(False, description="With `organization`: members of it or of any organization "
+                                             "below it.")
+    include_descendants: bool = Field(False, description="The same as `subtree` (its older name).")
     customer_group: IdOrKey | None = Field(None, description="Direct members of this group (id or key).")
+    effective_group: IdOrKey | None = Field(
+        None, description="Contacts effectively in this group (id or key): directly, through an "
+                          "organization or one of its ancestors, or through a child group — as "
+                          "`/contacts/{id}/effective-groups` answers.")
     email: Text | None = Field(None, max_length=254, description="Exact e-mail, any case.")
     source: ContactSource | None = None
     has_account: bool | None = None
+    created_after: datetime | None = Field(
+        None, description="Created at or after this moment (a date alone: its start; no zone: UTC).")
+    created_before: datetime | None = Field(
+        None, description="Created before this moment (a date alone: its start; no zone: UTC).")
     limit: int = Field(50, ge=1, le=500)
     cursor: Text | None = Field(None, max_length=2000)
 
@@ -214,6 +224,29 @@ def _groups(idents: list[str]) -> list[CustomerGroup]:
     return resolve_refs(CustomerGroup.objects.all(), idents, "customer_groups")
 
 
+def _in_utc(moment: datetime | None, field: str) -> datetime | None:
+    """A filter's moment in UTC (none without a zone: UTC); 422 for one
+    that has no UTC equivalent (year 9999 west of Greenwich)."""
+    if moment is None:
+        return None
+    try:
+        return aware(moment).astimezone(dt_timezone.utc)
+    except OverflowError:
+        raise Invalid.on(field, "A moment between the years 1 and 9999 in UTC.", code="out_of_range") from None
+
+
+def _created_between(qs, after: datetime | None, before: datetime | None):
+    after, before = _in_utc(after, "created_after"), _in_utc(before, "created_before")
+    if after is not None and before is not None and after >= before:
+        raise Invalid.on("created_before", "created_before must be later than created_after.",
+                         code="invalid_range")
+    if after is not None:
+        qs = qs.filter(created_at__gte=after)
+    if before is not None:
+        qs = qs.filter(created_at__lt=before)
+    return qs
+
+
 def _reload(request: HttpRequest, contact: Contact) -> Contact:
     return _visible(request).filter(pk=contact.pk).first() or contact
 
@@ -225,23 +258,25 @@ def list_contacts(request: HttpRequest, filters: Query[ContactFilters]):
     require_perm(request, "customers.view_contact")
     qs = _visible(request).search(filters.q)
     if filters.organization:
+        # An organization the caller cannot see is unknown to it: 422, as if missing.
         org = resolve_ref(Organization.objects.visible_to(request.user), filters.organization,
                           "organization")
-        if filters.include_descendants:
-            # EXISTS, not a join: a contact in two organizations of the subtree comes once.
-            through = Contact.organizations.through.objects.filter(contact_id=OuterRef("pk"))
-            qs = qs.filter(Exists(through.filter(subtree_q(org.path, "organization__path"))))
-        else:
-            qs = qs.filter(organizations=org)
+        qs = qs.in_organization(org, subtree=filters.subtree or filters.include_descendants)
     if filters.customer_group:
-        group = resolve_ref(CustomerGroup.objects.all(), filters.customer_group, "customer_group")
+        group = resolve_ref(CustomerGroup.objects.visible_to(request.user), filters.customer_group,
+                            "customer_group")
         qs = qs.filter(customer_groups=group)
+    if filters.effective_group:
+        group = resolve_ref(CustomerGroup.objects.visible_to(request.user), filters.effective_group,
+                            "effective_group")
+        qs = qs.effectively_in(group)
     if filters.email:
         qs = qs.filter(email=filters.email.strip().lower())
     if filters.source:
         qs = qs.filter(source=filters.source)
     if filters.has_account is not None:
         qs = qs.filter(account__isnull=not filters.has_account)
+    qs = _created_between(qs, filters.created_after, filters.created_before)
     # A search skips many rows of the list order: find the page's ids in the
     # covering search index first (docs/benchmarks.md, contact search).
     return Keyset(*ORDERING, late_rows=bool(filters.q)).page(qs, limit=filters.limit, cursor=filters.cursor)

@@ -156,11 +156,12 @@ errors.install(api)
 
 def _mount() -> None:
     from clientbase.api import (
-        accounts, contacts, customer_groups, grants, markets, me, organizations, prices, products, roles, store,
-        variants,
+        accounts, contacts, customer_groups, exports, gdpr, grants, marketing, markets, me, organizations,
+        prices, products, roles, store, variants,
     )
 
     api.add_router("/contacts", contacts.router)
+    api.add_router("/contacts", gdpr.router)  # GDPR export and erasure of a contact
     api.add_router("/organizations", organizations.router)
     api.add_router("/customer-groups", customer_groups.router)
     api.add_router("/accounts", accounts.router)
@@ -171,6 +172,15 @@ def _mount() -> None:
     api.add_router("/products", products.router)
     api.add_router("/variants", variants.router)
     api.add_router("/prices", prices.router)
+
+    api.add_router("/visitor-groups", marketing.visitor_groups)
+    api.add_router("/segments", marketing.segments)
+    api.add_router("/campaigns", marketing.campaigns)
+    api.add_router("/content-slots", marketing.content_slots)
+    api.add_router("/quotes", marketing.quotes_router)
+
+    # Files of what the caller sees, streamed (the CLI's `clientbase export`).
+    api.add_router("/exports", exports.router)
 
     # The shop's public side: anonymous visitors too (its own auth).
     api.add_router("/store", store.router)

@@ -37,6 +37,7 @@ from clientbase.core.pagination import Keyset
 from clientbase.customers.models import Account
 from clientbase.customers.services import accounts, verification
 from clientbase.customers.throttling import check_rate, client_address
+from clientbase.marketing.audience import Request as AudienceRequest, build_audience
 from clientbase.pricing import listing
 from clientbase.shopping.models import Cart, Order, OrderLine
 from clientbase.shopping import cookie
@@ -125,22 +126,38 @@ class CartLineOut(Schema):
     quantity: int
     unit_price: Money | None = Field(..., description="For one, at the line's quantity; null: cannot be "
                                                       "bought now (see `problem`).")
-    line_total: Money | None
+    line_total: Money | None = Field(..., description="After the line's promotions.")
     why: str = Field(..., description="Which price applies: \"Gold price from 10\".")
     problem: str = Field(..., description="Why the line cannot be ordered now; empty when it can.")
+    discount: Money = Field(..., description="What promotions took off the line.")
+    promotions: list[str] = Field(..., description="The promotions that changed the line's price.")
 
 
 class CartOut(Schema):
     """A cart priced for its shopper (shopping.services.carts.PricedCart)."""
 
     lines: list[CartLineOut]
+    subtotal: Money = Field(..., description="The lines' totals, after their promotions.")
+    order_discount: Money = Field(..., description="What the order's promotions took off the subtotal.")
+    order_promotions: list[str]
     total: Money
     currency: str
     market: str
+    coupon: str = Field(..., description="The coupon code entered; empty: none.")
+    coupon_problem: str = Field(..., description="Why the entered coupon does nothing; empty when it applies.")
 
     @staticmethod
     def resolve_market(obj: carts.PricedCart) -> str:
         return obj.cart.market.key
+
+    @staticmethod
+    def resolve_coupon(obj: carts.PricedCart) -> str:
+        return obj.cart.coupon
+
+
+class CouponIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    coupon: str = Field(..., max_length=50, description="A coupon code; empty removes the cart's.")
 
 
 class CartLineIn(Schema):
@@ -201,6 +218,12 @@ class OrderLineOut(Schema):
     line_total: Money
     why: str = Field(..., description="The price snapshot: which price row won, and why.")
     sale_type: str
+    discount: Money = Field(..., description="What promotions took off the line (line_total is after it).")
+    promotions: list[str]
+
+    @staticmethod
+    def resolve_discount(line: OrderLine) -> Decimal:
+        return quantize(line.discount, line.order.currency)
 
     # The order's amounts are stored with four decimals; they are answered
     # in the currency's precision. (`line.order` is the order the lines were
@@ -225,6 +248,9 @@ class OrderOut(Schema):
     market: str
     currency: str
     lines: list[OrderLineOut]
+    order_discount: Money = Field(..., description="What the order's promotions took off.")
+    promotions: list[str] = Field(..., description="The order-level promotions.")
+    coupon: str
     total: Money
     shipping_address: OrderAddressOut
     billing_address: OrderAddressOut
@@ -237,6 +263,10 @@ class OrderOut(Schema):
     @staticmethod
     def resolve_total(order: Order) -> Decimal:
         return quantize(order.total, order.currency)
+
+    @staticmethod
+    def resolve_order_discount(order: Order) -> Decimal:
+        return quantize(order.order_discount, order.currency)
 
     @staticmethod
     def resolve_lines(order: Order) -> list[OrderLine]:
@@ -308,15 +338,28 @@ def _moved(cart: Cart, market: str | None, currency: str | None) -> Cart:
     return cart
 
 
-def _priced(cart: Cart | None) -> carts.PricedCart:
+def _visitor_groups(request: HttpRequest) -> frozenset[str]:
+    """The visitor groups the caller matches (for promotions), judged as the
+    storefront judges them: its visit cookie, the request, its memberships."""
+    cached = getattr(request, "_marketing_groups", None)
+    if cached is None:
+        account = request.user if request.user.is_authenticated and request.user.is_active else None
+        seen, _ = build_audience(AudienceRequest.of(request.COOKIES, request.META, request.path),
+                                 account=account, contact=listing.shopper_contact(request.user))
+        cached = request._marketing_groups = seen.matched
+    return cached
+
+
+def _priced(request: HttpRequest, cart: Cart | None) -> carts.PricedCart:
     """The cart priced for its shopper; for an anonymous visitor without a
     cart, an empty one where it would be made (nothing is written)."""
     if cart is None:
         storefront = listing.storefront_market()
         cart = Cart(market=storefront.market, currency=storefront.currency)
-        return carts.PricedCart(cart=cart, lines=[], total=quantize(Decimal(0), cart.currency),
-                                currency=cart.currency)
-    return carts.priced(cart)
+        zero = quantize(Decimal(0), cart.currency)
+        return carts.PricedCart(cart=cart, lines=[], total=zero, currency=cart.currency, subtotal=zero,
+                                order_discount=zero)
+    return carts.priced(cart, visitor_groups=_visitor_groups(request))
 
 
 # --- session: CSRF, registration, log-in, log-out ------------------------------------
@@ -438,7 +481,7 @@ def me_cart(request: HttpRequest):
     """Each line at the caller's unit price for the line's quantity, its
     total, and the cart's total. An anonymous visitor without a cart gets
     an empty one (none is made until the first add)."""
-    return _priced(_cart(request))
+    return _priced(request, _cart(request))
 
 
 @router.post("/cart/lines", response=CartOut, summary="Add to my cart", openapi_extra=ME_SECURITY)
@@ -456,7 +499,7 @@ def me_add_cart_line(request: HttpRequest, response: HttpResponse, payload: Cart
         else:
             cart = _moved(cart, market, currency)
         carts.add_line(cart, payload.sku, payload.quantity)
-    return carts.priced(cart)
+    return _priced(request, cart)
 
 
 def _existing_cart(request: HttpRequest, sku: str) -> Cart:
@@ -473,7 +516,22 @@ def me_set_cart_line(request: HttpRequest, sku: Sku, payload: CartLinePatch):
     cart holds none."""
     cart = _existing_cart(request, sku)
     carts.set_quantity(cart, sku, payload.quantity)
-    return carts.priced(cart)
+    return _priced(request, cart)
+
+
+@router.put("/cart/coupon", response=CartOut, summary="Enter a coupon code on my cart",
+            openapi_extra=ME_SECURITY)
+def me_set_coupon(request: HttpRequest, payload: CouponIn):
+    """Enters `coupon` (any case) on the caller's cart, or removes it (an
+    empty code); answers the cart priced with it. 422 for an unknown code;
+    a known code that does not apply stays, and `coupon_problem` says why.
+    404 when the caller has no cart yet."""
+    carts.clean_coupon(payload.coupon)  # an unknown code is a 422 whoever asks
+    cart = _cart(request)
+    if cart is None:
+        raise NotFound(detail="You have no cart yet: add something first.", code="no_cart")
+    carts.set_coupon(cart, payload.coupon)
+    return _priced(request, cart)
 
 
 @router.delete("/cart/lines/{sku}", response=CartOut, summary="Remove from my cart", openapi_extra=ME_SECURITY)
@@ -481,7 +539,7 @@ def me_remove_cart_line(request: HttpRequest, sku: Sku):
     """Removes the line for `sku`; 404 when the cart holds none."""
     cart = _existing_cart(request, sku)
     carts.remove_line(cart, sku)
-    return carts.priced(cart)
+    return _priced(request, cart)
 
 
 # --- checkout and orders ----------------------------------------------------------------
@@ -499,7 +557,8 @@ def me_checkout(request: HttpRequest, payload: CheckoutIn):
         raise Conflict(detail="The cart is empty.", code="empty_cart")
     cart = _moved(cart, payload.market, payload.currency)
     return orders.checkout(cart, shipping=payload.shipping_address.model_dump(),
-                           billing=payload.billing_address.model_dump(), email=payload.email)
+                           billing=payload.billing_address.model_dump(), email=payload.email,
+                           visitor_groups=_visitor_groups(request))
 
 
 ORDER_ORDER = Keyset("-created_at", "-id")

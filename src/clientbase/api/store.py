@@ -6,6 +6,7 @@ session, and a token caller alike. The prices are the caller's own contact's
 naming a contact, so nobody reads another customer's prices here.
 """
 
+from decimal import Decimal
 from uuid import UUID
 
 from django.http import HttpRequest
@@ -13,7 +14,9 @@ from ninja import Field, Query, Router, Schema
 
 from clientbase.api.auth import visitor_auth
 from clientbase.api.common import IdOrKey, Money, Page, Quantity
+from clientbase.marketing.audience import Request as AudienceRequest, build_audience
 from clientbase.pricing import listing
+from clientbase.shopping.services import quotes
 
 # Token, session, or nobody: the schema says each is fine (`{}`: no credentials).
 STORE_SECURITY = {"security": [{"TokenAuth": []}, {"ActiveSessionAuth": []}, {}]}
@@ -84,3 +87,74 @@ def list_store_products(request: HttpRequest, params: Query[StoreParams]):
 def get_store_product(request: HttpRequest, ident: IdOrKey, params: Query[StoreProductParams]):
     storefront = listing.storefront_market(params.market, params.currency)
     return listing.get_product(ident, contact=listing.shopper_contact(request.user), storefront=storefront)
+
+
+# --- quotes: the price with the caller's promotions ---------------------------------------
+
+
+class OfferVerdictOut(Schema):
+    campaign: str
+    label: str
+    status: str = Field(..., description="applied | not_best | not_open")
+    reason: str
+
+
+class QuoteOut(Schema):
+    sku: str
+    quantity: int
+    market: str
+    currency: str
+    unit_price: Money | None = Field(..., description="The resolver's price for one at this quantity; "
+                                                      "null: not available (see `problem`).")
+    why: str = Field(..., description="Which price row won, and why.")
+    discount: Money = Field(..., description="What promotions take off the line.")
+    line_total: Money | None = Field(..., description="quantity × unit_price, less the discount.")
+    promotions: list[str] = Field(..., description="The promotions that changed the price.")
+    problem: str
+
+    @staticmethod
+    def resolve_unit_price(obj) -> Decimal | None:
+        return obj.line.unit_price
+
+    @staticmethod
+    def resolve_why(obj) -> str:
+        return obj.line.why
+
+    @staticmethod
+    def resolve_discount(obj) -> Decimal:
+        return obj.line.discount
+
+    @staticmethod
+    def resolve_line_total(obj) -> Decimal | None:
+        return obj.line.line_total
+
+    @staticmethod
+    def resolve_promotions(obj) -> list[str]:
+        return obj.line.promotions
+
+    @staticmethod
+    def resolve_problem(obj) -> str:
+        return obj.line.problem
+
+
+class QuoteParams(StoreProductParams):
+    sku: str = Field(..., max_length=100)
+    quantity: int = Field(1, description="How many (1 to the cart's limit).")
+    coupon: str | None = Field(None, max_length=50, description="A coupon code to try.")
+
+
+@router.get("/quote", response=QuoteOut, summary="The caller's price for a quantity of a SKU, with promotions",
+            openapi_extra=STORE_SECURITY)
+def store_quote(request: HttpRequest, params: Query[QuoteParams]):
+    """The resolver's price for the caller (its own contact, or anonymous),
+    then the promotions the caller may have now — its customer groups, the
+    visitor groups it matches on this request (its visit cookie, the
+    request) and `coupon` — naming each promotion that changed the price.
+    404 for a SKU not on sale; 422 for a quantity out of range."""
+    storefront = listing.storefront_market(params.market, params.currency)
+    account = request.user if request.user.is_authenticated and request.user.is_active else None
+    contact = listing.shopper_contact(request.user)
+    seen, _ = build_audience(AudienceRequest.of(request.COOKIES, request.META, request.path),
+                             account=account, contact=contact)
+    return quotes.quote(params.sku, params.quantity, contact=contact, storefront=storefront,
+                        visitor_groups=seen.matched, coupon=quotes.check_coupon_text(params.coupon))

@@ -14,9 +14,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
+from unfold.decorators import action
 from unfold.forms import AdminPasswordChangeForm
 from unfold.widgets import UnfoldAdminPasswordWidget
 
+from clientbase.backoffice.account_scope import account_scope_view
 from clientbase.backoffice.base import (
     BadInputMixin, ScopedModelAdmin, adopt_saved, expected_version, read_version,
 )
@@ -98,6 +100,7 @@ class AccountAdmin(ScopedModelAdmin, UserAdmin):
     filter_horizontal = ["groups"]
     autocomplete_fields = ["contact"]
     readonly_fields = ["password_link", "last_login", "date_joined", "version"]
+    actions_detail = ["scope"]
     add_fieldsets = [
         (None, {"fields": ["email", "password1", "password2"]}),
         ("Access", {"fields": ["groups", "contact", "is_active"]}),
@@ -146,6 +149,10 @@ class AccountAdmin(ScopedModelAdmin, UserAdmin):
         state = "set" if obj.has_usable_password() else "not set"
         return format_html('Password {}. <a href="../password/" class="text-primary-600">'
                            "Set a new password</a>.", state)
+
+    @action(description="What it can see and do", url_path="scope", icon="visibility")
+    def scope(self, request: HttpRequest, object_id: str):
+        return account_scope_view(self, request, object_id)
 
     # -- saving through the services: the same rules as the API ----------------
     def save_model(self, request, obj: Account, form, change: bool) -> None:

@@ -23,6 +23,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.errors import DomainErrorsAsMessages
+from clientbase.backoffice.refusals import explain_empty_list
 
 
 class BadInputMixin:
@@ -48,7 +49,9 @@ class BadInputMixin:
     def changelist_view(self, request: HttpRequest, extra_context=None):
         if has_nul(request.GET):
             raise BadRequest("A NUL character in the query string.")
-        return super().changelist_view(request, extra_context)
+        response = super().changelist_view(request, extra_context)
+        explain_empty_list(request, response, self)  # an empty result says why
+        return response
 
     def response_action(self, request: HttpRequest, queryset):
         selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
@@ -174,6 +177,21 @@ class ScopedMixin(BadInputMixin):
             protected = [f"{len(protected)} child {self.opts.verbose_name}(s): move or delete "
                          "them first"]
         return deleted, model_count, perms_needed, protected
+
+
+class EveryStaffMemberMixin:
+    """A ModelAdmin mixin for objects every staff member keeps for itself
+    (its API tokens, its imports): the page is open to all staff, and the
+    scoped queryset and the services decide whose objects and which writes."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_module_permission(request)
 
 
 VERSION_FIELD = "expected_version"

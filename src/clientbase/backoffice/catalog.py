@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -26,13 +26,14 @@ from unfold.widgets import UnfoldAdminTextInputWidget
 
 from clientbase.backoffice.base import expected_version, without_nul
 from clientbase.backoffice.errors import change_url_of_delete
+from clientbase.backoffice.options_field import OptionsField
 from clientbase.backoffice.price_grid import price_grid, variant_preview_url
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.backoffice.writes import (
     CatalogModelAdmin, VersionedInlineForm, Writes, form_changes, read_version,
 )
 from clientbase.catalog import services
-from clientbase.core.errors import DomainError, Invalid
+from clientbase.core.errors import DomainError
 from clientbase.backoffice.price_forms import PreviewForm, add_domain_errors
 from clientbase.pricing.models import PriceRow
 from clientbase.pricing.services import check_market_currencies, counted_rows, delete_market
@@ -236,19 +237,12 @@ class MarketAdmin(CatalogModelAdmin):
 
 
 class VariantForm(VersionedInlineForm):
+    # Named fields (size, colour, …), not JSON; checked by the service's rule.
+    options = OptionsField()
+
     class Meta:
         model = Variant
         fields = ["sku", "product", "name", "options", "is_active"]
-
-    def clean_options(self) -> dict:
-        options = self.cleaned_data.get("options")
-        if options in (None, ""):
-            return {}
-        try:  # the service's rule, shown on the field
-            services.validate_options(options)
-        except Invalid as exc:
-            raise ValidationError(exc.detail, code=exc.code) from exc
-        return options
 
 
 class VariantInline(TabularInline):

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from unfold.admin import StackedInline
@@ -18,6 +18,13 @@ from unfold.views import ChangeList
 from clientbase.catalog.models import Market, Variant
 from clientbase.backoffice.base import (
     ScopedModelAdmin, _pk_or_none, adopt_saved, expected_version, read_version,
+)
+from clientbase.backoffice.contact_360 import Contact360Mixin
+from clientbase.backoffice.gdpr import PERSONAL_DATA_ACTIONS, PersonalDataActions
+from clientbase.backoffice.contact_bulk import BULK_ACTIONS
+from clientbase.backoffice.contact_filters import (
+    LIST_FILTERS, ORGANIZATION_CHOICES_URL, ContactColumns, EstimatingPaginator, organization_choices_view,
+    prefetch_columns,
 )
 from clientbase.backoffice.scopes import choices_for, is_autocomplete
 from clientbase.customers.models import Address, Contact, GrantLevel, Organization
@@ -32,7 +39,6 @@ from clientbase.customers.services.contacts import (
     delete_contact,
     update_contact,
 )
-from clientbase.customers.services.groups import effective_groups
 from clientbase.pricing.services import resolve_prices
 
 # How many variants the contact page prices (the full list is a link away).
@@ -124,13 +130,27 @@ class ContactChangeList(ChangeList):
             return qs.none()
         return qs
 
+    def get_results(self, request):
+        super().get_results(request)
+        # The page's columns (organizations, groups, account): a query per
+        # relation whatever the page size.
+        self.result_list = list(self.result_list)
+        prefetch_columns(request, self.result_list)
+
 
 @admin.register(Contact)
-class ContactAdmin(ScopedModelAdmin):
+class ContactAdmin(ContactColumns, PersonalDataActions, Contact360Mixin, ScopedModelAdmin):
     form = ContactForm
+    actions_detail = [*Contact360Mixin.actions_detail, *PERSONAL_DATA_ACTIONS]
     inlines = [AddressInline]
-    list_display = ["full_name_display", "email", "key", "phone", "source", "updated_at"]
-    list_filter = ["source"]
+    list_display = ["full_name_display", "email", "key", "organizations_column", "customer_groups_column",
+                    "has_account_column", "source", "created_column"]
+    list_filter = LIST_FILTERS
+    list_filter_submit = True
+    # Counts per filter choice would count a million contacts per choice.
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatingPaginator
+    actions = BULK_ACTIONS
     # Searching is done by `Contact.objects.search`; a non-empty list turns on
     # the search box and the autocomplete endpoint.
     search_fields = ["search_last_name"]
@@ -138,8 +158,7 @@ class ContactAdmin(ScopedModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     autocomplete_fields = ["organizations", "customer_groups"]
-    readonly_fields = ["id", "version", "created_at", "updated_at", "effective_groups_display",
-                       "prices_link", "organizations_display"]
+    readonly_fields = ["id", "version", "created_at", "updated_at", "prices_link", "organizations_display"]
     fieldsets = [
         (None, {"fields": [("first_name", "last_name"), ("email", "phone"), "key"]}),
         ("Membership", {"fields": ["organizations", "customer_groups"]}),
@@ -158,10 +177,8 @@ class ContactAdmin(ScopedModelAdmin):
                 "organizations_display" if field == "organizations" else field for field in options["fields"]]})
                 for name, options in fieldsets]
         if obj is not None:
-            fields = ["effective_groups_display"]
-            if request.user.has_perm("pricing.view_pricerow"):
-                fields.append("prices_link")
-            fieldsets.insert(2, ("Groups and prices", {"fields": fields}))
+            fields = ["prices_link"] if request.user.has_perm("pricing.view_pricerow") else []
+            fieldsets = self.contact_360_fieldsets(request, fieldsets, prices=fields)
         return fieldsets
 
     @admin.display(description="Organizations")
@@ -169,17 +186,6 @@ class ContactAdmin(ScopedModelAdmin):
         shown = Organization.objects.visible_to(getattr(obj, "shown_to", AnonymousUser())).filter(
             contacts=obj).order_by("path")
         return format_html_join(mark_safe("<br>"), "{}", ((organization,) for organization in shown)) or "—"
-
-    @admin.display(description="Effective customer groups")
-    def effective_groups_display(self, obj: Contact) -> str:
-        # Without a known viewer, nobody: every organization stays anonymous.
-        groups = effective_groups(obj, viewer=getattr(obj, "shown_to", AnonymousUser()))
-        if not groups:
-            return "None: this contact gets the prices for all customers."
-        return format_html_join(
-            mark_safe("<br>"), "<strong>{}</strong> — {}",
-            ((eg.group.key, "; or ".join(eg.reasons)) for eg in groups),
-        )
 
     @admin.display(description="Prices")
     def prices_link(self, obj: Contact) -> str:
@@ -227,6 +233,11 @@ class ContactAdmin(ScopedModelAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs):
         return ContactChangeList
+
+    def get_urls(self):
+        # The organization filter's autocomplete (visible organizations).
+        view = self.admin_site.admin_view(organization_choices_view)
+        return [path("organization-choices/", view, name=ORGANIZATION_CHOICES_URL), *super().get_urls()]
 
     def get_search_results(self, request, queryset, search_term):
         return queryset.search(search_term), False

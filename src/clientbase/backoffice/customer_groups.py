@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from clientbase.core.errors import DomainError
 from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version, read_version
+from clientbase.backoffice.group_pages import GroupPagesMixin
 from clientbase.backoffice.organizations import tree_label
 from clientbase.customers.models import CustomerGroup
 from clientbase.customers.services.groups import (
@@ -34,14 +35,21 @@ class CustomerGroupForm(forms.ModelForm):
 
 
 @admin.register(CustomerGroup)
-class CustomerGroupAdmin(ScopedModelAdmin):
+class CustomerGroupAdmin(GroupPagesMixin, ScopedModelAdmin):
     form = CustomerGroupForm
-    list_display = ["tree_name", "key", "depth"]
+    list_display = ["tree_name", "key", "direct_count", "effective_count", "organization_count"]
     search_fields = ["name", "key"]
     ordering = ["path"]
     list_per_page = 100
     autocomplete_fields = ["parent"]
     fields = ["name", "key", "parent", "description"]
+    readonly_fields = ["tree_display", "members_display", "prices_display"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            fieldsets.append(("Tree, members and prices", {"fields": self.readonly_fields}))
+        return fieldsets
 
     def scoped_queryset(self, request: HttpRequest) -> QuerySet:
         return CustomerGroup.objects.visible_to(request.user)

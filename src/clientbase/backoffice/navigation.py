@@ -51,3 +51,37 @@ def can_view_variants(request: HttpRequest) -> bool:
 def can_view_prices(request: HttpRequest) -> bool:
     """The price list and the price previews."""
     return _can_view(request, "pricerow", "pricing")
+
+
+def can_view_login_attempts(request: HttpRequest) -> bool:
+    """django-axes' tables, in the Security section only."""
+    return _can_view(request, "accessattempt", "axes")
+
+
+def can_view_failed_logins(request: HttpRequest) -> bool:
+    return _can_view(request, "accessfailurelog", "axes")
+
+
+def can_view_login_log(request: HttpRequest) -> bool:
+    return _can_view(request, "accesslog", "axes")
+
+
+def can_import(request: HttpRequest) -> bool:
+    """Every staff member imports, with its own permissions (backoffice.imports)."""
+    return request.user.is_active and request.user.is_staff
+
+
+def can_view_visitor_groups(request: HttpRequest) -> bool:
+    return _can_view(request, "visitorgroup", "marketing")
+
+
+def can_view_segments(request: HttpRequest) -> bool:
+    return _can_view(request, "segment", "marketing")
+
+
+def can_view_campaigns(request: HttpRequest) -> bool:
+    return _can_view(request, "campaign", "marketing")
+
+
+def can_view_content_slots(request: HttpRequest) -> bool:
+    return _can_view(request, "contentslot", "marketing")

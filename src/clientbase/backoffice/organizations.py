@@ -18,6 +18,8 @@ from unfold.widgets import UnfoldAdminSelectWidget
 
 from clientbase.core.errors import DomainError
 from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version, read_version
+from clientbase.backoffice.org_page import OrganizationPanelsMixin
+from clientbase.backoffice.org_tree import OrganizationTreeMixin
 from clientbase.backoffice.scopes import is_autocomplete
 from clientbase.customers.models import GrantLevel, Organization
 from clientbase.customers.services.organizations import (
@@ -53,7 +55,7 @@ class MoveForm(forms.Form):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(ScopedModelAdmin):
+class OrganizationAdmin(OrganizationTreeMixin, OrganizationPanelsMixin, ScopedModelAdmin):
     list_display = ["tree_name", "key", "kind", "depth", "contact_count_link"]
     list_filter = ["kind"]
     search_fields = ["search_name"]

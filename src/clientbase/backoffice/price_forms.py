@@ -23,7 +23,9 @@ from clientbase.customers.models import Contact
 from clientbase.pricing.models import PriceRow
 from clientbase.pricing.services import normalize_price_row, validate_price_row
 
-NO_SUCH_CONTACT = "No such contact."
+# Said of a contact that does not exist and of one the staff member may not
+# see alike: the answer never tells which.
+NO_SUCH_CONTACT = "No contact with this id, key or e-mail: not found, or not visible to you."
 
 
 def add_domain_errors(form: forms.BaseForm, exc: DomainError) -> None:
@@ -101,7 +103,7 @@ class PreviewForm(forms.Form):
     contact (empty: an anonymous visitor).
 
     The contact is looked up among the contacts the staff member sees, by id
-    or key (or a unique e-mail); any other answers "No such contact", exactly
+    or key (or a unique e-mail); any other answers NO_SUCH_CONTACT, exactly
     as if it did not exist.
     """
 

@@ -6,7 +6,8 @@ Views added to the price-row admin (all need `pricing.view_pricerow`):
       form, the resolved price and the explain table
   /admin/pricing/pricerow/preview/?contact=<id or key>&market=EU&currency=EUR
       every variant's price as that contact (omit `contact`: anonymous),
-      50 per page; a contact the staff member cannot see answers 404
+      50 per page; a contact the staff member cannot see answers 404, with
+      the form saying "not found, or not visible to you"
   /admin/pricing/pricerow/contacts/?term=…  the preview form's contact
       autocomplete (contacts the staff member sees)
 Every price shown comes from pricing.services (resolve_price/resolve_prices),
@@ -227,12 +228,10 @@ class PriceRowAdmin(CatalogModelAdmin):
         page, resolved in one batch per page."""
         self._require_preview(request)
         ref = (request.GET.get("contact") or "").strip()
-        contact = None
-        if ref:
-            contact = find_contact(Contact.objects.visible_to(request.user), ref)
-            if contact is None:
-                # A contact the caller may not see does not exist for it.
-                raise Http404("No such contact.")
+        contact = find_contact(Contact.objects.visible_to(request.user), ref) if ref else None
+        # A contact the caller may not see does not exist for it: a 404, whose
+        # page says why (the form's error on the contact) and lists no price.
+        refused = bool(ref) and contact is None
         form = PreviewForm(_with_defaults(request.GET, contact=ref), user=request.user)
         page = None
         lines: list[dict[str, Any]] = []
@@ -253,8 +252,10 @@ class PriceRowAdmin(CatalogModelAdmin):
                 lines.append({"variant": variant, "resolution": resolution,
                               "preview_url": variant_preview_url(variant) + "?" + _query(
                                   request.GET, contact=ref, cursor=None, q=None)})
+        title = (f"Prices as {contact_label(contact)}" if contact else "Prices as a contact not found"
+                 if refused else "Prices as an anonymous visitor")
         context = self._context(
-            request, f"Prices as {contact_label(contact)}" if contact else "Prices as an anonymous visitor",
+            request, title,
             contact=contact,
             contact_url=(reverse("admin:customers_contact_change", args=[contact.pk])
                          if contact else None),
@@ -265,7 +266,7 @@ class PriceRowAdmin(CatalogModelAdmin):
             page_query=_query(request.GET, cursor=None),
             media=form.media,
         )
-        return TemplateResponse(request, "pricing/contact_prices.html", context)
+        return TemplateResponse(request, "pricing/contact_prices.html", context, status=404 if refused else 200)
 
     def contact_autocomplete_view(self, request: HttpRequest) -> JsonResponse:
         """Select2's answer for the preview form: visible contacts matching

@@ -9,7 +9,7 @@ from django.utils import timezone
 from unfold.admin import ModelAdmin
 
 from clientbase.backoffice.errors import DomainErrorsAsMessages
-from clientbase.backoffice.base import ScopedMixin, adopt_saved
+from clientbase.backoffice.base import EveryStaffMemberMixin, ScopedMixin, adopt_saved
 from clientbase.customers.models import Account, ApiToken, GrantLevel
 from clientbase.customers.services.accounts import issue_token, revoke_token
 
@@ -27,7 +27,7 @@ class ApiTokenForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(ScopedMixin, DomainErrorsAsMessages, ModelAdmin):
+class ApiTokenAdmin(EveryStaffMemberMixin, ScopedMixin, DomainErrorsAsMessages, ModelAdmin):
     form = ApiTokenForm
     list_display = ["hint", "name", "account", "created_at", "last_used_at", "expires_at",
                     "revoked_at", "active"]
@@ -48,17 +48,8 @@ class ApiTokenAdmin(ScopedMixin, DomainErrorsAsMessages, ModelAdmin):
             return Account.objects.filter(pk=request.user.pk)
         return super().choice_queryset(request, model)
 
-    # Everyone with the back office handles their own tokens, as in the API;
-    # the service decides about anyone else's.
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.is_staff
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return self.has_module_permission(request)
-
+    # Everyone with the back office handles their own tokens, as in the API
+    # (EveryStaffMemberMixin); the service decides about anyone else's.
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # revoke instead: a revoked token stays on record
 

@@ -134,19 +134,21 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
 
 
 def record_history(model: type[models.Model], objs: Sequence[models.Model], *, actor, update: bool,
-                   memberships: Mapping[str, Mapping[Any, Sequence[tuple[Any, Any]]]] = {}) -> None:
+                   memberships: Mapping[str, Mapping[Any, Sequence[tuple[Any, Any]]]] = {},
+                   reason: str = "import") -> None:
     """One history record per object of `objs` (just written in bulk), by
     `actor`, as save() would have recorded it; `memberships` gives, per
     many-to-many field kept in the history, each object's rows after the
     write as (through-row id, target id): the snapshot simple-history takes
-    of them. A few statements whatever the number of objects."""
+    of them; `reason` is the records' change reason. A few statements
+    whatever the number of objects."""
     if not objs:
         return
     history_model = model.history.model
     when = timezone.now()
     copied = [f for f in history_model._meta.concrete_fields if f.attname not in _HISTORY_FIELDS]
     own = [history_model._meta.get_field(name) for name in _HISTORY_FIELDS[1:]]
-    extra = [when, "import", "~" if update else "+", actor.pk if actor is not None else None]
+    extra = [when, reason, "~" if update else "+", actor.pk if actor is not None else None]
     _insert(history_model, copied + own, ([getattr(obj, f.attname) for f in copied] + extra for obj in objs))
     if not memberships:
         return

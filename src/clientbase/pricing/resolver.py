@@ -28,12 +28,11 @@ from django.utils import timezone
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.currencies import quantize
 from clientbase.core.moments import aware
-from clientbase.customers.models import Contact, CustomerGroup, Organization
+from clientbase.customers.models import Contact
+from clientbase.customers.services.memberships import (  # noqa: F401  (effective_group_keys: part of this API)
+    effective_group_keys, group_keys_cte,
+)
 from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
-
-# The length of one materialized-path segment (32 hex digits and "/"), see
-# clientbase.core.models.path_for.
-SEGMENT = 33
 
 
 @dataclass(frozen=True)
@@ -85,58 +84,6 @@ class Visitor:
 
 def _db(value: UUID):
     return Contact._meta.pk.get_db_prep_value(value, connection)
-
-
-def _group_keys_cte() -> str:
-    """SQL defining `group_keys(key)`: the effective groups of the contact
-    bound twice as the first two parameters.
-
-    Ancestors of an organization or a group are the prefixes of its
-    materialized path, each one segment shorter; a recursive CTE lists them
-    and the path indexes look them up, whatever the depth of either tree.
-
-    The CROSS JOINs fix SQLite's join order (it never reorders them; for
-    PostgreSQL they are plain inner joins): from the few rows at hand to the
-    big tables through their indexes, never a scan of every organization or
-    of a market's price rows.
-    """
-    org = Organization._meta.db_table
-    grp = CustomerGroup._meta.db_table
-    contact_orgs = Contact.organizations.through._meta.db_table
-    contact_groups = Contact.customer_groups.through._meta.db_table
-    org_groups = Organization.customer_groups.through._meta.db_table
-    return f"""
-      member_paths(path) AS (
-        SELECT CAST(o.path AS TEXT) FROM {contact_orgs} m CROSS JOIN {org} o
-         WHERE m.contact_id = %s AND o.id = m.organization_id
-        UNION
-        SELECT substr(path, 1, length(path) - {SEGMENT}) FROM member_paths WHERE length(path) > {SEGMENT}
-      ),
-      group_paths(path) AS (
-        SELECT CAST(g.path AS TEXT) FROM {contact_groups} cg CROSS JOIN {grp} g
-         WHERE cg.contact_id = %s AND g.id = cg.customergroup_id
-        UNION
-        SELECT CAST(g.path AS TEXT)
-          FROM member_paths mp CROSS JOIN {org} o CROSS JOIN {org_groups} og CROSS JOIN {grp} g
-         WHERE o.path = mp.path AND og.organization_id = o.id AND g.id = og.customergroup_id
-        UNION
-        SELECT substr(path, 1, length(path) - {SEGMENT}) FROM group_paths WHERE length(path) > {SEGMENT}
-      ),
-      group_keys(key) AS (
-        SELECT g.key FROM group_paths gp CROSS JOIN {grp} g WHERE g.path = gp.path
-      )"""
-
-
-def effective_group_keys(contact: Contact | None) -> frozenset[str]:
-    """Keys of the contact's effective customer groups, in ONE query; empty
-    for an anonymous visitor. Same answer as
-    customers.services.groups.effective_groups, which also explains each."""
-    if contact is None:
-        return frozenset()
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH RECURSIVE {_group_keys_cte()} SELECT key FROM group_keys",
-                       [_db(contact.pk), _db(contact.pk)])
-        return frozenset(row[0] for row in cursor.fetchall())
 
 
 def visitor_for(contact: Contact | None) -> Visitor:
@@ -232,7 +179,7 @@ def _resolve_sql(sku_count: int) -> str:
     # Each SKU with the quantity it is priced at, bound as (sku, quantity) pairs.
     asked = ", ".join(["(%s, %s)"] * sku_count)
     return f"""
-    WITH RECURSIVE {_group_keys_cte()},{_candidates_sql(sku_count)},
+    WITH RECURSIVE {group_keys_cte()},{_candidates_sql(sku_count)},
       asked(sku, quantity) AS (VALUES {asked}),
       ranked AS (
         SELECT c.*, ROW_NUMBER() OVER (PARTITION BY for_sku ORDER BY {_rank_sql("c")}) AS place
@@ -367,7 +314,7 @@ def _ladder_sql(sku_count: int) -> str:
     # Every minimum quantity of a row that applies is a step; at each, the
     # rows applying from there or below compete as in `_resolve_sql`.
     return f"""
-    WITH RECURSIVE {_group_keys_cte()},{_candidates_sql(sku_count)},
+    WITH RECURSIVE {group_keys_cte()},{_candidates_sql(sku_count)},
       applicable AS (
         SELECT c.* FROM candidates c WHERE {_APPLIES_SQL}
       ),

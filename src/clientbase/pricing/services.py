@@ -87,7 +87,10 @@ def validate_price_row(row: PriceRow, *, actor) -> None:
         errors.append(FieldError("min_quantity", "The minimum quantity is zero or more."))
     if row.valid_from and row.valid_until and row.valid_until <= row.valid_from:
         errors.append(FieldError("valid_until", "valid_until must be after valid_from."))
-    if row.sale_type == SaleType.ALL_CUSTOMERS:
+    if row.sale_type not in SaleType.values:
+        errors.append(FieldError("sale_type", f"The sale type is one of {', '.join(SaleType.values)}, "
+                                              f"not '{row.sale_type}'."))
+    elif row.sale_type == SaleType.ALL_CUSTOMERS:
         if row.sale_code:
             errors.append(FieldError("sale_code", "A price for all customers has no sale code."))
     elif not row.sale_code:

@@ -176,8 +176,6 @@ class PasswordResetView(_ShopFrame, auth_views.PasswordResetView):
     so that nobody floods an inbox."""
 
     template_name = "storefront/password_reset.html"
-    email_template_name = "storefront/email/password_reset.txt"
-    subject_template_name = "storefront/email/password_reset_subject.txt"
     form_class = PasswordResetForm
     success_url = reverse_lazy("storefront:password_reset_done")
 

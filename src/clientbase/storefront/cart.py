@@ -14,10 +14,11 @@ from django.views.decorators.http import require_GET, require_POST
 from clientbase.core.errors import DomainError, Invalid, NotFound
 from clientbase.shopping import cookie
 from clientbase.shopping.services import carts
-from clientbase.storefront.forms import AddToCartForm, CartLineForm
+from clientbase.storefront.forms import AddToCartForm, CartLineForm, CouponForm
 from clientbase.storefront.pages import (
     closed, current_cart, current_storefront, is_shopper, page_storefront, render_page, safe_next,
 )
+from clientbase.storefront.personalization import matched_groups
 
 
 def _form_problem(form) -> str:
@@ -58,9 +59,30 @@ def add_to_cart(request: HttpRequest) -> HttpResponse:
 def cart_page(request: HttpRequest) -> HttpResponse:
     """The cart's lines priced for the visitor at each line's quantity, and the total."""
     cart = current_cart(request)
-    quote = carts.priced(cart) if cart is not None else None
+    quote = carts.priced(cart, visitor_groups=matched_groups(request)) if cart is not None else None
     return render_page(request, "storefront/cart.html", {
-        "storefront": page_storefront(request), "cart": cart, "quote": quote})
+        "storefront": page_storefront(request), "cart": cart, "quote": quote,
+        "coupon_form": CouponForm(initial={"coupon": cart.coupon if cart else ""})})
+
+
+@require_POST
+def enter_coupon(request: HttpRequest) -> HttpResponse:
+    """Enter a coupon code on the cart, or remove it (an empty code)."""
+    cart = current_cart(request)
+    form = CouponForm(request.POST)
+    if cart is None:
+        messages.error(request, "Your cart is empty.")
+    elif not form.is_valid():
+        messages.error(request, f"Nothing was changed: {_form_problem(form)}")
+    else:
+        try:
+            carts.set_coupon(cart, form.cleaned_data["coupon"])
+        except DomainError as error:
+            messages.error(request, error.detail)
+        else:
+            code = form.cleaned_data["coupon"].strip().upper()
+            messages.success(request, f"Coupon {code} entered." if code else "Coupon removed.")
+    return HttpResponseRedirect(reverse("storefront:cart"))
 
 
 def _line_change(request: HttpRequest, sku: str, quantity: int) -> HttpResponse:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from clientbase.core.errors import DomainError, Invalid, NotFound
 from clientbase.shopping.services import carts, orders
 from clientbase.storefront.forms import AddressForm, CheckoutForm
+from clientbase.storefront.personalization import matched_groups
 from clientbase.storefront.pages import (
     SESSION_GUEST_ORDERS, closed, current_cart, current_storefront, is_shopper, render_page,
 )
@@ -69,7 +70,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
     except (NotFound, Invalid) as error:
         return closed(request, error)
     cart = current_cart(request)
-    quote = carts.priced(cart) if cart is not None else None
+    groups = matched_groups(request)
+    quote = carts.priced(cart, visitor_groups=groups) if cart is not None else None
     if quote is None or not quote.lines:
         messages.info(request, "Your cart is empty: add something before checking out.")
         return HttpResponseRedirect(reverse("storefront:cart"))
@@ -87,7 +89,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             try:
                 order = orders.checkout(
                     cart, shipping=_address(shipping), billing=_address(shipping if same else billing),
-                    email=form.cleaned_data.get("email"))
+                    email=form.cleaned_data.get("email"), visitor_groups=groups)
             except DomainError as error:
                 _show(error, form, shipping, billing)
             else:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from clientbase.storefront import account, auth, cart, checkout, views
+from clientbase.storefront import account, auth, cart, checkout, invitation, personalization, views
 
 app_name = "storefront"
 
@@ -11,9 +11,13 @@ urlpatterns = [
     path("products/", views.product_list, name="product_list"),
     path("products/<str:ident>/", views.product_detail, name="product_detail"),
     path("market/", views.choose_storefront, name="choose_storefront"),
+    # staff previewing the shop as a visitor group or a contact
+    path("preview/", personalization.start_preview, name="start_preview"),
+    path("preview/stop/", personalization.stop_preview, name="stop_preview"),
     # the cart and checkout
     path("cart/", cart.cart_page, name="cart"),
     path("cart/add/", cart.add_to_cart, name="add_to_cart"),
+    path("cart/coupon/", cart.enter_coupon, name="enter_coupon"),
     path("cart/lines/<str:sku>/", cart.update_line, name="update_line"),
     path("cart/lines/<str:sku>/remove/", cart.remove_line, name="remove_line"),
     path("checkout/", checkout.checkout, name="checkout"),
@@ -29,6 +33,7 @@ urlpatterns = [
     path("account/password/reset/sent/", auth.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path("account/password/reset/<uidb64>/<token>/", auth.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
+    path("account/invitation/<uidb64>/<token>/", invitation.accept_invitation, name="accept_invitation"),
     path("account/password/reset/done/", auth.PasswordResetCompleteView.as_view(),
          name="password_reset_complete"),
     # my account

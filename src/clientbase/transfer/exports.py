@@ -5,9 +5,10 @@ joined by `|` — a file the import reads back to the same data."""
 import csv
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import IO
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from clientbase.core.permissions import require
 from clientbase.customers.models import Contact, CustomerGroup, Organization
@@ -15,11 +16,14 @@ from clientbase.customers.models.visibility import organization_scope
 from clientbase.transfer.columns import join_keys, neutralise
 from clientbase.transfer.contacts import ContactsEntity, address_objects, addresses_cell
 from clientbase.transfer.customer_groups import CustomerGroupsEntity
+from clientbase.transfer.memberships import EXPORT_COLUMNS as MEMBERSHIP_COLUMNS, membership_rows
 from clientbase.transfer.organizations import OrganizationsEntity
+from clientbase.transfer.prices import COLUMNS as PRICE_COLUMNS, price_rows
 
 FORMATS = ("csv", "xlsx", "jsonl")
 # Fields the API answers with null when there is none.
-_NULLABLE = ("key", "email", "birth_date", "parent")
+_NULLABLE = ("key", "email", "birth_date", "parent", "contact", "organization", "customer_group", "variant",
+             "product", "valid_from", "valid_until")
 CHUNK = 2000
 
 
@@ -32,11 +36,13 @@ def _scope(actor):
     return organization_scope(actor) if actor is not None else None
 
 
-def contact_rows(actor) -> Iterator[dict]:
-    """Every contact `actor` sees (None: all), with the organizations it sees
-    them in and their customer groups; in chunks, so memory stays flat."""
+def contact_rows(actor, selection: QuerySet | None = None) -> Iterator[dict]:
+    """Every contact `actor` sees (None: all) — of `selection` only, when
+    given —, with the organizations it sees them in and their customer
+    groups; in chunks, so memory stays flat."""
     scope = _scope(actor)
-    contacts = (Contact.objects.all() if actor is None else Contact.objects.visible_to(actor)).order_by("pk")
+    contacts = selection if selection is not None else Contact.objects.all()
+    contacts = (contacts if actor is None else contacts.visible_to(actor)).order_by("pk")
     contacts = contacts.prefetch_related(
         Prefetch("organizations", queryset=Organization.objects.only("key", "path")),
         Prefetch("customer_groups", queryset=CustomerGroup.objects.only("key")),
@@ -84,6 +90,8 @@ EXPORTS = {
     "contacts": (ContactsEntity.columns, contact_rows, "customers.view_contact"),
     "organizations": (OrganizationsEntity.columns, organization_rows, "customers.view_organization"),
     "customer-groups": (CustomerGroupsEntity.columns, customer_group_rows, "customers.view_customergroup"),
+    "memberships": (MEMBERSHIP_COLUMNS, membership_rows, "customers.view_contact"),
+    "prices": (PRICE_COLUMNS, price_rows, "pricing.view_pricerow"),
 }
 
 
@@ -97,32 +105,94 @@ def _cells(row: dict, columns) -> list[str]:
     return [neutralise(_cell(v)) for v in (row[c] for c in columns)]
 
 
-def write_export(entity: str, out: IO, *, actor, file_format: str = "csv") -> int:
-    """Write `entity` as `actor` sees it to `out` (text for csv and jsonl,
-    binary for xlsx); returns the number of rows. Forbidden when `actor`
-    lacks the permission to view that entity."""
-    columns, rows, permission = EXPORTS[entity]
-    require(actor, permission)
-    count = 0
-    if file_format == "jsonl":
-        for count, row in enumerate(rows(actor), start=1):
-            # As the API answers them: none is null, not an empty string.
-            row = {name: None if value == "" and name in _NULLABLE else value for name, value in row.items()}
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    elif file_format == "csv":
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        for count, row in enumerate(rows(actor), start=1):
-            writer.writerow(_cells(row, columns))
-    elif file_format == "xlsx":
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+# Rows per piece of a streamed CSV or JSON lines export; bytes per piece of an XLSX one.
+ROWS_PER_PIECE = 500
+XLSX_PIECE = 1 << 16
+
+
+class _Line:
+    """A file-like object whose write() answers what was written (csv.writer → a string)."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def _pieces(entity: str, actor, file_format: str, counted: list[int],
+            selection: QuerySet | None = None) -> Iterator[str | bytes]:
+    columns, rows, _ = EXPORTS[entity]
+    if selection is not None:
+        rows = partial(contact_rows, selection=selection)
+    if file_format == "xlsx":
+        import tempfile
+
         import openpyxl  # only XLSX files need it
 
         book = openpyxl.Workbook(write_only=True)  # streams rows to a temporary file
         sheet = book.create_sheet(entity)
         sheet.append(list(columns))
-        for count, row in enumerate(rows(actor), start=1):
+        for row in rows(actor):
             sheet.append(_cells(row, columns))
-        book.save(out)
-    else:
-        raise ValueError(f"Unknown format {file_format!r}")
-    return count
+            counted[0] += 1
+        # A workbook is a zip whose directory comes last: it is whole only once saved.
+        with tempfile.TemporaryFile() as saved:
+            book.save(saved)
+            saved.seek(0)
+            while piece := saved.read(XLSX_PIECE):
+                yield piece
+        return
+    writer = csv.writer(_Line())
+
+    def line(row: dict) -> str:
+        if file_format == "csv":
+            return writer.writerow(_cells(row, columns))
+        # As the API answers them: none is null, not an empty string.
+        return json.dumps({name: None if value == "" and name in _NULLABLE else value
+                           for name, value in row.items()}, ensure_ascii=False) + "\n"
+
+    lines = [writer.writerow(columns)] if file_format == "csv" else []
+    for row in rows(actor):
+        lines.append(line(row))
+        counted[0] += 1
+        if len(lines) >= ROWS_PER_PIECE:
+            yield "".join(lines)
+            lines = []
+    if lines:
+        yield "".join(lines)
+
+
+def exportable(actor) -> list[str]:
+    """The entities `actor` may export (None: the system, all of them)."""
+    if actor is None:
+        return sorted(EXPORTS)
+    return sorted(name for name, (_, _, permission) in EXPORTS.items()
+                  if actor.is_authenticated and actor.is_active and actor.has_perm(permission))
+
+
+def export_pieces(entity: str, *, actor, file_format: str = "csv", counted: list[int] | None = None,
+                  selection: QuerySet | None = None) -> Iterator[str | bytes]:
+    """`entity` as `actor` sees it, in pieces to write or send one after the
+    other (text for csv and jsonl, bytes for xlsx); `counted[0]` counts the
+    rows as they go. `selection` (contacts only: a bulk action's) limits the
+    rows to those of a queryset. Checks now, before the first piece:
+    Forbidden when `actor` lacks the permission to view that entity,
+    ValueError for an unknown entity or format."""
+    if entity not in EXPORTS or file_format not in FORMATS:
+        raise ValueError(f"Unknown export {entity!r} or format {file_format!r}")
+    if selection is not None and EXPORTS[entity][1] is not contact_rows:
+        raise ValueError("Only contacts are exported by selection.")
+    require(actor, EXPORTS[entity][2])
+    return _pieces(entity, actor, file_format, counted if counted is not None else [0], selection)
+
+
+def write_export(entity: str, out: IO, *, actor, file_format: str = "csv",
+                 selection: QuerySet | None = None) -> int:
+    """Write `entity` as `actor` sees it to `out` (text for csv and jsonl,
+    binary for xlsx); returns the number of rows. Forbidden when `actor`
+    lacks the permission to view that entity. `selection`: see export_pieces."""
+    counted = [0]
+    for piece in export_pieces(entity, actor=actor, file_format=file_format, counted=counted,
+                               selection=selection):
+        out.write(piece)
+    return counted[0]

@@ -1,12 +1,12 @@
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Concat, Lower
 from simple_history.models import HistoricalRecords
 
-from clientbase.core.models import BaseModel, KeyField
-from clientbase.customers.models.visibility import contact_scope
+from clientbase.core.models import BaseModel, KeyField, subtree_q
+from clientbase.customers.models.visibility import MemberOfScope, OrganizationScope, contact_scope
 
 
 def validate_e164(value: str) -> None:
@@ -35,6 +35,38 @@ class ContactQuerySet(models.QuerySet):
         """The contacts `account` may see: those in an organization it sees, or
         all of them with `view_all_contacts` (level=manage: `manage_all_contacts`)."""
         return contact_scope(account, level).apply(self)
+
+    def in_organization(self, organization, *, subtree: bool = False) -> "ContactQuerySet":
+        """Members of `organization` or, with `subtree`, of it or any
+        organization below it (by the materialized path: one EXISTS, a
+        contact in two of them comes once). The caller has found
+        `organization` among those it sees."""
+        if not subtree:
+            return self.filter(organizations=organization)
+        return self.filter(MemberOfScope(OrganizationScope(subtree_paths=(organization.path,))))
+
+    def effectively_in(self, group) -> "ContactQuerySet":
+        """Contacts whose effective groups include `group`, by the rule of
+        `customers.services.groups.effective_groups`: one of the contact's own
+        groups, or a group of one of its organizations or of an ancestor of
+        one, is `group` or below it in the group tree (a Gold member is in
+        Customers). One filter of two EXISTS, whatever the depth of either
+        tree; the back office's filter and the API's `effective_group` use it.
+        """
+        through = self.model.customer_groups.through
+        groups = self.model.customer_groups.field.related_model.objects.filter(
+            subtree_q(group.path)).values("pk")
+        direct = through.objects.filter(contact_id=OuterRef("pk"), customergroup_id__in=groups)
+        organization_model = self.model.organizations.field.related_model
+        # An organization "carries" the group when it, or an ancestor, has a
+        # group of the subtree: the carrier's path is a prefix of the member's.
+        carriers = (organization_model.customer_groups.through.objects
+                    .filter(customergroup_id__in=groups, organization__path__lte=OuterRef("organization__path"))
+                    .annotate(subtree_end=Concat("organization__path", Value("~")))
+                    .filter(subtree_end__gt=OuterRef("organization__path")))
+        via_organization = self.model.organizations.through.objects.filter(
+            Exists(carriers), contact_id=OuterRef("pk"))
+        return self.filter(Exists(direct) | Exists(via_organization))
 
     def search(self, term: str) -> "ContactQuerySet":
         """Contacts whose key is `term`, or whose e-mail or name starts with it.
@@ -93,6 +125,9 @@ class Contact(BaseModel):
     # them, each with its own index (see Meta.indexes).
     search_first_name = models.CharField(max_length=100, editable=False, default="")
     search_last_name = models.CharField(max_length=100, editable=False, default="")
+    # Set by the GDPR erasure (transfer.gdpr): the personal fields are gone
+    # for good, and a second erasure is refused.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     history = HistoricalRecords(
         excluded_fields=["search_first_name", "search_last_name"],
@@ -126,6 +161,8 @@ class Contact(BaseModel):
         permissions = [
             ("view_all_contacts", "Can view every contact, whatever the organization"),
             ("manage_all_contacts", "Can change every contact, whatever the organization"),
+            ("export_personal_data", "Can export everything held about a contact (GDPR)"),
+            ("erase_contact", "Can erase a contact's personal data (GDPR)"),
         ]
 
     def __str__(self) -> str:

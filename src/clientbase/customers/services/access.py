@@ -6,6 +6,7 @@ from django.db.models import Model
 from clientbase.core.errors import Forbidden, NotFound
 from clientbase.core.permissions import require
 from clientbase.core.versions import ExpectedVersion, check_version
+from clientbase.core.writes import record_actor
 from clientbase.customers.models import GrantLevel
 
 
@@ -20,7 +21,8 @@ def lock_for_change(obj: Model, actor, perm: str, expected_version: ExpectedVers
     Raises Forbidden (403) when `actor` may see the object but not manage it
     (the caller has already found it among what `actor` sees: an invisible
     object is the door's 404), and PreconditionFailed (412) when
-    `expected_version` is given and stale. Returns the locked row.
+    `expected_version` is given and stale. Returns the locked row, with
+    `actor` as the author of its next history record.
     """
     require(actor, perm)
     model = type(obj)
@@ -32,5 +34,6 @@ def lock_for_change(obj: Model, actor, perm: str, expected_version: ExpectedVers
             raise NotFound(detail=f"No {model._meta.verbose_name} '{obj}'.", code="not_found")
         raise Forbidden(detail=f"You may view {obj} but not change it.", code="forbidden")
     check_version(locked, expected_version)
+    record_actor(locked, actor)  # its history names the actor outside a request too (the CLI, imports)
     return locked
 

@@ -37,6 +37,9 @@ DEFAULT_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_customergroup", "customers.add_customergroup",
         "customers.change_customergroup",
         *_VIEW_PRICES,
+        *(f"marketing.{action}_{model}" for model in ("visitorgroup", "segment", "campaign", "promotion",
+                                                     "couponredemption", "contentslot", "contentvariant")
+          for action in ("view", "add", "change", "delete")),
     ],
 }
 

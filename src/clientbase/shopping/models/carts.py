@@ -47,6 +47,8 @@ class Cart(BaseModel):
     )
     market = models.ForeignKey("catalog.Market", on_delete=models.PROTECT, related_name="+")
     currency = models.CharField(max_length=3)
+    coupon = models.CharField(max_length=50, blank=True,
+                              help_text="The coupon code the shopper entered (marketing's promotions).")
 
     objects = CartQuerySet.as_manager()
 

@@ -45,6 +45,12 @@ class Order(BaseModel):
     shipping_address = models.JSONField()
     billing_address = models.JSONField()
     total = models.DecimalField(max_digits=19, decimal_places=4)
+    # What promotions took off: the lines' discounts and the order's own
+    # (`promotions` names the order-level ones), and the coupon entered.
+    discount_total = models.DecimalField(max_digits=19, decimal_places=4, default=0)
+    order_discount = models.DecimalField(max_digits=19, decimal_places=4, default=0)
+    promotions = models.JSONField(default=list, blank=True)
+    coupon = models.CharField(max_length=50, blank=True)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED)
 
     history = HistoricalRecords()
@@ -69,6 +75,9 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=19, decimal_places=4)
     line_total = models.DecimalField(max_digits=19, decimal_places=4)
+    # What promotions took off the line (line_total is after it) and which.
+    discount = models.DecimalField(max_digits=19, decimal_places=4, default=0)
+    promotions = models.JSONField(default=list, blank=True)
     # The snapshot: no foreign key, the row may change or go later.
     price_row_id = models.UUIDField()
     sale_type = models.CharField(max_length=20)

@@ -16,7 +16,7 @@ for a SKU that cannot be bought (`unknown_sku`, `not_on_sale`, `no_price`).
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -30,6 +30,8 @@ from clientbase.catalog.models import Market, Variant
 from clientbase.core.currencies import quantize
 from clientbase.core.errors import Conflict, Invalid, NotFound
 from clientbase.customers.models import Account, CustomerGroup
+from clientbase.customers.services.memberships import effective_group_keys
+from clientbase.marketing import offers as marketing
 from clientbase.pricing.models import PriceRow, SaleType
 from clientbase.pricing.services import resolve_prices
 from clientbase.shopping.models import Cart, CartLine, MergePolicy
@@ -292,18 +294,37 @@ class PricedLine:
     price: PriceRow | None = None
     why: str = ""
     problem: str = ""
+    # What promotions took off the line (line_total is after it), and which.
+    discount: Decimal = Decimal(0)
+    promotions: list[str] = field(default_factory=list)
+
+    @property
+    def list_total(self) -> Decimal | None:
+        return None if self.line_total is None else self.line_total + self.discount
 
 
 @dataclass
 class PricedCart:
-    """A cart as the shopper sees it: its lines priced, and `total`, the sum
-    of the lines that have a price, in `currency`. `orderable` is False when
-    the cart is empty or a line has a problem (checkout would refuse)."""
+    """A cart as the shopper sees it: its lines priced (after the lines'
+    promotions), `subtotal` their sum, `order_discount` what the order's
+    promotions took off it (`order_promotions` names them) and `total`, in
+    `currency`. `coupon_problem` says why an entered coupon does nothing.
+    `orderable` is False when the cart is empty or a line has a problem
+    (checkout would refuse)."""
 
     cart: Cart
     lines: list[PricedLine]
     total: Decimal
     currency: str
+    subtotal: Decimal = Decimal(0)
+    order_discount: Decimal = Decimal(0)
+    order_promotions: list[str] = field(default_factory=list)
+    coupon_problem: str = ""
+    applied: list = field(default_factory=list)  # marketing.offers.Applied, for checkout
+
+    @property
+    def discount_total(self) -> Decimal:
+        return sum((line.discount for line in self.lines), Decimal(0)) + self.order_discount
 
     @property
     def problems(self) -> list[str]:
@@ -320,14 +341,21 @@ def _name(variant: Variant) -> str:
     return variant.product.name
 
 
-def priced(cart: Cart, *, at: datetime | None = None) -> PricedCart:
+def priced(cart: Cart, *, at: datetime | None = None,
+           visitor_groups: frozenset[str] = frozenset()) -> PricedCart:
     """The cart's lines with unit price and line total from the resolver,
     each at its own quantity, for the cart's shopper (its account's contact,
-    or anonymous), in the cart's market and currency, at `at` (default now).
+    or anonymous), in the cart's market and currency, at `at` (default now);
+    then marketing's offers for that shopper — its effective customer
+    groups, the visitor groups the door judged it in (`visitor_groups`) and
+    the cart's coupon — on each line and on the order (marketing.offers).
 
     A fixed number of queries whatever the number of lines: the lines with
     their variants and products, one resolver query, the names of the groups
-    whose prices won (and the account's contact once, when not loaded).
+    whose prices won (and the account's contact once, when not loaded); with
+    promotions, at most three more: the offers when not cached, the
+    shopper's groups when an offer is for customer groups, the coupon's uses
+    when it has a limit.
     """
     lines = list(CartLine.objects.filter(cart=cart).select_related("variant__product")
                  .annotate(on_sale=_on_sale("variant_id")))
@@ -352,8 +380,82 @@ def priced(cart: Cart, *, at: datetime | None = None) -> PricedCart:
             priced_line.line_total = quantize(resolution.unit_price * line.quantity, cart.currency)
             priced_line.why = price_why(resolution.price, names)
         result.append(priced_line)
-    total = sum((line.line_total for line in result if line.line_total is not None), Decimal(0))
-    return PricedCart(cart=cart, lines=result, total=quantize(total, cart.currency), currency=cart.currency)
+    quote = PricedCart(cart=cart, lines=result, total=Decimal(0), currency=cart.currency)
+    _apply_offers(quote, at=at or timezone.now(), visitor_groups=visitor_groups)
+    return quote
+
+
+def shopper_groups(offers: list, contact) -> frozenset[str]:
+    """The contact's effective group keys, read only when an offer is for
+    customer groups (one query)."""
+    if contact is None or not marketing.uses_customer_groups(offers):
+        return frozenset()
+    return effective_group_keys(contact)
+
+
+def offer_line(line: PricedLine, usable: list, currency: str):
+    """The best of `usable` offers on a priced line, taken off its total;
+    answers what applied (marketing.offers.Applied)."""
+    if line.unit_price is None:
+        return marketing.NOTHING
+    applied = marketing.best(marketing.for_line(usable, sku=line.sku, product_key=line.variant.product.key),
+                             line.unit_price, line.quantity, currency)
+    if applied.offers:
+        line.discount, line.promotions = applied.discount, applied.labels
+        line.line_total -= applied.discount
+    return applied
+
+
+def _apply_offers(quote: PricedCart, *, at: datetime, visitor_groups: frozenset[str]) -> None:
+    """Marketing's offers after the resolver's prices: the best for each
+    line, then the best for the order on the lines' subtotal."""
+    cart, currency = quote.cart, quote.currency
+    offers = marketing.compiled_offers()
+    group_keys = shopper_groups(offers, cart.contact) if offers and cart.account_id else frozenset()
+    usable = marketing.eligible(offers, at=at, group_keys=group_keys, visitor_groups=visitor_groups,
+                                coupon=cart.coupon) if offers else []
+    zero = quantize(Decimal(0), currency)
+    quote.order_discount = zero
+    for line in quote.lines:
+        line.discount = zero
+        applied = offer_line(line, usable, currency)
+        if applied.offers:
+            quote.applied.append(applied)
+    quote.subtotal = quantize(sum((line.line_total for line in quote.lines if line.line_total is not None),
+                                  Decimal(0)), currency)
+    order = marketing.best(marketing.for_order(usable), quote.subtotal, 1, currency)
+    if order.offers:
+        quote.order_discount, quote.order_promotions = order.discount, order.labels
+        quote.applied.append(order)
+    quote.total = quantize(quote.subtotal - quote.order_discount, currency)
+    if cart.coupon:
+        used = any(o.coupon for a in quote.applied for o in a.offers)
+        if not used:
+            quote.coupon_problem = (
+                f"Coupon {cart.coupon} does not apply to this cart." if marketing.coupon_known(offers, cart.coupon)
+                else f"Coupon {cart.coupon} is not valid.")
+
+
+def clean_coupon(code: str | None) -> str:
+    """The code as stored (upper case); Invalid on `coupon` for one longer
+    than 50 characters or that no campaign has."""
+    code = (code or "").strip().upper()
+    if len(code) > 50:
+        raise Invalid.on("coupon", "A coupon code has at most 50 characters.")
+    if code and not marketing.coupon_known(marketing.compiled_offers(), code):
+        raise Invalid.on("coupon", f"Coupon {code} is not valid.", code="unknown_coupon")
+    return code
+
+
+def set_coupon(cart: Cart, code: str) -> Cart:
+    """Enter a coupon code on the cart (or remove it with ""). An unknown
+    code is refused (Invalid on `coupon`); a known one that does not apply
+    to the cart is kept, and the priced cart says why."""
+    code = clean_coupon(code)
+    cart = lock_cart(cart)
+    cart.coupon = code
+    cart.save(update_fields=["coupon"])
+    return cart
 
 
 # --- Merging at log-in ------------------------------------------------------

@@ -11,13 +11,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from clientbase.core.errors import Conflict, FieldError, Invalid
-from clientbase.customers.models import Account
+from clientbase.customers.models import Account, Contact
 from clientbase.customers.services.accounts import normalize_email
 from clientbase.customers.services.contacts import clean_address
 from clientbase.shopping.models import Cart, CartLine, Order, OrderLine, OrderNumber
+from clientbase.marketing.offers import record_redemptions
 from clientbase.shopping.services.carts import lock_cart, priced
 
 # An order's addresses: a contact address's rules (customers' clean_address),
@@ -35,7 +36,7 @@ def _next_number() -> str:
 
 @transaction.atomic
 def checkout(cart: Cart, *, shipping: Mapping[str, Any], billing: Mapping[str, Any],
-             email: str | None = None) -> Order:
+             email: str | None = None, visitor_groups: frozenset[str] = frozenset()) -> Order:
     """Place an order for the cart's lines and empty the cart; returns the order.
 
     For an account's cart the order belongs to the account and its contact,
@@ -43,7 +44,11 @@ def checkout(cart: Cart, *, shipping: Mapping[str, Any], billing: Mapping[str, A
     `email` is required, and the order has no contact and no account; none
     is created. Every line is priced again now, for the cart's shopper, in
     the cart's market and currency: the order's prices are the resolver's,
-    each line with a snapshot of the winning price row and why it won.
+    each line with a snapshot of the winning price row and why it won, less
+    the promotions that apply now (`visitor_groups`: those the door judged
+    the shopper in), each named on its line or on the order. A coupon with
+    a limit is counted (a Conflict, `coupon_used_up`, when another order
+    took its last use first).
 
     Raises Invalid (422) naming each bad field (`email`,
     `shipping_address.<field>`, `billing_address.<field>`); Conflict (409)
@@ -74,7 +79,7 @@ def checkout(cart: Cart, *, shipping: Mapping[str, Any], billing: Mapping[str, A
     cart = lock_cart(cart)  # no change to the cart slips in between pricing and emptying it
     if not cart.market.is_active:
         raise Conflict.on("market", f"The market {cart.market.key} is closed.", code="market_closed")
-    quote = priced(cart)
+    quote = priced(cart, visitor_groups=visitor_groups)
     if not quote.lines:
         raise Conflict(detail="The cart is empty.", code="empty_cart")
     if quote.problems:
@@ -86,15 +91,22 @@ def checkout(cart: Cart, *, shipping: Mapping[str, Any], billing: Mapping[str, A
         contact=account.contact if account is not None else None,
         market=cart.market, currency=cart.currency,
         shipping_address=shipping_address, billing_address=billing_address, total=quote.total,
+        discount_total=quote.discount_total, order_discount=quote.order_discount,
+        promotions=quote.order_promotions, coupon=cart.coupon,
     )
+    record_redemptions(quote.applied, order.number)
     OrderLine.objects.bulk_create([
         OrderLine(order=order, variant=line.variant, sku=line.sku, name=line.name, quantity=line.quantity,
                   unit_price=line.unit_price, line_total=line.line_total, price_row_id=line.price.pk,
                   sale_type=line.price.sale_type, sale_code=line.price.sale_code,
-                  min_quantity=line.price.min_quantity, price_why=line.why)
+                  min_quantity=line.price.min_quantity, price_why=line.why,
+                  discount=line.discount, promotions=line.promotions)
         for line in quote.lines
     ])
     CartLine.objects.filter(cart=cart).delete()
+    if cart.coupon:
+        cart.coupon = ""
+        cart.save(update_fields=["coupon"])
     return order
 
 
@@ -120,3 +132,13 @@ def order_for_visitor(number: str, *, account: Account | None, placed: Iterable[
     if number in set(placed):
         return Order.objects.prefetch_related("lines").filter(number=number).first()
     return None
+
+
+def orders_of_contact(contact: Contact, account: Account | None = None) -> QuerySet[Order]:
+    """A contact's orders, newest first, with their lines: those placed as
+    the contact and those its account sees (`orders_for`). The door has
+    checked that its caller may see the contact."""
+    mine = Q(contact=contact)
+    if account is not None:
+        mine |= Q(pk__in=Order.objects.for_account(account).values("pk"))
+    return Order.objects.filter(mine).prefetch_related("lines")

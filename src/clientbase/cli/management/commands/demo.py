@@ -14,6 +14,7 @@ from clientbase.pricing.demo import price_lines
 LOADERS = [
     "clientbase.customers.demo:load_demo",
     "clientbase.pricing.demo:load_catalog_demo",
+    "clientbase.marketing.demo:load_marketing_demo",
 ]
 
 
@@ -30,7 +31,8 @@ def load_all() -> list[str]:
 class Command(BaseCommand):
     help = ("Load the demo data: Administration > EU Headquarters > EU Management, "
             "US Headquarters > US Sales, Customers > Gold/Silver/Bronze, 33 contacts, "
-            "the demo catalog and prices, and the demo logins. Running it again changes nothing.")
+            "the demo catalog and prices, marketing (banners, a Gold campaign, a coupon), "
+            "and the demo logins. Running it again changes nothing.")
 
     def handle(self, *args, **options) -> None:
         lines = load_all()

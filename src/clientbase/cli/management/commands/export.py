@@ -12,7 +12,7 @@ from clientbase.transfer.exports import EXPORTS, FORMATS, write_export
 
 
 class Command(BaseCommand):
-    help = ("Export contacts, organizations or customer groups with the API's field names as columns (lists as keys "
+    help = ("Export contacts, organizations, customer groups, memberships or prices with the API's field names as columns (lists as keys "
             "separated by `|`): the file imports back with `clientbase import`. Cells a spreadsheet "
             "would run as formulas get a leading apostrophe.")
 

@@ -17,8 +17,10 @@ SHOWN_ERRORS = 20
 
 class Command(BaseCommand):
     help = ("Import a CSV (UTF-8, `,` or `;`) or XLSX file: one row per object, a header row naming "
-            "the API's fields, list fields as keys separated by `|`. Rows are matched by `key`: "
-            "an existing key is updated, a new one created. By default good rows land and bad "
+            "the API's fields, list fields as keys separated by `|`. Rows are matched by `key` "
+            "(memberships: one a row, added or, with action=remove, removed; prices: by variant or "
+            "product, market, currency, sale type and code, minimum quantity and validity): "
+            "an existing one is updated, a new one created. By default good rows land and bad "
             "rows are reported with their row number, column and message.")
 
     def add_arguments(self, parser):

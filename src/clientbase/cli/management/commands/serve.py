@@ -1,14 +1,21 @@
 """`clientbase serve`: migrate, collect static files, optionally load the demo,
 then serve with gunicorn (a production WSGI server; static files through
-whitenoise). Never Django's development server."""
+whitenoise), and, with the database job queue (the default), run the
+background-jobs worker beside it as a child process. Never Django's
+development server."""
 
 import os
+import subprocess
 import sys
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 from gunicorn.app.base import BaseApplication
+
+
+# How long `serve` waits, as it stops, for the jobs worker to finish its job.
+WORKER_STOP_SECONDS = 60
 
 
 class ClientbaseServer(BaseApplication):
@@ -56,9 +63,12 @@ class Command(BaseCommand):
                             help="Worker processes (default 2, or WEB_CONCURRENCY).")
         parser.add_argument("--threads", type=int, default=4,
                             help="Threads per worker (default 4).")
+        parser.add_argument("--no-jobs-worker", dest="jobs_worker", action="store_false",
+                            help="Do not start the background-jobs worker (with TASKS_BACKEND=db, the "
+                                 "default, `clientbase worker` must then run elsewhere).")
 
     def handle(self, *args, host: str, port: int, demo: bool, workers: int, threads: int,
-               **options) -> None:
+               jobs_worker: bool = True, **options) -> None:
         verbosity = options["verbosity"]
         self.stdout.write("Preparing the database…")
         call_command("migrate", interactive=False, verbosity=0)
@@ -85,9 +95,17 @@ class Command(BaseCommand):
         # database connections.
         connections.close_all()
         sys.stdout.flush()
+        worker = start_jobs_worker(verbosity) if jobs_worker else None
+        try:
+            self._serve(f"{shown_host}:{port}", workers=workers, threads=threads, verbosity=verbosity,
+                        banner=banner)
+        finally:
+            stop_jobs_worker(worker)
+
+    def _serve(self, bind: str, *, workers: int, threads: int, verbosity: int, banner: list[str]) -> None:
         ClientbaseServer(
             {
-                "bind": f"{shown_host}:{port}",
+                "bind": bind,
                 "workers": workers,
                 "threads": threads,
                 "worker_class": "gthread" if threads > 1 else "sync",
@@ -99,3 +117,32 @@ class Command(BaseCommand):
             },
             banner,
         ).run()
+
+
+def start_jobs_worker(verbosity: int = 1) -> subprocess.Popen | None:
+    """With the database queue (TASKS_BACKEND=db, the default), the worker
+    that runs background jobs (large back-office imports), as a child process
+    of `serve`: `clientbase worker`. None for a queue whose workers run on
+    their own (rq) or for no queue at all (immediate)."""
+    from django.conf import settings
+
+    if settings.TASKS_BACKEND != "db":
+        return None
+    # A session of its own: Ctrl-C reaches `serve` only, which then stops the
+    # worker once (a second signal would make it drop the job it runs).
+    return subprocess.Popen([sys.executable, "-m", "clientbase.cli", "worker", f"--verbosity={verbosity}"],
+                            start_new_session=True)
+
+
+def stop_jobs_worker(worker: subprocess.Popen | None) -> None:
+    """Stop the worker as `serve` ends: SIGTERM lets it finish the job it is
+    running; after WORKER_STOP_SECONDS it is killed (that job then stays
+    "running" on its page)."""
+    if worker is None or worker.poll() is not None:
+        return
+    worker.terminate()
+    try:
+        worker.wait(timeout=WORKER_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()

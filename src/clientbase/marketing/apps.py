@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MarketingConfig(AppConfig):
+    name = "clientbase.marketing"
+    label = "marketing"
+    verbose_name = "Marketing"

@@ -1,0 +1,133 @@
+"""Who a visitor is to marketing: the visitor groups it matches (and why),
+the content each slot shows it, and the segments it belongs to.
+
+The door builds the `Visitor` (marketing.visitors) and asks here; what is
+asked once per request is judged once (an `Audience` holds the answers).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from functools import cached_property
+
+from django.utils import timezone
+
+from clientbase.customers.services.memberships import memberships
+from clientbase.marketing import judging, visits as visit_cookie
+from clientbase.marketing.judging import CompiledGroup, Judgement
+from clientbase.marketing.models import ContentSlot
+from clientbase.marketing.visitors import Visitor
+
+MEMBERSHIP_CRITERIA = {"has_role", "in_customer_group", "in_organization"}
+
+
+
+@dataclass(frozen=True)
+class Slot:
+    key: str
+    default_html: str
+    variants: tuple[tuple[str, str], ...]  # (visitor group key, html), first match wins
+
+
+def compiled_slots() -> dict[str, Slot]:
+    """Every content slot with its variants: from the cache, or two queries."""
+    return judging.cached("marketing:slots", lambda: {
+        s.key: Slot(s.key, s.default_html, tuple((v.visitor_group.key, v.html) for v in s.variants.all()))
+        for s in ContentSlot.objects.prefetch_related("variants__visitor_group")})
+
+
+def criteria_types(groups: list[CompiledGroup]) -> set[str]:
+    """Which criterion types the shop's groups use: the door gathers only
+    the facts they need (a cart total, a shopper's memberships)."""
+    return {rule.type for group in groups for rule in group.rules}
+
+
+def organization_keys(groups: list[CompiledGroup]) -> frozenset[str]:
+    """The organization keys that `in_organization` criteria name."""
+    return frozenset(rule.params["organization"] for group in groups for rule in group.rules
+                     if rule.type == "in_organization" and "organization" in rule.params)
+
+
+@dataclass
+class Audience:
+    visitor: Visitor
+    groups: list[CompiledGroup]
+    forced: frozenset[str] = field(default_factory=frozenset)  # a staff preview's chosen groups
+
+    @cached_property
+    def judgements(self) -> list[Judgement]:
+        return judging.judge_all(self.groups, self.visitor)
+
+    @cached_property
+    def matched(self) -> frozenset[str]:
+        """Keys of the visitor groups matched. A staff preview as a visitor
+        group (`forced`) matches that group only: the page shows what its
+        members see, whatever the staff member's own visit would match."""
+        if self.forced:
+            return self.forced
+        return frozenset(group.key for group in self.groups if judging.matches(group, self.visitor))
+
+    def slot_html(self, key: str) -> str | None:
+        """The slot's HTML for this visitor (sanitized when saved); None when
+        the shop has no such slot."""
+        slot = compiled_slots().get(key)
+        if slot is None:
+            return None
+        for group_key, html in slot.variants:
+            if group_key in self.matched:
+                return html
+        return slot.default_html
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a door knows of the request, in plain values: the visit
+    cookie's value, the path, query string, Referer and Accept-Language."""
+
+    cookie: str | None = None
+    path: str = "/"
+    query: str = ""
+    referrer: str = ""
+    accept_language: str = ""
+
+    @classmethod
+    def of(cls, cookies, meta, path: str) -> "Request":
+        """From a WSGI request's cookies and environ (request.COOKIES, request.META)."""
+        return cls(cookie=cookies.get(visit_cookie.VISITOR_COOKIE), path=path,
+                   query=meta.get("QUERY_STRING", ""), referrer=meta.get("HTTP_REFERER", ""),
+                   accept_language=meta.get("HTTP_ACCEPT_LANGUAGE", ""))
+
+
+def country_of(accept_language: str) -> str | None:
+    """The region of the browser's first language (de-DE → DE), if any."""
+    first = accept_language.split(",")[0].split(";")[0].strip()
+    parts = first.replace("_", "-").split("-")
+    if len(parts) >= 2 and len(parts[1]) == 2 and parts[1].isalpha():
+        return parts[1].upper()
+    return None
+
+
+def build_audience(request: Request, *, account=None, contact=None, forced: frozenset[str] = frozenset(),
+                   market_key: Callable[[], str | None] = lambda: None,
+                   cart_total: Callable[[], Decimal] = lambda: Decimal(0)) -> tuple[Audience, visit_cookie.Visits]:
+    """The audience of one request, and the visits as of it (for the door
+    to write the cookie back). `account`/`contact`: the logged-in shopper
+    (or the contact a staff preview chose); their memberships are read in
+    ONE query, and only when some visitor group asks about them. The market
+    and the cart total are asked for only when some group uses them."""
+    groups = judging.compiled_groups()
+    visits = visit_cookie.read(request.cookie)
+    types = criteria_types(groups)
+    visitor = Visitor(
+        now=timezone.localtime(), visits=visits.visits, path=request.path[:2000], query=request.query[:2000],
+        referrer=request.referrer[:2000], pages=visits.pages, country=country_of(request.accept_language),
+        logged_in=account is not None, market=market_key() if "market" in types else None,
+    )
+    if account is not None and types & MEMBERSHIP_CRITERIA:
+        facts = memberships(contact, account, organization_keys(groups))
+        visitor = replace(visitor, roles=facts.roles, group_keys=facts.group_keys,
+                          organization_paths=facts.organization_paths,
+                          extra={"organization_paths_by_key": facts.paths_by_key})
+    if "cart_total_at_least" in types:
+        visitor = replace(visitor, cart_total=cart_total())
+    return Audience(visitor, groups, forced), visits
