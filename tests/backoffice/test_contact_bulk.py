@@ -134,7 +134,8 @@ def test_the_export_writes_the_selection_with_the_api_field_names(login, people,
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert list(rows[0]) == ["key", "first_name", "last_name", "email", "phone", "birth_date",
-                             "preferred_language", "preferred_currency", "organizations", "customer_groups"]
+                             "preferred_language", "preferred_currency", "organizations", "customer_groups",
+                             "addresses"]
     assert {r["last_name"] for r in rows} == {"Smith", "Evil"}
     assert next(r for r in rows if r["key"] == "EVIL")["first_name"].startswith("'=")
     assert next(r for r in rows if r["key"] == "C-ANN")["organizations"] == "EU-MGMT"

@@ -14,7 +14,7 @@ from clientbase.core.permissions import require
 from clientbase.customers.models import Contact, CustomerGroup, Organization
 from clientbase.customers.models.visibility import organization_scope
 from clientbase.transfer.columns import join_keys, neutralise
-from clientbase.transfer.contacts import ContactsEntity
+from clientbase.transfer.contacts import ContactsEntity, address_objects, addresses_cell
 from clientbase.transfer.customer_groups import CustomerGroupsEntity
 from clientbase.transfer.memberships import EXPORT_COLUMNS as MEMBERSHIP_COLUMNS, membership_rows
 from clientbase.transfer.organizations import OrganizationsEntity
@@ -46,6 +46,7 @@ def contact_rows(actor, selection: QuerySet | None = None) -> Iterator[dict]:
     contacts = contacts.prefetch_related(
         Prefetch("organizations", queryset=Organization.objects.only("key", "path")),
         Prefetch("customer_groups", queryset=CustomerGroup.objects.only("key")),
+        "addresses",
     )
     for c in contacts.iterator(chunk_size=CHUNK):
         yield {
@@ -57,6 +58,7 @@ def contact_rows(actor, selection: QuerySet | None = None) -> Iterator[dict]:
             "organizations": [_ref(o) for o in c.organizations.all()
                               if scope is None or scope.contains(o.pk, o.path)],
             "customer_groups": [_ref(g) for g in c.customer_groups.all()],
+            "addresses": address_objects(c.addresses.all()),
         }
 
 
@@ -93,8 +95,14 @@ EXPORTS = {
 }
 
 
+def _cell(value) -> str:
+    if isinstance(value, list):  # keys joined by `|`; objects (addresses) as JSON
+        return addresses_cell(value) if value and isinstance(value[0], dict) else join_keys(value)
+    return str(value)
+
+
 def _cells(row: dict, columns) -> list[str]:
-    return [neutralise(join_keys(v) if isinstance(v, list) else str(v)) for v in (row[c] for c in columns)]
+    return [neutralise(_cell(v)) for v in (row[c] for c in columns)]
 
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8",

@@ -5,20 +5,24 @@ per batch instead of several per row.
 """
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import Any, Protocol
 
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from clientbase.core.batches import RowOutcome, RowStatus, by_refs, insert_rows, insert_values, record_history, update_rows
 from clientbase.core.errors import DomainError, FieldError, Forbidden
 from clientbase.core.permissions import require
-from clientbase.customers.models import Contact, ContactSource, CustomerGroup, GrantLevel, Organization
+from clientbase.customers.models import Address, Contact, ContactSource, CustomerGroup, GrantLevel, Organization
 from clientbase.customers.models.visibility import organization_scope
 from clientbase.customers.services.access import is_unrestricted
-from clientbase.customers.services.contacts import check_stays_managed, clean_contact_fields
+from clientbase.customers.services.contacts import (
+    ADDRESS_FIELDS, check_stays_managed, clean_addresses, clean_contact_fields,
+)
 
 
 @dataclass
@@ -26,11 +30,24 @@ class ContactRow:
     """One contact to create or change. `fields` holds any of CONTACT_FIELDS
     (a key matches an existing contact; without one, a new contact);
     `organizations` and `customer_groups` are keys, and replace the
-    memberships when given (None: leave them alone)."""
+    memberships when given (None: leave them alone); `addresses` (as the
+    API takes them, without ids) replace the contact's addresses when given
+    and different. `errors`: what the caller found wrong with the row before
+    (a cell that does not parse); the row fails with them and any others."""
 
     fields: Mapping[str, Any]
     organizations: Sequence[str] | None = None
     customer_groups: Sequence[str] | None = None
+    addresses: Sequence[Mapping[str, Any]] | None = None
+    errors: Sequence[FieldError] = ()
+
+
+class KeySet(Protocol):
+    """The keys of rows written by earlier batches of the same file."""
+
+    def __contains__(self, key: str) -> bool: ...
+
+    def update(self, keys: Iterable[str]) -> None: ...
 
 
 def _permission_error(actor, perm: str) -> FieldError | None:
@@ -45,18 +62,70 @@ def _by_key(queryset, keys: set[str]) -> dict[str, Any]:
     return {obj.key: obj for obj in queryset.filter(key__in=keys)} if keys else {}
 
 
-def _memberships(through, source: str, target: str, contact_ids) -> dict[Any, dict[Any, int]]:
+def _links(through, target: str, contact_ids, *, after_id: int | None = None) -> Iterator[tuple[int, Any, Any]]:
+    """(through-row id, contact id, target id) of the contacts' memberships
+    (with `after_id`: only of the rows inserted after that id). One query,
+    its ids read as text and mapped back through dicts: a batch's rows share
+    a few targets, and building a UUID for every value costs more than the
+    query."""
+    if not contact_ids:
+        return
+    connection = connections[router.db_for_read(through)]
+    qn = connection.ops.quote_name
+    contacts = {}
+    for pk in contact_ids:
+        contacts[str(pk)] = contacts[pk.hex] = pk  # as PostgreSQL and SQLite spell a UUID as text
+    targets: dict[str, Any] = {}
+    to_id = through._meta.get_field(target).target_field.to_python
+    select = (f"SELECT {qn('id')}, CAST({qn('contact_id')} AS text), CAST({qn(target)} AS text) "
+              f"FROM {qn(through._meta.db_table)} WHERE ")
+    with connection.cursor() as cursor:
+        if after_id is None:
+            ids = [_db_id(pk, connection) for pk in contact_ids]
+            cursor.execute(select + f"{qn('contact_id')} IN ({', '.join(['%s'] * len(ids))})", ids)
+        else:
+            # Newer rows than `after_id` are this batch's (ids only grow), and any other writer's
+            # since, which the contact ids leave out.
+            cursor.execute(select + f"{qn('id')} > %s", [after_id])
+        for row_id, contact, target_value in cursor:
+            if (contact_id := contacts.get(contact)) is None:
+                continue
+            if (target_id := targets.get(target_value)) is None:
+                target_id = targets[target_value] = to_id(target_value)
+            yield row_id, contact_id, target_id
+
+
+def _db_id(pk, connection):
+    return Contact._meta.pk.get_db_prep_value(pk, connection)
+
+
+def _last_id(through) -> int:
+    return through.objects.aggregate(last=Max("id"))["last"] or 0
+
+
+def _memberships(through, target: str, contact_ids) -> dict[Any, dict[Any, int]]:
     """contact id → {target id: through-row id}, for the given contacts."""
     found: dict[Any, dict[Any, int]] = defaultdict(dict)
-    if contact_ids:
-        for row_id, contact_id, target_id in through.objects.filter(
-                **{f"{source}__in": contact_ids}).values_list("id", source, target):
-            found[contact_id][target_id] = row_id
+    for row_id, contact_id, target_id in _links(through, target, contact_ids):
+        found[contact_id][target_id] = row_id
     return found
 
 
+def _addresses(contact_ids) -> dict[Any, list[Address]]:
+    """contact id → its addresses, in their order."""
+    found: dict[Any, list[Address]] = defaultdict(list)
+    if contact_ids:
+        for address in Address.objects.filter(contact_id__in=contact_ids).order_by("created_at", "id"):
+            found[address.contact_id].append(address)
+    return found
+
+
+def _address_values(address) -> tuple:
+    return tuple(address[name] if isinstance(address, dict) else getattr(address, name) for name in ADDRESS_FIELDS)
+
+
 @transaction.atomic
-def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
+def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet | None = None) -> list[RowOutcome]:
     """Create the contacts whose key is new (or who have none), change those
     whose key exists; answers one outcome per row, in order. A row that breaks
     a rule fails alone and changes nothing; the others are written.
@@ -67,12 +136,26 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
     leave every contact in an organization it manages. Organizations are
     found among those `actor` sees. A unique key or e-mail lost to a
     concurrent writer raises IntegrityError: the caller retries row by row.
+
+    A key may name one row of a batch: a later row with it fails. A caller
+    writing a file in several batches passes `earlier_keys`, the keys the
+    earlier batches wrote, so that the rule holds across them too; the keys
+    this batch writes are added to it.
     """
     outcomes: list[RowOutcome | None] = [None] * len(rows)
     cleaned_rows: list[dict[str, Any]] = []
+    cleaned_addresses: list[list[dict[str, Any]] | None] = []
     for index, row in enumerate(rows):
         cleaned, errors = clean_contact_fields(row.fields)
+        errors += row.errors
+        addresses = None
+        if row.addresses is not None:
+            addresses, address_errors = clean_addresses(row.addresses)
+            # A batch replaces addresses as a whole: it names none of the existing ones.
+            errors += address_errors + [FieldError(f"addresses.{i}.id", "Unknown field.", "unknown_field")
+                                        for i, address in enumerate(row.addresses) if "id" in address]
         cleaned_rows.append(cleaned)
+        cleaned_addresses.append(addresses)
         if errors:
             outcomes[index] = RowOutcome.failed(errors)
 
@@ -95,8 +178,10 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
 
     org_through, group_through = Contact.organizations.through, Contact.customer_groups.through
     existing_ids = [c.pk for c in existing.values()]
-    current_orgs = _memberships(org_through, "contact_id", "organization_id", existing_ids)
-    current_groups = _memberships(group_through, "contact_id", "customergroup_id", existing_ids)
+    current_orgs = _memberships(org_through, "organization_id", existing_ids)
+    current_groups = _memberships(group_through, "customergroup_id", existing_ids)
+    current_addresses = _addresses([existing[c["key"]].pk for c, a in zip(cleaned_rows, cleaned_addresses)
+                                    if a is not None and c.get("key") in existing])
     # A caller changes only the memberships it sees: the others stay (set_organizations).
     visible_scope = organization_scope(actor) if not is_unrestricted(actor) else None
     org_paths = dict(Organization.objects.filter(
@@ -112,13 +197,15 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
     changed_fields: set[str] = set()
     final_orgs: dict[Any, set] = {}     # contact id → organization ids, where they change
     final_groups: dict[Any, set] = {}
+    new_addresses: list[Address] = []
+    replaced_addresses: list = []      # ids of addresses that new ones replace
     now = timezone.now()
 
     for index, (row, cleaned) in enumerate(zip(rows, cleaned_rows)):
         # A row whose fields failed is still checked for the rest: one report names every fault.
         errors: list[FieldError] = outcomes[index].errors if outcomes[index] is not None else []
         key, email = cleaned.get("key"), cleaned.get("email")
-        if key and key in seen_keys:
+        if key and (key in seen_keys or (earlier_keys is not None and key in earlier_keys)):
             errors.append(FieldError("key", f"The key '{key}' is on an earlier row too.", "duplicate_key"))
         contact = existing.get(key) if key else None
         if contact is not None and key not in manageable:
@@ -163,6 +250,7 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
             seen_keys[key] = index
         if email:
             seen_emails[email] = index
+        addresses = cleaned_addresses[index]
 
         if contact is None:
             contact = Contact(**{"source": ContactSource.IMPORT, **cleaned})
@@ -170,12 +258,16 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
             created.append(contact)
             final_orgs[contact.pk] = org_ids or set()
             final_groups[contact.pk] = group_ids or set()
+            new_addresses += _new_addresses(contact, addresses or (), now)
             outcomes[index] = RowOutcome(RowStatus.CREATED)
             continue
         changes = [name for name, value in cleaned.items() if getattr(contact, name) != value]
         orgs_change = org_ids is not None and org_ids != set(current_orgs[contact.pk])
         groups_change = group_ids is not None and group_ids != set(current_groups[contact.pk])
-        if not (changes or orgs_change or groups_change):
+        # Addresses are replaced as a whole, as in the API; the same list (in order) changes nothing.
+        addresses_change = addresses is not None and (
+            [_address_values(a) for a in addresses] != [_address_values(a) for a in current_addresses[contact.pk]])
+        if not (changes or orgs_change or groups_change or addresses_change):
             outcomes[index] = RowOutcome(RowStatus.UNCHANGED)
             continue
         for name in changes:
@@ -189,6 +281,9 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
             final_orgs[contact.pk] = org_ids
         if groups_change:
             final_groups[contact.pk] = group_ids
+        if addresses_change:
+            replaced_addresses += [a.pk for a in current_addresses[contact.pk]]
+            new_addresses += _new_addresses(contact, addresses, now)
         outcomes[index] = RowOutcome(RowStatus.UPDATED)
 
     for contact in created:
@@ -202,24 +297,42 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor) -> list[RowOutcome]:
                    memberships={"organizations": org_rows, "customer_groups": group_rows})
     record_history(Contact, updated, actor=actor, update=True,
                    memberships={"organizations": org_rows, "customer_groups": group_rows})
+    if replaced_addresses:
+        Address.objects.filter(pk__in=replaced_addresses).delete()  # recorded in their history by delete()
+    insert_rows(new_addresses)
+    record_history(Address, new_addresses, actor=actor, update=False)
+    if earlier_keys is not None:
+        earlier_keys.update(seen_keys)
     return outcomes
+
+
+def _new_addresses(contact: Contact, addresses: Sequence[Mapping[str, Any]], now) -> list[Address]:
+    """The contact's addresses to insert; a microsecond apart, so that they
+    keep their order (addresses are ordered by creation)."""
+    return [Address(contact_id=contact.pk, created_at=now + timedelta(microseconds=i),
+                    updated_at=now + timedelta(microseconds=i), **address)
+            for i, address in enumerate(addresses)]
 
 
 def _replace_memberships(through, target: str, wanted: dict[Any, set], current: dict[Any, dict[Any, int]],
                          written: list) -> dict[Any, list[tuple[int, Any]]]:
     """Make each contact of `wanted` a member of exactly its targets (one
     delete, one insert); answers the memberships of the `written` contacts
-    after the write, as (through-row id, target id), for the history."""
-    removed = [row_id for contact_id, targets in wanted.items()
-               for target_id, row_id in current.get(contact_id, {}).items() if target_id not in targets]
+    after the write, as (through-row id, target id), for the history: those
+    kept from `current`, and the new rows, read back by id."""
+    removed = {row_id for contact_id, targets in wanted.items()
+               for target_id, row_id in current.get(contact_id, {}).items() if target_id not in targets}
     if removed:
         through.objects.filter(id__in=removed).delete()
-    insert_values(through, ("contact_id", target), (
-        (contact_id, target_id) for contact_id, targets in wanted.items() for target_id in targets
-        if target_id not in current.get(contact_id, {})))
+    added = [(contact_id, target_id) for contact_id, targets in wanted.items() for target_id in targets
+             if target_id not in current.get(contact_id, {})]
     after: dict[Any, list[tuple[int, Any]]] = defaultdict(list)
-    if written:
-        for row_id, contact_id, target_id in through.objects.filter(contact_id__in=written).values_list(
-                "id", "contact_id", target):
+    for contact_id in written:
+        after[contact_id] = [(row_id, target_id) for target_id, row_id in current.get(contact_id, {}).items()
+                             if row_id not in removed]
+    if added:
+        last = _last_id(through)
+        insert_values(through, ("contact_id", target), added)
+        for row_id, contact_id, target_id in _links(through, target, written, after_id=last):
             after[contact_id].append((row_id, target_id))
     return after

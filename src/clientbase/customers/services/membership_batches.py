@@ -129,7 +129,7 @@ def _write(ids: Sequence[Any], membership: _Membership, target_id, adding: bool,
     """Change the membership of the contacts `ids`, locked; answers how many
     changed (one changed meanwhile by someone else may already be as asked)."""
     locked = list(Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-    current = _memberships(membership.through, "contact_id", membership.column, [c.pk for c in locked])
+    current = _memberships(membership.through, membership.column, [c.pk for c in locked])
     wanted = {}
     for contact in locked:
         targets = set(current[contact.pk])
@@ -147,7 +147,9 @@ def _write(ids: Sequence[Any], membership: _Membership, target_id, adding: bool,
     written = [c.pk for c in changed]
     after = _replace_memberships(membership.through, membership.column, wanted, current, written)
     # The other many-to-many does not change; its rows are read for the history's snapshot.
-    others = _replace_memberships(membership.other_through, membership.other_column, {}, {}, written)
+    kept = _memberships(membership.other_through, membership.other_column, written)
+    others = {contact_id: [(row_id, target_id) for target_id, row_id in targets.items()]
+              for contact_id, targets in kept.items()}
     record_history(Contact, changed, actor=actor, update=True, reason=reason[:100],  # the column's length
                    memberships={membership.history_name: after, membership.other_history_name: others})
     return len(changed)
