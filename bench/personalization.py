@@ -11,8 +11,10 @@ visitor and for a Gold shopper, first with no visitor group at all (the
 baseline), then with 50 groups of 5 criteria each (first visit, visits,
 query, referrer, time window; for the shopper also customer group, role and
 organization) and 3 slots with variants. The two cases alternate request
-by request, so that the machine's noise falls on both alike. Prints p50 and
-p90 of each, the difference, and the queries each page ran.
+by request (the baseline is the same shop with its definitions switched
+off), so that the machine's noise falls on both alike. Prints p50 and p90 of
+each, the difference, the queries each page ran, and the personalization
+step alone (build the audience, judge every group, fill three slots).
 """
 
 from __future__ import annotations
@@ -143,46 +145,57 @@ def main(argv: list[str] | None = None) -> int:
     name = _setup(args.database)
     try:
         from django.core.cache import cache
-        from django.db import transaction
 
         account = _shop()
-        # The baseline and the groups live in two savepoints: the same
-        # database, the same clients, with and without the definitions.
+        _groups(args.groups)
+        from clientbase.marketing import audience as audience_module, judging
+        from clientbase.marketing.audience import Request, build_audience
+
+        def shop_without_definitions(on: bool) -> None:
+            # The same shop with no visitor group and no slot: what judging
+            # and the slots cost is all that differs between the two cases.
+            audience_module.judging.compiled_groups = (lambda: []) if on else real_groups
+            audience_module.compiled_slots = (lambda: {}) if on else real_slots
+
+        real_groups, real_slots = judging.compiled_groups, audience_module.compiled_slots
         results = {}
         for who, client in _clients(account).items():
             for _ in range(30):
                 _time(client)  # warm up: templates, caches, connection
+            with_queries = _queries(client)
+            shop_without_definitions(True)
             base_queries = _queries(client)
-            with transaction.atomic():
-                sid = transaction.savepoint()
-                _groups(args.groups)
-                cache.clear()
-                _time(client)
-                with_queries = _queries(client)
-                with_times, base_times = [], []
-                for _ in range(args.requests):
-                    with_times.append(_time(client))
-                transaction.savepoint_rollback(sid)
-                cache.clear()
-                _time(client)
-                for _ in range(args.requests):
-                    base_times.append(_time(client))
-                transaction.savepoint_rollback(sid)
-            results[who] = (base_times, with_times, base_queries, with_queries)
+            shop_without_definitions(False)
+            base_times, with_times = [], []
+            for n in range(args.requests * 2):  # alternate, so noise falls on both alike
+                shop_without_definitions(n % 2 == 0)
+                (base_times if n % 2 == 0 else with_times).append(_time(client))
+            shop_without_definitions(False)
+            # The personalization step alone: build the audience, judge every group, pick 3 slots.
+            shopper = account if who != "anonymous" else None
+            started = time.perf_counter()
+            for _ in range(args.requests):
+                seen, _ = build_audience(Request(path="/", accept_language="de-DE"), account=shopper,
+                                         contact=shopper.contact if shopper else None)
+                for key in ("home-banner", "product-note", "cart-message"):
+                    seen.slot_html(key)
+            step = (time.perf_counter() - started) / args.requests
+            results[who] = (base_times, with_times, base_queries, with_queries, step)
+        cache.clear()
     finally:
         _teardown(args.database, name)
 
     print(f"\nStorefront home page, {args.database}, {args.requests} requests a case, "
           f"{args.groups} visitor groups × 5 criteria, 3 slots with variants")
     print(f"{'visitor':<14} {'no groups p50':>14} {'with p50':>10} {'added p50':>10} "
-          f"{'no groups p90':>14} {'with p90':>10} {'queries':>12}")
-    for who, (base, with_, base_q, with_q) in results.items():
+          f"{'no groups p90':>14} {'with p90':>10} {'queries':>12} {'step alone':>11}")
+    for who, (base, with_, base_q, with_q, step) in results.items():
         def q(values, n):
             return statistics.quantiles(values, n=100)[n - 1] * 1000
 
         print(f"{who:<14} {statistics.median(base) * 1000:>12.2f}ms {statistics.median(with_) * 1000:>8.2f}ms "
               f"{(statistics.median(with_) - statistics.median(base)) * 1000:>+8.2f}ms "
-              f"{q(base, 90):>12.2f}ms {q(with_, 90):>8.2f}ms {base_q:>5} → {with_q:<4}")
+              f"{q(base, 90):>12.2f}ms {q(with_, 90):>8.2f}ms {base_q:>5} → {with_q:<4} {step * 1000:>9.3f}ms")
     return 0
 
 

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from clientbase.catalog.models import Product, Variant
 from clientbase.customers.models import Role
 from clientbase.marketing.models import Campaign, ContentSlot, VisitorGroup
-from tests.conftest import make_account
+from tests.conftest import keys_of, make_account
 from tests.pricing import conftest as pricing_fixtures
 
 catalog, price, contact_in = pricing_fixtures.catalog, pricing_fixtures.price, pricing_fixtures.contact_in
@@ -236,3 +236,27 @@ def test_explaining_a_quote_for_a_contact_out_of_scope_is_a_404(gold_campaign, c
 
     csr.account.user_permissions.add(Permission.objects.get(codename="view_campaign"))
     assert us.pk and csr.get("/quotes/explain", sku="TS-M", contact="US-GOLD").status_code == 404
+
+
+def test_a_segments_members_are_the_contacts_effectively_in_its_groups_that_the_caller_sees(caller, admin_api,
+                                                                                            world, contact_in):
+    from clientbase.marketing.models import Segment
+    from clientbase.marketing.services import create_segment
+
+    world["EU-MGMT"].customer_groups.add(world["GOLD"])
+    direct = contact_in(groups=["GOLD"], key="DIRECT")               # Gold itself
+    via_org = contact_in(organizations=["EU-MGMT"], key="VIA-ORG")   # through its organization
+    us_gold = contact_in(organizations=["US-SALES"], groups=["GOLD"], key="US-GOLD")
+    contact_in(groups=["SILVER"], key="SILVER-ONLY")
+    create_segment(Segment(key="GOLDEN", name="Golden"), customer_groups=[world["GOLD"]], actor=None)
+
+    everyone = admin_api.get("/segments/GOLDEN/members")
+    assert everyone.status_code == 200, everyone.json()
+    assert sorted(keys_of(everyone)) == ["DIRECT", "US-GOLD", "VIA-ORG"]
+
+    csr = caller("csr")  # grant on EU-HQ: sees VIA-ORG only (DIRECT has no organization)
+    from django.contrib.auth.models import Permission
+
+    csr.account.user_permissions.add(Permission.objects.get(codename="view_segment"))
+    assert keys_of(csr.get("/segments/GOLDEN/members")) == ["VIA-ORG"]
+    assert direct.pk and via_org.pk and us_gold.pk

@@ -102,6 +102,8 @@ OPERATIONS: dict[str, Op] = {
     # Marketing definitions are shop-wide (tests/api/test_marketing.py).
     **_crud("visitor-groups", "visitorgroup", "visitor_groups", "visitor_group", app="marketing"),
     **_crud("segments", "segment", "segments", "segment", app="marketing"),
+    # Its members are contacts: those the caller sees (tests/api/test_marketing.py).
+    "segment_members": Op("segments", "segments", ("marketing.view_segment",), "customers.view_contact"),
     **_crud("campaigns", "campaign", "campaigns", "campaign", app="marketing"),
     **_crud("content-slots", "contentslot", "content_slots", "content_slot", app="marketing"),
     "explain_quote": Op("quotes", None, ("pricing.view_pricerow", "marketing.view_campaign")),

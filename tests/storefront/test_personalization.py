@@ -221,3 +221,20 @@ def test_a_coupon_entered_on_the_cart_page_shows_on_the_order(gold_campaign, gol
     page = gold_client.post("/cart/coupon/", {"coupon": "two"}, follow=True).content.decode()
     assert "Coupon TWO entered." in page
     assert 'id="cart-order-discount">−2.00 EUR' in page and 'id="cart-total">25.00 EUR' in page
+
+
+def test_a_shoppers_own_group_change_shows_at_once_despite_the_cached_context(banners, gold_client, gold_shopper,
+                                                                             world):
+    from clientbase.customers.services.contacts import remove_from_customer_group
+
+    assert "Gold welcome" in slot(gold_client.get("/"))
+    remove_from_customer_group(gold_shopper.contact, world["GOLD"], actor=None)
+    assert "Gold welcome" not in slot(gold_client.get("/"))
+
+
+def test_the_shoppers_context_is_read_once_then_reused(priced_shop, gold_client):
+    baseline = queries_for(gold_client)
+    for n in range(3):
+        group(f"G{n}", [{"type": "in_customer_group", "params": {"group": "GOLD"}}])
+    gold_client.get("/")  # reads the shopper's memberships once (one query) ...
+    assert queries_for(gold_client) == baseline  # ... and the next pages reuse them

@@ -199,13 +199,16 @@ class EffectiveGroupsOut(Schema):
 
 # --- helpers ----------------------------------------------------------------
 
+def for_listing(contacts):
+    """Contacts as a list answers them (ContactOut): one query per relation
+    whatever the page size. Of the account only its id is shown: join for
+    that column alone rather than build an Account object per contact."""
+    return contacts.annotate(account_ref=F("account__id")).prefetch_related(
+        "organizations", "customer_groups", "addresses")
+
+
 def _visible(request: HttpRequest, level: str = GrantLevel.VIEW):
-    # One query per relation whatever the page size: the list stays constant in
-    # queries. Of the account only its id is shown: join for that column alone
-    # rather than build an Account object per contact.
-    return (Contact.objects.visible_to(request.user, level)
-            .annotate(account_ref=F("account__id"))
-            .prefetch_related("organizations", "customer_groups", "addresses"))
+    return for_listing(Contact.objects.visible_to(request.user, level))
 
 
 def _get(request: HttpRequest, ident: str) -> Contact:

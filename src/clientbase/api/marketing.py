@@ -18,11 +18,13 @@ from pydantic import ConfigDict, StringConstraints
 from clientbase.api.common import (
     IdOrKey, KeyStr, ListParams, Page, by_id_or_key, if_match, require_perm, resolve_refs, set_etag,
 )
+from clientbase.api.contacts import ORDERING as CONTACT_ORDERING, ContactPage, for_listing
 from clientbase.api.store import OfferVerdictOut, QuoteOut
 from clientbase.core.pagination import Keyset
 from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.marketing import services
 from clientbase.marketing.models import Campaign, ContentSlot, Segment, VisitorGroup
+from clientbase.marketing.segments import members as segment_members_of
 from clientbase.pricing import listing
 from clientbase.shopping.services import quotes as shopping_quotes
 
@@ -222,6 +224,24 @@ def get_segment(request: HttpRequest, response: HttpResponse, ident: IdOrKey):
     segment = _get(request, Segment, ident)
     set_etag(response, segment)
     return segment
+
+
+class SegmentMemberParams(Schema):
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=2000)
+
+
+@segments.get("/{ident}/members", response=ContactPage,
+              summary="The contacts in a segment (effectively in its customer groups)")
+def segment_members(request: HttpRequest, ident: IdOrKey, params: Query[SegmentMemberParams]):
+    """Every contact effectively in one of the segment's customer groups
+    (through parent groups and organizations, as /contacts?effective_group=
+    finds them), among those the caller may see. Visitor groups are judged
+    per storefront request and add no listed member."""
+    segment = _get(request, Segment, ident)
+    require_perm(request, "customers.view_contact")
+    qs = for_listing(segment_members_of(segment, viewer=request.user))
+    return Keyset(*CONTACT_ORDERING).page(qs, limit=params.limit, cursor=params.cursor)
 
 
 @segments.patch("/{ident}", response=SegmentOut, summary="Change a segment")

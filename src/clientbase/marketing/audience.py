@@ -5,11 +5,13 @@ The door builds the `Visitor` (marketing.visitors) and asks here; what is
 asked once per request is judged once (an `Audience` holds the answers).
 """
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from clientbase.customers.services.memberships import memberships
@@ -79,6 +81,26 @@ class Audience:
         return slot.default_html
 
 
+# How long a shopper's memberships are reused for its visitor groups (its
+# prices and promotions always read them live): the "visitor's context" the
+# rule of at most one query per request asks to cache.
+FACTS_TTL = 60
+
+
+def shopper_memberships(contact, account, keys: frozenset[str]):
+    """The shopper's memberships for judging: from the cache for FACTS_TTL
+    seconds (keyed by the contact's version, which every change of its own
+    groups or organizations moves on), else one query."""
+    key = "marketing:facts:{}:{}:{}:{}".format(
+        account.pk, contact.pk if contact else "-", contact.version if contact else 0,
+        zlib.crc32(",".join(sorted(keys)).encode()))
+    facts = cache.get(key)
+    if facts is None:
+        facts = memberships(contact, account, keys)
+        cache.set(key, facts, timeout=FACTS_TTL)
+    return facts
+
+
 @dataclass(frozen=True)
 class Request:
     """What a door knows of the request, in plain values: the visit
@@ -124,7 +146,7 @@ def build_audience(request: Request, *, account=None, contact=None, forced: froz
         logged_in=account is not None, market=market_key() if "market" in types else None,
     )
     if account is not None and types & MEMBERSHIP_CRITERIA:
-        facts = memberships(contact, account, organization_keys(groups))
+        facts = shopper_memberships(contact, account, organization_keys(groups))
         visitor = replace(visitor, roles=facts.roles, group_keys=facts.group_keys,
                           organization_paths=facts.organization_paths,
                           extra={"organization_paths_by_key": facts.paths_by_key})
