@@ -260,3 +260,21 @@ def test_a_segments_members_are_the_contacts_effectively_in_its_groups_that_the_
     csr.account.user_permissions.add(Permission.objects.get(codename="view_segment"))
     assert keys_of(csr.get("/segments/GOLDEN/members")) == ["VIA-ORG"]
     assert direct.pk and via_org.pk and us_gold.pk
+
+
+def test_a_segments_members_export_as_the_contact_export_writes_them(admin_api, world, contact_in):
+    import csv
+    import io
+
+    from clientbase.marketing.models import Segment
+    from clientbase.marketing.services import create_segment
+
+    contact_in(groups=["GOLD"], key="GOLDIE")
+    contact_in(groups=["SILVER"], key="SILVIE")
+    create_segment(Segment(key="GOLDEN", name="Golden"), customer_groups=[world["GOLD"]], actor=None)
+    response = admin_api.client.get("/api/v1/segments/GOLDEN/members/export")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="segment-GOLDEN.csv"'
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["key"] for r in rows] == ["GOLDIE"]
+    assert admin_api.get("/segments/NOPE/members/export").status_code == 404

@@ -97,3 +97,35 @@ def test_customer_service_cannot_open_marketing_pages(caller, accounts):
     client.force_login(accounts["csr"])
     for name in ("visitorgroup", "segment", "campaign", "contentslot"):
         assert client.get(reverse(f"admin:marketing_{name}_changelist")).status_code == 403
+
+
+def test_a_segment_page_lists_its_members_and_exports_them(db, world, accounts):
+    from clientbase.customers.models import Contact
+
+    admin = Client()
+    admin.force_login(accounts["admin"])
+    gold = Contact.objects.create(first_name="Greta", last_name="Gold", email="greta@example.com", key="GRETA")
+    gold.customer_groups.add(world["GOLD"])
+    segment = Segment.objects.create(key="GOLDEN", name="Golden")
+    segment.customer_groups.add(world["GOLD"])
+    page = admin.get(reverse("admin:marketing_segment_change", args=[segment.pk])).content.decode()
+    assert "Greta Gold" in page
+    export = admin.get(reverse("admin:marketing_segment_export_members", args=[segment.pk]))
+    assert export.status_code == 200 and "GRETA" in b"".join(export.streaming_content).decode()
+    # the group's page names the segments that target it
+    group_page = admin.get(reverse("admin:customers_customergroup_change", args=[world["GOLD"].pk])).content.decode()
+    assert "Golden (GOLDEN)" in group_page
+
+
+def test_staff_preview_the_shop_as_a_contact_from_its_page(db, world, accounts):
+    from clientbase.customers.models import Contact
+
+    admin = Client()
+    admin.force_login(accounts["admin"])
+    contact = Contact.objects.create(first_name="Pat", last_name="Doe", email="pat@example.com")
+    response = admin.get(reverse("admin:customers_contact_preview_storefront", args=[contact.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == f"/preview/?contact={contact.pk}"
+    csr = Client()
+    csr.force_login(accounts["csr"])  # no preview permission, and the contact is out of its scope
+    assert csr.get(reverse("admin:customers_contact_preview_storefront", args=[contact.pk])).status_code == 404

@@ -104,6 +104,7 @@ OPERATIONS: dict[str, Op] = {
     **_crud("segments", "segment", "segments", "segment", app="marketing"),
     # Its members are contacts: those the caller sees (tests/api/test_marketing.py).
     "segment_members": Op("segments", "segments", ("marketing.view_segment",), "customers.view_contact"),
+    "export_segment_members": Op("segments", "segments", ("marketing.view_segment",), "customers.view_contact"),
     **_crud("campaigns", "campaign", "campaigns", "campaign", app="marketing"),
     **_crud("content-slots", "contentslot", "content_slots", "content_slot", app="marketing"),
     "explain_quote": Op("quotes", None, ("pricing.view_pricerow", "marketing.view_campaign")),
@@ -208,6 +209,8 @@ ADMIN_PAGES = {
     "customers_contact_deactivate": "object:customers_contact",
     "customers_contact_reactivate": "object:customers_contact",
     "customers_contact_password_reset": "object:customers_contact",
+    "customers_contact_preview_storefront": "object:customers_contact",
+    "marketing_segment_export_members": "object:marketing_segment",
     "customers_contact_erase_personal_data": "object:customers_contact",
     "customers_customergroup_members": "object:customers_customergroup",
     "customers_contact_organization_choices": "staff",

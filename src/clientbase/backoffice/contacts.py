@@ -21,6 +21,7 @@ from clientbase.backoffice.base import (
 )
 from clientbase.backoffice.contact_360 import Contact360Mixin
 from clientbase.backoffice.gdpr import PERSONAL_DATA_ACTIONS, PersonalDataActions
+from clientbase.backoffice.marketing import StorefrontPreviewAction
 from clientbase.backoffice.contact_bulk import BULK_ACTIONS
 from clientbase.backoffice.contact_filters import (
     LIST_FILTERS, ORGANIZATION_CHOICES_URL, ContactColumns, EstimatingPaginator, organization_choices_view,
@@ -139,9 +140,9 @@ class ContactChangeList(ChangeList):
 
 
 @admin.register(Contact)
-class ContactAdmin(ContactColumns, PersonalDataActions, Contact360Mixin, ScopedModelAdmin):
+class ContactAdmin(ContactColumns, StorefrontPreviewAction, PersonalDataActions, Contact360Mixin, ScopedModelAdmin):
     form = ContactForm
-    actions_detail = [*Contact360Mixin.actions_detail, *PERSONAL_DATA_ACTIONS]
+    actions_detail = [*Contact360Mixin.actions_detail, *PERSONAL_DATA_ACTIONS, "preview_storefront"]
     inlines = [AddressInline]
     list_display = ["full_name_display", "email", "key", "organizations_column", "customer_groups_column",
                     "has_account_column", "source", "created_column"]

@@ -43,12 +43,12 @@ class CustomerGroupAdmin(GroupPagesMixin, ScopedModelAdmin):
     list_per_page = 100
     autocomplete_fields = ["parent"]
     fields = ["name", "key", "parent", "description"]
-    readonly_fields = ["tree_display", "members_display", "prices_display"]
+    readonly_fields = ["tree_display", "members_display", "prices_display", "segments_display"]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
         if obj is not None:
-            fieldsets.append(("Tree, members and prices", {"fields": self.readonly_fields}))
+            fieldsets.append(("Tree, members, prices and segments", {"fields": self.readonly_fields}))
         return fieldsets
 
     def scoped_queryset(self, request: HttpRequest) -> QuerySet:

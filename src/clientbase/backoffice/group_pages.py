@@ -3,8 +3,7 @@ place in the tree, its direct and effective member counts, its members a
 page at a time (contacts and organizations), and the price rows that name
 it — each only as far as the staff member may see.
 
-Segments that use a group come with segments (issue 12); the page has no
-place for them yet.
+and the segments that target it (marketing).
 """
 
 from django.contrib import admin
@@ -133,6 +132,17 @@ class GroupPagesMixin:
              row.shown_price, row.currency) for row in shown[:PRICE_ROWS_SHOWN]))
         more = "All price rows of this group" if len(shown) > PRICE_ROWS_SHOWN else "Open in the price list"
         return format_html("<table id='group-prices'>{}</table><a href='{}'>{}</a>", lines, url, more)
+
+    @admin.display(description="Segments using this group")
+    def segments_display(self, obj: CustomerGroup) -> str:
+        viewer = _viewer(obj)
+        if obj.pk is None or not viewer.has_perm("marketing.view_segment"):
+            return "—"
+        segments = list(obj.segments.order_by("key"))
+        if not segments:
+            return "No segment targets this group."
+        return format_html("<div id='group-segments'>{}</div>", format_html_join(", ", '<a href="{}">{}</a>', (
+            (reverse("admin:marketing_segment_change", args=[s.pk]), str(s)) for s in segments)))
 
     # -- the members page ----------------------------------------------------------------
     @action(description="Members", url_path="members", icon="group")
