@@ -534,5 +534,5 @@ def explain_quote(request: HttpRequest, params: Query[ExplainQuoteParams]):
         groups = frozenset({by_id_or_key(VisitorGroup.objects.all(), params.visitor_group).key})
     storefront = listing.storefront_market(params.market, params.currency)
     return shopping_quotes.quote(params.sku, params.quantity, contact=contact, storefront=storefront,
-                                 visitor_groups=groups, coupon=shopping_quotes.check_coupon_text(params.coupon),
+                                 visitor_groups=groups, coupon=params.coupon,
                                  explain=True)

@@ -31,13 +31,13 @@ from clientbase.api.auth import shopper_auth
 from clientbase.api.common import Money, Page
 from clientbase.api.contacts import AddressOut
 from clientbase.api.errors import problem
+from clientbase.api.store import visitor_groups
 from clientbase.core.currencies import quantize
 from clientbase.core.errors import Conflict, NotFound
 from clientbase.core.pagination import Keyset
 from clientbase.customers.models import Account
 from clientbase.customers.services import accounts, verification
 from clientbase.customers.throttling import check_rate, client_address
-from clientbase.marketing.audience import Request as AudienceRequest, build_audience
 from clientbase.pricing import listing
 from clientbase.shopping.models import Cart, Order, OrderLine
 from clientbase.shopping import cookie
@@ -338,18 +338,6 @@ def _moved(cart: Cart, market: str | None, currency: str | None) -> Cart:
     return cart
 
 
-def _visitor_groups(request: HttpRequest) -> frozenset[str]:
-    """The visitor groups the caller matches (for promotions), judged as the
-    storefront judges them: its visit cookie, the request, its memberships."""
-    cached = getattr(request, "_marketing_groups", None)
-    if cached is None:
-        account = request.user if request.user.is_authenticated and request.user.is_active else None
-        seen, _ = build_audience(AudienceRequest.of(request.COOKIES, request.META, request.path),
-                                 account=account, contact=listing.shopper_contact(request.user))
-        cached = request._marketing_groups = seen.matched
-    return cached
-
-
 def _priced(request: HttpRequest, cart: Cart | None) -> carts.PricedCart:
     """The cart priced for its shopper; for an anonymous visitor without a
     cart, an empty one where it would be made (nothing is written)."""
@@ -359,7 +347,7 @@ def _priced(request: HttpRequest, cart: Cart | None) -> carts.PricedCart:
         zero = quantize(Decimal(0), cart.currency)
         return carts.PricedCart(cart=cart, lines=[], total=zero, currency=cart.currency, subtotal=zero,
                                 order_discount=zero)
-    return carts.priced(cart, visitor_groups=_visitor_groups(request))
+    return carts.priced(cart, visitor_groups=visitor_groups(request))
 
 
 # --- session: CSRF, registration, log-in, log-out ------------------------------------
@@ -558,7 +546,7 @@ def me_checkout(request: HttpRequest, payload: CheckoutIn):
     cart = _moved(cart, payload.market, payload.currency)
     return orders.checkout(cart, shipping=payload.shipping_address.model_dump(),
                            billing=payload.billing_address.model_dump(), email=payload.email,
-                           visitor_groups=_visitor_groups(request))
+                           visitor_groups=visitor_groups(request))
 
 
 ORDER_ORDER = Keyset("-created_at", "-id")

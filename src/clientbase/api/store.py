@@ -152,9 +152,18 @@ def store_quote(request: HttpRequest, params: Query[QuoteParams]):
     request) and `coupon` — naming each promotion that changed the price.
     404 for a SKU not on sale; 422 for a quantity out of range."""
     storefront = listing.storefront_market(params.market, params.currency)
-    account = request.user if request.user.is_authenticated and request.user.is_active else None
-    contact = listing.shopper_contact(request.user)
-    seen, _ = build_audience(AudienceRequest.of(request.COOKIES, request.META, request.path),
-                             account=account, contact=contact)
-    return quotes.quote(params.sku, params.quantity, contact=contact, storefront=storefront,
-                        visitor_groups=seen.matched, coupon=quotes.check_coupon_text(params.coupon))
+    return quotes.quote(params.sku, params.quantity, contact=listing.shopper_contact(request.user),
+                        storefront=storefront, visitor_groups=visitor_groups(request), coupon=params.coupon)
+
+
+def visitor_groups(request: HttpRequest) -> frozenset[str]:
+    """The visitor groups the API's caller matches (for promotions), judged
+    as the storefront judges them: its visit cookie, the request, its
+    memberships. Judged once per request."""
+    cached = getattr(request, "_marketing_groups", None)
+    if cached is None:
+        account = request.user if request.user.is_authenticated and request.user.is_active else None
+        seen, _ = build_audience(AudienceRequest.of(request.COOKIES, request.META, request.path),
+                                 account=account, contact=listing.shopper_contact(request.user))
+        cached = request._marketing_groups = seen.matched
+    return cached

@@ -22,11 +22,10 @@ from clientbase.backoffice.writes import CatalogModelAdmin, Writes, form_changes
 from clientbase.backoffice.base import adopt_saved, expected_version
 from clientbase.marketing import services
 from clientbase.marketing.models import Campaign, ContentSlot, ContentVariant, Promotion, Segment, VisitorGroup
+from clientbase.marketing.audience import may_preview
 from clientbase.marketing.segments import members as segment_members
 from clientbase.transfer.exports import CONTENT_TYPES, export_pieces
 
-# Who may preview the storefront as a visitor group or a contact (as the storefront checks).
-PREVIEW_PERMISSION = "marketing.view_visitorgroup"
 MEMBERS_SHOWN = 20
 
 
@@ -38,7 +37,7 @@ class StorefrontPreviewAction:
 
     def get_actions_detail(self, request: HttpRequest, object_id):
         actions = super().get_actions_detail(request, object_id)
-        if request.user.has_perm(PREVIEW_PERMISSION):
+        if may_preview(request.user):
             return actions
         name = f"{self.opts.app_label}_{self.opts.model_name}_preview_storefront"
         return [a for a in actions if a.action_name != name]
@@ -47,7 +46,7 @@ class StorefrontPreviewAction:
     def preview_storefront(self, request: HttpRequest, object_id: str):
         self._check_id(request, object_id)
         contact = self.get_object(request, object_id)  # 404 for one the caller cannot see
-        if not request.user.has_perm(PREVIEW_PERMISSION):
+        if not may_preview(request.user):
             raise PermissionDenied
         return HttpResponseRedirect(reverse("storefront:start_preview") + "?" + urlencode({"contact": contact.pk}))
 

@@ -21,6 +21,13 @@ from clientbase.marketing.models import ContentSlot
 from clientbase.marketing.visitors import Visitor
 
 MEMBERSHIP_CRITERIA = {"has_role", "in_customer_group", "in_organization"}
+# Who may preview the storefront as a visitor group or a contact.
+PREVIEW_PERMISSION = "marketing.view_visitorgroup"
+
+
+def may_preview(account) -> bool:
+    return bool(account and account.is_authenticated and account.is_active
+                and account.has_perm(PREVIEW_PERMISSION))
 
 
 

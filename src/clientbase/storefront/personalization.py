@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clientbase.customers.models import Contact
 from clientbase.marketing import visits as visit_cookie
-from clientbase.marketing.audience import Audience, Request as AudienceRequest, build_audience
+from clientbase.marketing.audience import Audience, Request as AudienceRequest, build_audience, may_preview
 from clientbase.marketing.models import VisitorGroup
 from clientbase.shopping.services import carts
 from clientbase.storefront.pages import current_cart, is_shopper, page_storefront, safe_next
@@ -27,7 +27,6 @@ log = logging.getLogger("clientbase.storefront")
 
 # What a staff preview is kept as in the session: {"group": key} or {"contact": id}.
 SESSION_PREVIEW = "marketing_preview"
-PREVIEW_PERMISSION = "marketing.view_visitorgroup"
 
 
 def audience(request: HttpRequest) -> Audience:
@@ -99,15 +98,11 @@ class VisitorCookieMiddleware:
 # --- Staff preview ---------------------------------------------------------------------
 
 
-def may_preview(request: HttpRequest) -> bool:
-    return request.user.is_authenticated and request.user.is_active and request.user.has_perm(PREVIEW_PERMISSION)
-
-
 def preview_of(request: HttpRequest) -> dict | None:
     """The staff preview in force for this request, if any (only for staff
     who may still preview)."""
     chosen = request.session.get(SESSION_PREVIEW) if hasattr(request, "session") else None
-    return chosen if chosen and may_preview(request) else None
+    return chosen if chosen and may_preview(request.user) else None
 
 
 def preview_context(request: HttpRequest) -> dict:
@@ -124,7 +119,7 @@ def start_preview(request: HttpRequest) -> HttpResponse:
     """/preview/?group=KEY or ?contact=ID (&next=/path): show the shop as a
     visitor group or a contact sees it. Staff with the preview permission
     only; a contact must be one the staff member may see."""
-    if not may_preview(request):
+    if not may_preview(request.user):
         return render(request, "storefront/preview_refused.html",
                       {"detail": "Previewing needs a back-office account allowed to view visitor groups."},
                       status=403)

@@ -436,12 +436,19 @@ def _apply_offers(quote: PricedCart, *, at: datetime, visitor_groups: frozenset[
                 else f"Coupon {cart.coupon} is not valid.")
 
 
-def clean_coupon(code: str | None) -> str:
-    """The code as stored (upper case); Invalid on `coupon` for one longer
-    than 50 characters or that no campaign has."""
+def coupon_text(code: str | None) -> str:
+    """A coupon code as codes are compared (upper case); Invalid on
+    `coupon` for one longer than 50 characters."""
     code = (code or "").strip().upper()
     if len(code) > 50:
         raise Invalid.on("coupon", "A coupon code has at most 50 characters.")
+    return code
+
+
+def clean_coupon(code: str | None) -> str:
+    """The code as stored (coupon_text); Invalid on `coupon` for one that no
+    campaign has."""
+    code = coupon_text(code)
     if code and not marketing.coupon_known(marketing.compiled_offers(), code):
         raise Invalid.on("coupon", f"Coupon {code} is not valid.", code="unknown_coupon")
     return code

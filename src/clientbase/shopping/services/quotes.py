@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from clientbase.catalog.models import Variant
 from clientbase.core.currencies import quantize
-from clientbase.core.errors import Invalid, NotFound
+from clientbase.core.errors import NotFound
 from clientbase.customers.models import Contact
 from clientbase.marketing import offers as marketing
 from clientbase.pricing.listing import Storefront
 from clientbase.pricing.services import resolve_prices
 from clientbase.shopping.services.carts import (
-    PricedLine, _check_quantity, group_names, offer_line, price_why, shopper_groups,
+    PricedLine, _check_quantity, coupon_text, group_names, offer_line, price_why, shopper_groups,
 )
 
 
@@ -67,7 +67,7 @@ def quote(sku: str, quantity: int, *, contact: Contact | None, storefront: Store
     offers = marketing.compiled_offers()
     group_keys = shopper_groups(offers, contact) if offers else frozenset()
     usable = marketing.eligible(offers, at=at, group_keys=group_keys, visitor_groups=visitor_groups,
-                                coupon=coupon) if offers else []
+                                coupon=coupon_text(coupon)) if offers else []
     applied = offer_line(line, usable, currency)
     result = Quote(variant.sku, quantity, storefront.market.key, currency, line)
     if explain:
@@ -86,10 +86,3 @@ def quote(sku: str, quantity: int, *, contact: Contact | None, storefront: Store
                 verdict = OfferVerdict(offer.campaign_key, offer.label, "not_open", reason)
             result.offers.append(verdict)
     return result
-
-
-def check_coupon_text(coupon: str | None) -> str:
-    coupon = (coupon or "").strip().upper()
-    if len(coupon) > 50:
-        raise Invalid.on("coupon", "A coupon code has at most 50 characters.")
-    return coupon
