@@ -214,6 +214,21 @@ def test_the_store_quote_names_the_promotion_for_a_gold_shopper_and_not_for_a_vi
     assert Client().get("/api/v1/store/quote", {"sku": "TS-M", "quantity": "0"}).status_code == 422
 
 
+def test_the_store_quote_refuses_a_quantity_a_cart_line_could_not_hold(gold_campaign, settings):
+    from django.test import Client
+
+    # given lines of at most 5
+    settings.CART_MAX_QUANTITY = 5
+    # when a quote asks for 6, then 5
+    too_many = Client().get("/api/v1/store/quote", {"sku": "TS-M", "quantity": "6"})
+    most = Client().get("/api/v1/store/quote", {"sku": "TS-M", "quantity": "5"})
+    # then the first is the cart's refusal, word for word; the second is priced
+    assert too_many.status_code == 422
+    assert [(e["field"], e["code"], e["message"]) for e in too_many.json()["errors"]] == [
+        ("quantity", "invalid_quantity", "A quantity is from 1 to 5.")]
+    assert most.status_code == 200 and most.json()["quantity"] == 5
+
+
 def test_staff_see_why_each_promotion_applied_or_not(gold_campaign, admin_api, contact_in):
     gold = contact_in(groups=["GOLD"], key="GOLDIE")
     response = admin_api.get("/quotes/explain", sku="TS-M", quantity="1", contact="GOLDIE")

@@ -28,7 +28,7 @@ from django.urls import reverse
 from unfold.decorators import action
 
 from clientbase.backoffice.base import ScopedHistoryHelper
-from clientbase.backoffice.prices import _explained
+from clientbase.backoffice.price_grid import explain_rows
 from clientbase.catalog.models import Market, Variant
 from clientbase.core.currencies import quantize
 from clientbase.core.errors import DomainError
@@ -132,7 +132,7 @@ class Contact360:
         resolution = resolve_price(sku, contact=self.contact, quantity=Decimal(1), market=market,
                                    explain=True)
         return {**preview, "variant": variant, "resolution": resolution,
-                "candidates": _explained(resolution, self.viewer),
+                "candidates": explain_rows(resolution, self.viewer),
                 "variant_preview_url": reverse("admin:pricing_variant_preview", args=[variant.pk])
                 + f"?contact={self.contact.pk}&market={market.key}"}
 

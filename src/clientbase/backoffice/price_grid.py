@@ -1,5 +1,6 @@
-"""A variant's price grid and the links to the price previews, shared by the
-variant page (backoffice.catalog) and the price pages (backoffice.prices)."""
+"""A variant's price grid, the explain table of a resolved price, and the
+links to the price previews, shared by the variant page (backoffice.catalog),
+the price pages (backoffice.prices) and the contact 360."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -10,7 +11,9 @@ from django.utils import timezone
 
 from clientbase.catalog.models import Market, Variant
 from clientbase.customers.models import Contact
+from clientbase.pricing import services
 from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
+from clientbase.pricing.resolver import Resolution
 
 
 def quantity_label(quantity: Decimal) -> str:
@@ -105,3 +108,32 @@ def contact_prices_url(contact: Contact | None = None) -> str:
     """The "prices as this contact" page (anonymous without a contact)."""
     url = reverse("admin:pricing_pricerow_preview")
     return f"{url}?contact={contact.pk}" if contact is not None else url
+
+
+# --- Why a price won ------------------------------------------------------------
+
+
+def explain_rows(resolution: Resolution, viewer) -> list[dict[str, Any]]:
+    """The explain table's rows of a resolution made with `explain=True`
+    (the variant's price preview and the contact 360's both show it): each
+    candidate `viewer` may see — its row, level, whether it applied and why,
+    its unit price and its admin URL — the winner first, then the others
+    that applied, then the rest in grid order."""
+    winner = resolution.price
+    rows = []
+    for candidate in services.shown_candidates(resolution.candidates, viewer):
+        row = candidate.row
+        rows.append({
+            "row": row,
+            "level": candidate.level,
+            "applied": candidate.applied,
+            "wins": winner is not None and row.pk == winner.pk,
+            "reason": candidate.reason or ("the lowest applicable price" if winner and row.pk == winner.pk
+                                           else "applies; a lower or more specific price wins"),
+            "unit_price": row.shown_price,
+            "url": reverse("admin:pricing_pricerow_change", args=[row.pk]),
+        })
+    rows.sort(key=lambda r: (not r["wins"], not r["applied"], r["row"].market.key, r["row"].currency,
+                             r["level"] != "variant", -SPECIFICITY[SaleType(r["row"].sale_type)],
+                             r["row"].min_quantity))
+    return rows

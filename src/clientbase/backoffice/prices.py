@@ -28,7 +28,7 @@ from unfold.decorators import action
 
 from clientbase.backoffice.base import _pk_or_none, without_nul
 from clientbase.backoffice.price_grid import (
-    contact_prices_url, price_grid, quantity_label, variant_preview_url,
+    contact_prices_url, explain_rows, price_grid, quantity_label, variant_preview_url,
 )
 from clientbase.catalog.models import Market, Variant
 from clientbase.core.errors import Invalid
@@ -36,7 +36,7 @@ from clientbase.core.pagination import Keyset
 from clientbase.customers.models import Contact
 from clientbase.customers.models.visibility import contact_scope
 from clientbase.backoffice.price_forms import PreviewForm, PriceRowForm, contact_label, find_contact
-from clientbase.pricing.models import SPECIFICITY, PriceRow, SaleType
+from clientbase.pricing.models import PriceRow, SaleType
 from clientbase.backoffice.writes import CatalogModelAdmin, Writes
 from clientbase.pricing import services
 from clientbase.pricing.services import resolve_price, resolve_prices
@@ -215,7 +215,7 @@ class PriceRowAdmin(CatalogModelAdmin):
             preview_form=form,
             preview_url=variant_preview_url(variant),
             resolution=resolution,
-            candidates=_explained(resolution, request.user) if resolution else [],
+            candidates=explain_rows(resolution, request.user) if resolution else [],
             contact=form.cleaned_data.get("contact") if resolution else None,
             contact_prices_url=(contact_prices_url(form.cleaned_data.get("contact"))
                                 if resolution else None),
@@ -304,26 +304,3 @@ def _query(params, **overrides) -> str:
         else:
             query[key] = value
     return query.urlencode()
-
-
-def _explained(resolution, viewer) -> list[dict[str, Any]]:
-    """The explain table's rows: each candidate `viewer` may see, the winner
-    first among the ones that applied, then the others in grid order."""
-    winner = resolution.price
-    rows = []
-    for candidate in services.shown_candidates(resolution.candidates, viewer):
-        row = candidate.row
-        rows.append({
-            "row": row,
-            "level": candidate.level,
-            "applied": candidate.applied,
-            "wins": winner is not None and row.pk == winner.pk,
-            "reason": candidate.reason or ("the lowest applicable price" if winner and row.pk == winner.pk
-                                           else "applies; a lower or more specific price wins"),
-            "unit_price": row.shown_price,
-            "url": reverse("admin:pricing_pricerow_change", args=[row.pk]),
-        })
-    rows.sort(key=lambda r: (not r["wins"], not r["applied"], r["row"].market.key, r["row"].currency,
-                             r["level"] != "variant", -SPECIFICITY[SaleType(r["row"].sale_type)],
-                             r["row"].min_quantity))
-    return rows

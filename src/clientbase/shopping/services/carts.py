@@ -35,10 +35,7 @@ from clientbase.marketing import offers as marketing
 from clientbase.pricing.models import PriceRow, SaleType
 from clientbase.pricing.services import resolve_prices
 from clientbase.shopping.models import Cart, CartLine, MergePolicy
-
-
-def max_quantity() -> int:
-    return settings.CART_MAX_QUANTITY
+from clientbase.shopping.services.quantities import line_quantity, max_quantity
 
 
 def _market_currency(market: Market, currency: str | None) -> str:
@@ -51,15 +48,6 @@ def _market_currency(market: Market, currency: str | None) -> str:
         raise Invalid.on("currency", f"The market {market.key} sells in {', '.join(market.currencies)}, "
                                      f"not {currency}.", code="invalid_currency")
     return currency
-
-
-def _check_quantity(quantity, field: str = "quantity") -> int:
-    """The quantity as an int: a whole number from 1 to CART_MAX_QUANTITY (422 otherwise)."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise Invalid.on(field, "A quantity is a whole number.", code="invalid_quantity")
-    if not 1 <= quantity <= max_quantity():
-        raise Invalid.on(field, f"A quantity is from 1 to {max_quantity()}.", code="invalid_quantity")
-    return quantity
 
 
 # --- Finding carts ----------------------------------------------------------
@@ -181,7 +169,7 @@ def add_line(cart: Cart, sku: str, quantity: int = 1) -> CartLine:
     line's new quantity. Concurrent adds to one cart all count: the cart is
     locked while its line is read and written.
     """
-    quantity = _check_quantity(quantity)
+    quantity = line_quantity(quantity)
     sku = (sku or "").strip()
     cart = lock_cart(cart)
     line = CartLine.objects.filter(cart=cart, variant__sku=sku).first()
@@ -216,7 +204,7 @@ def set_quantity(cart: Cart, sku: str, quantity: int) -> CartLine | None:
     if quantity == 0 and not isinstance(quantity, bool):
         remove_line(cart, sku)
         return None
-    quantity = _check_quantity(quantity)
+    quantity = line_quantity(quantity)
     cart = lock_cart(cart)
     line = _line(cart, sku)
     _purchasable(cart, sku, quantity)

@@ -16,8 +16,9 @@ from clientbase.marketing import offers as marketing
 from clientbase.pricing.listing import Storefront
 from clientbase.pricing.services import resolve_prices
 from clientbase.shopping.services.carts import (
-    PricedLine, _check_quantity, coupon_text, group_names, offer_line, price_why, shopper_groups,
+    PricedLine, coupon_text, group_names, offer_line, price_why, shopper_groups,
 )
+from clientbase.shopping.services.quantities import line_quantity
 
 
 @dataclass
@@ -48,7 +49,7 @@ def quote(sku: str, quantity: int, *, contact: Contact | None, storefront: Store
     """The quote for `quantity` of `sku` (on sale) for `contact` (None:
     anonymous) judged in `visitor_groups`, in the storefront's market and
     currency. NotFound for a SKU not on sale; Invalid for a bad quantity."""
-    quantity = _check_quantity(quantity)
+    quantity = line_quantity(quantity)
     variant = Variant.objects.on_sale().select_related("product").filter(sku=(sku or "").strip()).first()
     if variant is None:
         raise NotFound(detail=f"No SKU '{sku}' is on sale.", code="unknown_sku")
