@@ -199,3 +199,30 @@ def test_the_fast_verdict_is_the_judgement_s(picked, match, threshold, visits, l
     v = visitor(visits=visits, logged_in=logged_in, query=query,
                 group_keys=frozenset({"GOLD"}) if gold else frozenset())
     assert fast(compiled, v) == judge(compiled, v).matched
+
+
+@pytest.mark.django_db
+def test_the_compiled_groups_carry_the_facts_a_door_needs_and_follow_every_change(django_assert_num_queries):
+    from django.core.cache import cache
+
+    from clientbase.marketing import services
+    from clientbase.marketing.judging import compiled_groups
+
+    cache.clear()
+    # given a group that asks about an organization and the market
+    eu = services.create_visitor_group(VisitorGroup(key="EU-SHOPPERS", name="EU shoppers", match="all", criteria=[
+        {"type": "in_organization", "params": {"organization": "EU"}},
+        {"type": "market", "params": {"market": "EU"}}]), actor=None)
+    # when a door asks twice
+    first = compiled_groups()
+    with django_assert_num_queries(0):
+        again = compiled_groups()
+    # then the criterion types and organization keys come with the groups, worked out once
+    assert (first.criteria_types, first.organization_keys) == ({"in_organization", "market"}, {"EU"})
+    assert again is first
+    # and a change of the group shows in them at once
+    services.update_visitor_group(eu, changes={"criteria": [
+        {"type": "in_organization", "params": {"organization": "US"}}]}, actor=None)
+    changed = compiled_groups()
+    assert (changed.criteria_types, changed.organization_keys) == ({"in_organization"}, {"US"})
+    assert [g.key for g in changed.groups] == ["EU-SHOPPERS"]

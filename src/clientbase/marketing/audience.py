@@ -45,18 +45,6 @@ def compiled_slots() -> dict[str, Slot]:
         for s in ContentSlot.objects.prefetch_related("variants__visitor_group")})
 
 
-def criteria_types(groups: list[CompiledGroup]) -> set[str]:
-    """Which criterion types the shop's groups use: the door gathers only
-    the facts they need (a cart total, a shopper's memberships)."""
-    return {rule.type for group in groups for rule in group.rules}
-
-
-def organization_keys(groups: list[CompiledGroup]) -> frozenset[str]:
-    """The organization keys that `in_organization` criteria name."""
-    return frozenset(rule.params["organization"] for group in groups for rule in group.rules
-                     if rule.type == "in_organization" and "organization" in rule.params)
-
-
 @dataclass
 class Audience:
     visitor: Visitor
@@ -144,19 +132,19 @@ def build_audience(request: Request, *, account=None, contact=None, forced: froz
     (or the contact a staff preview chose); their memberships are read in
     ONE query, and only when some visitor group asks about them. The market
     and the cart total are asked for only when some group uses them."""
-    groups = judging.compiled_groups()
+    compiled = judging.compiled_groups()
     visits = visit_cookie.read(request.cookie)
-    types = criteria_types(groups)
+    types = compiled.criteria_types
     visitor = Visitor(
         now=timezone.localtime(), visits=visits.visits, path=request.path[:2000], query=request.query[:2000],
         referrer=request.referrer[:2000], pages=visits.pages, country=country_of(request.accept_language),
         logged_in=account is not None, market=market_key() if "market" in types else None,
     )
     if account is not None and types & MEMBERSHIP_CRITERIA:
-        facts = shopper_memberships(contact, account, organization_keys(groups))
+        facts = shopper_memberships(contact, account, compiled.organization_keys)
         visitor = replace(visitor, roles=facts.roles, group_keys=facts.group_keys,
                           organization_paths=facts.organization_paths,
                           extra={"organization_paths_by_key": facts.paths_by_key})
     if "cart_total_at_least" in types:
         visitor = replace(visitor, cart_total=cart_total())
-    return Audience(visitor, groups, forced), visits
+    return Audience(visitor, compiled.groups, forced), visits

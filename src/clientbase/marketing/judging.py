@@ -289,6 +289,29 @@ def changed() -> None:
         cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
 
 
-def compiled_groups() -> list[CompiledGroup]:
+@dataclass(frozen=True)
+class CompiledGroups:
+    """Every visitor group, compiled, with what a door asks of them before
+    judging anyone: which criterion types they use (the door gathers only
+    the facts those need: a cart total, a shopper's memberships) and the
+    organization keys their `in_organization` criteria name. Worked out
+    once per generation, with the groups, not on every request."""
+
+    groups: list[CompiledGroup]
+    criteria_types: frozenset[str]
+    organization_keys: frozenset[str]
+
+    @classmethod
+    def of(cls, groups: list[CompiledGroup]) -> "CompiledGroups":
+        rules = [rule for group in groups for rule in group.rules]
+        return cls(groups=groups, criteria_types=frozenset(rule.type for rule in rules),
+                   organization_keys=frozenset(rule.params["organization"] for rule in rules
+                                               if rule.type == "in_organization" and "organization" in rule.params))
+
+
+def compiled_groups() -> CompiledGroups:
     """Every visitor group, compiled: from the cache, or one query."""
-    return cached("marketing:groups", lambda: [compile_group(g) for g in VisitorGroup.objects.order_by("key")])
+    # A key of its own: a shared cache may still hold the plain lists an
+    # older release kept under "marketing:groups" for this generation.
+    return cached("marketing:compiled-groups",
+                  lambda: CompiledGroups.of([compile_group(g) for g in VisitorGroup.objects.order_by("key")]))
