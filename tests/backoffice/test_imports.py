@@ -195,27 +195,73 @@ def test_a_large_file_runs_as_a_background_job(accounts, login, import_dir, sett
     assert Contact.objects.count() == 6
     progress = client.get(job_url(job, "progress/")).json()
     assert progress == {"status": "done", "status_label": "Imported", "active": False, "done": 6, "total": 6,
-                        "percent": 100, "rate": None, "eta": None, "stalled": False}
+                        "percent": 100, "rate": None, "eta": None}
 
 
-def test_a_running_job_whose_progress_stopped_long_ago_says_its_worker_probably_stopped(
-        accounts, login, import_dir):
+def left_running_by_a_killed_worker(job: ImportJob, import_dir, *, seconds_ago: float, done: int,
+                                    **fields) -> None:
+    """The state a worker killed mid-run leaves: the job running, its
+    progress and its heartbeat as they were when it died."""
     import json
+    import os
     import time
 
-    # given a job left running by a worker that was killed 20 minutes ago, after 2 of 3 rows
+    from django.utils import timezone
+
+    then = time.time() - seconds_ago
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, **fields,
+                                                started_at=timezone.now() - timezone.timedelta(hours=1))
+    folder = import_dir / str(job.pk)
+    (folder / "progress.json").write_text(json.dumps({"done": done, "total": 3, "started": then - 1, "at": then}))
+    (folder / "heartbeat").touch()
+    os.utime(folder / "heartbeat", (then, then))
+
+
+def test_a_job_whose_worker_died_is_marked_failed_and_its_page_says_why(accounts, login, import_dir):
+    # given a job left running by a worker killed 20 minutes ago, after 2 of 3 rows
     client = login("admin")
     upload(client, GOOD_AND_BAD)
     job = ImportJob.objects.get()
-    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
-    then = time.time() - 1200
-    (import_dir / str(job.pk) / "progress.json").write_text(
-        json.dumps({"done": 2, "total": 3, "started": then - 1, "at": then}))
-    # then its progress says so, and so does its page
+    left_running_by_a_killed_worker(job, import_dir, seconds_ago=1200, done=2)
+    # when its page polls, then it has ended: failed
     progress = client.get(job_url(job, "progress/")).json()
-    assert (progress["active"], progress["done"], progress["stalled"]) == (True, 2, True)
-    page = client.get(job_url(job)).content.decode()
-    assert 'id="stalled-note">' in page
+    assert (progress["status"], progress["active"]) == ("failed", False)
+    # and its page says what happened and what was written
+    page = html.unescape(client.get(job_url(job)).content.decode())
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.finished_at
+    assert "The worker running this import stopped" in job.problem
+    assert "the first 2 of 3 rows" in job.problem
+    assert 'id="job-problem"' in page and job.problem in page
+    assert not (import_dir / str(job.pk) / "heartbeat").exists()
+
+
+def test_a_dry_run_whose_worker_died_says_nothing_was_written(accounts, login, import_dir):
+    client = login("admin")
+    upload(client, GOOD_AND_BAD)
+    job = ImportJob.objects.get()
+    left_running_by_a_killed_worker(job, import_dir, seconds_ago=1200, done=2, dry_run=True)
+    client.get(job_url(job))
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "Nothing was written: a dry run writes nothing." in job.problem
+
+
+def test_a_job_whose_worker_still_beats_keeps_running_however_slow_its_batch(accounts, login, import_dir):
+    # given a running job whose last batch ended 20 minutes ago, but whose worker beat a minute ago
+    client = login("admin")
+    upload(client, GOOD_AND_BAD)
+    job = ImportJob.objects.get()
+    left_running_by_a_killed_worker(job, import_dir, seconds_ago=1200, done=2)
+    import os
+    import time
+    beat = time.time() - 60
+    os.utime(import_dir / str(job.pk) / "heartbeat", (beat, beat))
+    # when its page polls, then it still runs
+    progress = client.get(job_url(job, "progress/")).json()
+    assert (progress["status"], progress["active"], progress["done"]) == ("running", True, 2)
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING and not job.problem
 
 
 def test_the_jobs_list_costs_the_same_few_queries_for_many_jobs(accounts, login, import_dir):

@@ -147,6 +147,58 @@ def test_purge_removes_the_files_of_old_jobs_only(world, accounts, import_dir, c
     assert purge_import_files() == 0
 
 
+def test_a_running_job_beats_from_its_own_thread_while_a_batch_takes_its_time(world, accounts, import_dir,
+                                                                             monkeypatch):
+    import threading
+
+    # given beats every 10 ms, and an import whose one batch waits until it has seen three beats
+    monkeypatch.setattr(jobs, "HEARTBEAT_SECONDS", 0.01)
+    beats, three = [], threading.Event()
+    beat = jobs.Heartbeat.beat
+
+    def counted(self):
+        beat(self)
+        beats.append(self.path.stat().st_mtime)
+        if len(beats) >= 3:
+            three.set()
+
+    monkeypatch.setattr(jobs.Heartbeat, "beat", counted)
+    run_import = jobs.run_import
+
+    def slow_batch(*args, **kwargs):
+        assert three.wait(timeout=30), "no heartbeat while the batch ran"
+        return run_import(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "run_import", slow_batch)
+    job = new_job(accounts["admin"], rows=3)
+    # when it runs
+    job = start_job(job, actor=accounts["admin"], dry_run=False)
+    # then the worker beat while the batch ran, and the job ended as usual, its heartbeat gone
+    assert len(beats) >= 3
+    assert (job.status, job.created) == (JobStatus.DONE, 3)
+    assert not (import_dir / str(job.pk) / jobs.HEARTBEAT_NAME).exists()
+
+
+def test_purge_marks_failed_the_jobs_whose_worker_died_and_leaves_the_live_ones(world, accounts, import_dir,
+                                                                                capsys):
+    # given two running jobs: one whose worker last beat an hour ago, one whose worker beats still
+    dead, alive = new_job(accounts["admin"]), new_job(accounts["admin"])
+    ImportJob.objects.filter(pk__in=[dead.pk, alive.pk]).update(
+        status=JobStatus.RUNNING, started_at=timezone.now() - timedelta(hours=2))
+    for job in (dead, alive):
+        (import_dir / str(job.pk) / jobs.HEARTBEAT_NAME).touch()
+    os.utime(import_dir / str(dead.pk) / jobs.HEARTBEAT_NAME, (time.time() - 3600,) * 2)
+    # when
+    call_command("purge")
+    # then
+    assert "Marked 1 import(s) failed: their worker had stopped." in capsys.readouterr().out
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert (dead.status, alive.status) == (JobStatus.FAILED, JobStatus.RUNNING)
+    assert dead.problem.startswith("The worker running this import stopped")
+    assert "It had not finished a batch: nothing was written." in dead.problem
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):

@@ -22,6 +22,7 @@ from clientbase.transfer.jobs import (
     check_upload_size,
     entity_names,
     errors_path,
+    fail_if_worker_died,
     preview,
     progress_of,
     receive_upload,
@@ -124,6 +125,7 @@ class ImportJobAdmin(EveryStaffMemberMixin, ScopedMixin, ModelAdmin):
     # -- the job's page ----------------------------------------------------------
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
         job = self._job(request, object_id)
+        fail_if_worker_died(job)
         shown, problem = None, ""
         if job.is_runnable:
             try:
@@ -155,11 +157,11 @@ class ImportJobAdmin(EveryStaffMemberMixin, ScopedMixin, ModelAdmin):
     def progress_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
         """What the job's page polls while the job waits or runs."""
         job = self._job(request, object_id)
+        fail_if_worker_died(job)
         progress = progress_of(job)
         return JsonResponse({"status": job.status, "status_label": job.get_status_display(),
                              "active": job.is_active, "done": progress.done, "total": progress.total,
-                             "percent": progress.percent, "rate": progress.rate, "eta": progress.eta,
-                             "stalled": progress.stalled})
+                             "percent": progress.percent, "rate": progress.rate, "eta": progress.eta})
 
     def errors_view(self, request: HttpRequest, object_id: str) -> FileResponse:
         job = self._job(request, object_id)

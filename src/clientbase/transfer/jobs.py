@@ -16,16 +16,25 @@ after each batch; the job's page reads it from another process. (A dry run
 runs in one transaction, so its progress could not be read from the
 database until it ends.) When a real run ends the uploaded file is removed;
 the errors file stays for download until `clientbase purge`.
+
+A running job's worker also touches a heartbeat file in the folder every
+HEARTBEAT_SECONDS, from a thread of its own (so a slow batch is not a dead
+worker). A worker that dies — killed, out of memory, its machine restarted —
+runs no `finally` and leaves its job "running"; once the heartbeat is older
+than DEAD_AFTER_SECONDS, the job's page (and `clientbase purge`, and a
+`clientbase worker` starting) marks it failed and says why
+(`fail_if_worker_died`).
 """
 
 import json
 import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
@@ -45,6 +54,7 @@ logger = logging.getLogger(__name__)
 UPLOAD_NAME = "upload"
 ERRORS_NAME = "errors.csv"
 PROGRESS_NAME = "progress.json"
+HEARTBEAT_NAME = "heartbeat"
 # The row errors a job keeps for its page; the errors file has them all.
 KEPT_ERRORS = 100
 PREVIEW_ROWS = 10
@@ -189,9 +199,93 @@ class ProgressFile:
         os.replace(tmp, self.path)
 
 
-# A running job whose progress has not moved for this long has most likely
-# lost its worker (killed mid-run); its page says so.
-STALLED_SECONDS = 600
+# A running job's worker touches its heartbeat file this often; a job whose
+# heartbeat is older than DEAD_AFTER_SECONDS has lost its worker. Ten missed
+# beats: a worker paused by a long garbage collection or a busy machine is
+# not taken for dead, and a dead one is found within five minutes.
+HEARTBEAT_SECONDS = 30
+DEAD_AFTER_SECONDS = 300
+
+
+class Heartbeat:
+    """While a job runs (`with Heartbeat(job_id):`), a thread of the worker
+    touches the job's heartbeat file every HEARTBEAT_SECONDS. The thread
+    lives and dies with the process: a dead worker stops beating, a worker
+    busy on a long batch does not."""
+
+    def __init__(self, job_id):
+        self.path = job_folder(job_id) / HEARTBEAT_NAME
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job_id}", daemon=True)
+
+    def beat(self) -> None:
+        try:
+            self.path.touch()
+        except OSError:  # the folder went (purged, or a disk problem): the run itself will say so
+            logger.warning("Cannot touch the heartbeat %s", self.path)
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            self.beat()
+
+    def __enter__(self) -> "Heartbeat":
+        self.beat()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.path.unlink(missing_ok=True)
+
+
+def last_sign_of_life(job: ImportJob) -> float | None:
+    """When the worker running `job` was last known alive (a Unix time): its
+    heartbeat file's, else (killed before the first beat) the job's start.
+    None for a job that is not running."""
+    if job.status != JobStatus.RUNNING:
+        return None
+    try:
+        return (job_folder(job.pk) / HEARTBEAT_NAME).stat().st_mtime
+    except OSError:
+        return job.started_at.timestamp() if job.started_at else None
+
+
+def fail_if_worker_died(job: ImportJob, now: float | None = None) -> bool:
+    """Mark `job` failed, with a message for its page, when it is running
+    but its worker has shown no sign of life for DEAD_AFTER_SECONDS.
+    Answers whether it did (`job` is then updated in place). A worker that
+    comes back after all still records its outcome when it ends."""
+    alive_at = last_sign_of_life(job)
+    if alive_at is None or (now or time.time()) - alive_at <= DEAD_AFTER_SECONDS:
+        return False
+    progress = progress_of(job)
+    if job.dry_run or job.atomic:
+        written = "Nothing was written: " + ("a dry run writes nothing." if job.dry_run
+                                             else "an all-or-nothing import rolls back unless it ends.")
+    elif progress.done:
+        written = (f"The batches it finished stay written (the first {progress.done:,} of "
+                   f"{progress.total:,} rows); the rows after them were not imported.")
+    else:
+        written = "It had not finished a batch: nothing was written."
+    stopped = timezone.localtime(datetime.fromtimestamp(alive_at, tz=UTC))
+    problem = (f"The worker running this import stopped: no sign of life since {stopped:%Y-%m-%d %H:%M} "
+               f"(the process was killed, or its machine restarted). {written} "
+               "Upload the file again to run it anew.")
+    ended = ImportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, started_at=job.started_at).update(
+        status=JobStatus.FAILED, problem=problem, finished_at=timezone.now())
+    if not ended:
+        return False  # it ended meanwhile
+    (job_folder(job.pk) / PROGRESS_NAME).unlink(missing_ok=True)
+    (job_folder(job.pk) / HEARTBEAT_NAME).unlink(missing_ok=True)
+    job.refresh_from_db()
+    logger.warning("Import job %s failed: its worker stopped (last sign of life %s)", job.pk, stopped)
+    return True
+
+
+def fail_jobs_whose_worker_died() -> int:
+    """`fail_if_worker_died` for every running job; answers how many failed."""
+    return sum(fail_if_worker_died(job) for job in ImportJob.objects.filter(status=JobStatus.RUNNING))
 
 
 @dataclass
@@ -200,7 +294,6 @@ class Progress:
     total: int
     rate: float | None  # rows per second
     eta: float | None  # seconds left
-    stalled: bool = False
 
     @property
     def percent(self) -> int:
@@ -208,8 +301,7 @@ class Progress:
 
 
 def progress_of(job: ImportJob) -> Progress:
-    """How far `job` is: from its progress file while it runs, else from the job.
-    `stalled` when a running job's file has not changed for STALLED_SECONDS."""
+    """How far `job` is: from its progress file while it runs, else from the job."""
     if job.status != JobStatus.RUNNING:
         done = job.done if job.status != JobStatus.QUEUED else 0
         return Progress(done=done, total=job.total, rate=None, eta=None)
@@ -221,8 +313,7 @@ def progress_of(job: ImportJob) -> Progress:
     elapsed = float(data["at"]) - float(data["started"])
     rate = done / elapsed if elapsed > 0 and done else None
     eta = (total - done) / rate if rate else None
-    return Progress(done=done, total=total, rate=rate, eta=eta,
-                    stalled=time.time() - float(data["at"]) > STALLED_SECONDS)
+    return Progress(done=done, total=total, rate=rate, eta=eta)
 
 
 def execute_job(job_id) -> str:
@@ -234,6 +325,11 @@ def execute_job(job_id) -> str:
     if not claimed:
         return "skipped"
     job = ImportJob.objects.select_related("owner").get(pk=job_id)
+    with Heartbeat(job.pk):
+        return _execute(job)
+
+
+def _execute(job: ImportJob) -> str:
     writer = None
     try:
         actor = job.owner
@@ -246,7 +342,7 @@ def execute_job(job_id) -> str:
     except DomainError as exc:
         _end(job, JobStatus.FAILED, problem=exc.detail)
     except Exception as exc:  # recorded on the job: its page says what happened
-        logger.exception("Import job %s failed", job_id)
+        logger.exception("Import job %s failed", job.pk)
         _end(job, JobStatus.FAILED, problem=f"The import stopped on an unexpected error ({type(exc).__name__}: "
                                             f"{str(exc)[:300]}). Rows before it may have been written.")
     else:

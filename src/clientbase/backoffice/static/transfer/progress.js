@@ -27,7 +27,6 @@
         text("progress-total", data.total);
         text("progress-rate", data.rate ? Math.round(data.rate).toLocaleString() : "…");
         text("progress-eta", duration(data.eta));
-        document.getElementById("stalled-note").hidden = !data.stalled;
         window.setTimeout(poll, 1000);
       })
       .catch(function () { window.setTimeout(poll, 3000); });
