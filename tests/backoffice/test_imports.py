@@ -214,7 +214,8 @@ def left_running_by_a_killed_worker(job: ImportJob, import_dir, *, seconds_ago: 
     folder = import_dir / str(job.pk)
     (folder / "progress.json").write_text(json.dumps({"done": done, "total": 3, "started": then - 1, "at": then}))
     (folder / "heartbeat").touch()
-    os.utime(folder / "heartbeat", (then, then))
+    for name in ("progress.json", "heartbeat"):
+        os.utime(folder / name, (then, then))
 
 
 def test_a_job_whose_worker_died_is_marked_failed_and_its_page_says_why(accounts, login, import_dir):
@@ -262,6 +263,17 @@ def test_a_job_whose_worker_still_beats_keeps_running_however_slow_its_batch(acc
     assert (progress["status"], progress["active"], progress["done"]) == ("running", True, 2)
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING and not job.problem
+
+
+def test_a_job_of_a_worker_without_a_heartbeat_lives_as_long_as_its_progress_moves(accounts, login, import_dir):
+    # given a running job with no heartbeat file (its worker predates it) whose last batch ended a minute ago
+    client = login("admin")
+    upload(client, GOOD_AND_BAD)
+    job = ImportJob.objects.get()
+    left_running_by_a_killed_worker(job, import_dir, seconds_ago=60, done=2)
+    (import_dir / str(job.pk) / "heartbeat").unlink()
+    # then it still runs
+    assert client.get(job_url(job, "progress/")).json()["status"] == "running"
 
 
 def test_the_jobs_list_costs_the_same_few_queries_for_many_jobs(accounts, login, import_dir):

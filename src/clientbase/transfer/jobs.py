@@ -240,15 +240,19 @@ class Heartbeat:
 
 
 def last_sign_of_life(job: ImportJob) -> float | None:
-    """When the worker running `job` was last known alive (a Unix time): its
-    heartbeat file's, else (killed before the first beat) the job's start.
-    None for a job that is not running."""
+    """When the worker running `job` was last known alive (a Unix time): the
+    latest of its heartbeat, its last progress (a worker of a release before
+    the heartbeat writes only that) and the job's start. None for a job that
+    is not running, or that never started."""
     if job.status != JobStatus.RUNNING:
         return None
-    try:
-        return (job_folder(job.pk) / HEARTBEAT_NAME).stat().st_mtime
-    except OSError:
-        return job.started_at.timestamp() if job.started_at else None
+    signs = [job.started_at.timestamp()] if job.started_at else []
+    for name in (HEARTBEAT_NAME, PROGRESS_NAME):
+        try:
+            signs.append((job_folder(job.pk) / name).stat().st_mtime)
+        except OSError:
+            pass
+    return max(signs, default=None)
 
 
 def fail_if_worker_died(job: ImportJob, now: float | None = None) -> bool:
