@@ -136,8 +136,8 @@ def start_jobs_worker(verbosity: int = 1) -> subprocess.Popen | None:
 
 def stop_jobs_worker(worker: subprocess.Popen | None) -> None:
     """Stop the worker as `serve` ends: SIGTERM lets it finish the job it is
-    running; after WORKER_STOP_SECONDS it is killed (that job then stays
-    "running" on its page)."""
+    running; after WORKER_STOP_SECONDS it is killed (that job is then marked
+    failed once its heartbeat is old: transfer.jobs.fail_if_worker_died)."""
     if worker is None or worker.poll() is not None:
         return
     worker.terminate()
