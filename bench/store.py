@@ -488,9 +488,10 @@ def database_backends(url: str) -> Callable[[], list[int]] | None:
 
 
 @contextmanager
-def serving(database_url: str, workdir: Path, workers: int, timeout: float = 180) -> Iterator[Server]:
-    """`clientbase serve` on a free local port, until the block ends (even on
-    errors): ready once the listing answers."""
+def serving(database_url: str, workdir: Path, workers: int, timeout: float = 180,
+            extra_args: list[str] | tuple = ()) -> Iterator[Server]:
+    """`clientbase serve` (with `extra_args`) on a free local port, until the
+    block ends (even on errors): ready once the listing answers."""
     port = free_port()
     log = workdir / f"serve-{port}.log"
     env = {**os.environ, "DATABASE_URL": database_url, "CLIENTBASE_HOME": str(workdir),
@@ -503,7 +504,7 @@ def serving(database_url: str, workdir: Path, workers: int, timeout: float = 180
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "clientbase.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers)],
+             "--workers", str(workers), *extra_args],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(process, port, log)
     try:
