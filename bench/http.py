@@ -250,10 +250,26 @@ def wrk(port: int, request: Request, *, connections: int, seconds: float, script
     return load, load.wrk_cpu_s
 
 
+def drain(port: int, timeout: float = 120) -> None:
+    """Wait until the server has answered what an ended wrk run left queued
+    (wrk stops with requests in flight; a server still answering them would
+    slow the next run): three requests in a row that answer."""
+    fetch = fetch_over_http(port)
+    deadline = time.monotonic() + timeout
+    answered = 0
+    while answered < 3 and time.monotonic() < deadline:
+        try:
+            fetch(Request("GET", "/api/v1/contacts"))  # 401: no query
+            answered += 1
+        except OSError:
+            answered = 0
+
+
 def measure(server: Server, request: Request, *, name: str, connections: int, seconds: float, warmup: float,
             script: Path, database=None) -> Load:
     if warmup > 0:
         wrk(server.port, request, connections=connections, seconds=warmup, script=script)
+        drain(server.port)
     meters = [CpuMeter(server.pids), CpuMeter(database) if database else None]
     for meter in meters:
         if meter:
@@ -262,6 +278,7 @@ def measure(server: Server, request: Request, *, name: str, connections: int, se
     load.name = name
     load.server_cpu_s = meters[0].stop()
     load.database_cpu_s = meters[1].stop() if meters[1] else None
+    drain(server.port)
     return load
 
 
