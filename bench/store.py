@@ -18,7 +18,7 @@ Two measurements, each against a baseline taken in the same run:
 1. In process: the listing service (`clientbase.pricing.listing.list_products`)
    against one hand-written SQL query that gives the same page with the same
    prices, list prices and quantity breaks (checked before timing).
-2. Over HTTP: `clientbase serve` (gunicorn) on a free local port, loaded by
+2. Over HTTP: `clientbase serve` (granian) on a free local port, loaded by
    threads with keep-alive connections for a fixed time after a warm-up, at
    1 and 10 connections: requests/s, p50, p99, and the CPU the load generator
    and the server used. Baselines: the API's 401 for a request without
@@ -432,7 +432,7 @@ class Server:
     log: Path
 
     def pids(self) -> list[int]:
-        """The gunicorn master and its workers."""
+        """The server's main process and its children (web workers, jobs worker)."""
         found = [self.process.pid]
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
@@ -488,9 +488,10 @@ def database_backends(url: str) -> Callable[[], list[int]] | None:
 
 
 @contextmanager
-def serving(database_url: str, workdir: Path, workers: int, timeout: float = 180) -> Iterator[Server]:
-    """`clientbase serve` on a free local port, until the block ends (even on
-    errors): ready once the listing answers."""
+def serving(database_url: str, workdir: Path, workers: int, timeout: float = 180,
+            extra_args: list[str] | tuple = ()) -> Iterator[Server]:
+    """`clientbase serve` (with `extra_args`) on a free local port, until the
+    block ends (even on errors): ready once the listing answers."""
     port = free_port()
     log = workdir / f"serve-{port}.log"
     env = {**os.environ, "DATABASE_URL": database_url, "CLIENTBASE_HOME": str(workdir),
@@ -503,7 +504,7 @@ def serving(database_url: str, workdir: Path, workers: int, timeout: float = 180
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "clientbase.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers)],
+             "--workers", str(workers), *extra_args],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(process, port, log)
     try:
@@ -528,7 +529,7 @@ def serving(database_url: str, workdir: Path, workers: int, timeout: float = 180
         log.unlink(missing_ok=True)  # kept only when something went wrong
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)  # gunicorn: graceful stop of the workers
+            process.send_signal(signal.SIGTERM)  # graceful stop of the workers
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -732,7 +733,7 @@ def load_table(loads: list[Load], title: str):
 
     t = Table(title=title, title_justify="left",
               caption="CPU in % of one core over the timed window: the load generator (client), "
-                      "gunicorn's master and workers (server), the PostgreSQL backends (db; SQLite "
+                      "the server's processes (server), the PostgreSQL backends (db; SQLite "
                       "works inside the server); all share the machine's cores", caption_justify="left")
     for column in LOAD_COLUMNS:
         t.add_column(column, justify="left" if column in ("case", "note") else "right")
@@ -862,7 +863,7 @@ def _run(args: argparse.Namespace, url: str) -> int:
         "with an account and an API token",
         f"in process: {args.repetitions} timed repetitions after {args.warmup} warm-up runs; the listing "
         "service and the hand-written query alternate and give the same page (checked)",
-        f"over HTTP: `clientbase serve --workers {args.workers}` (gunicorn, gthread, 4 threads a worker) "
+        f"over HTTP: `clientbase serve --workers {args.workers}` (granian, 4 request threads a worker) "
         f"on 127.0.0.1; a Python load generator (one thread and keep-alive connection per connection, "
         f"in one process) runs {args.warmup_seconds:g} s untimed, then {args.duration:g} s timed; every "
         "answer checked once against the hand-written query first",
@@ -873,7 +874,7 @@ def _run(args: argparse.Namespace, url: str) -> int:
     if not args.no_record:
         text = report.markdown(results, title, facts).rstrip("\n")
         text += ("\n\nOver HTTP (p50/p99 as the client sees them; CPU in % of one core: the load generator "
-                 "(client), gunicorn (server), the PostgreSQL backends (db), all on the same "
+                 "(client), the server (granian), the PostgreSQL backends (db), all on the same "
                  f"{os.cpu_count()} cores):\n")
         text += "\n".join(load_markdown(loads)) + "\n"
         report.record(text)

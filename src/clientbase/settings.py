@@ -9,6 +9,11 @@ CLIENTBASE_HOME  where the embedded defaults keep their files (the SQLite
                Never the working directory: `scripts/demo` and `clientbase`
                typed by hand, from anywhere, use the same data.
 DATABASE_URL   default: a SQLite file `clientbase.sqlite3` in CLIENTBASE_HOME
+CONN_MAX_AGE   seconds a database connection is kept for the next request (default 60)
+DATABASE_POOL  PostgreSQL only: a pool of this many connections per server
+               process (psycopg's pool; `on` = 4, about one per request thread);
+               CONN_MAX_AGE is then 0. Default: off. With PgBouncer in front
+               instead, leave it off (docs/scaling.md, "Connection pooling").
 SECRET_KEY     default: generated on first start and kept in
                `CLIENTBASE_HOME/.clientbase-secret-key` (mode 0600); delete that
                file and restart to rotate it (sessions and signed cookies end)
@@ -92,6 +97,23 @@ def _env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_pool(value: str, engine: str) -> dict | None:
+    """Django's OPTIONS["pool"] for DATABASE_POOL's `value`: None (no pool)
+    for "", 0 or off; the pool's size for a number; 4 connections for on,
+    true or yes. ImproperlyConfigured for another value, or for a database
+    other than PostgreSQL."""
+    value = value.strip().lower()
+    if value in {"", "0", "off", "false", "no"}:
+        return None
+    size = 4 if value in {"on", "true", "yes"} else int(value) if value.isdigit() else None
+    if size is None:
+        raise ImproperlyConfigured(f"DATABASE_POOL={value!r}: a number of connections, on or off.")
+    if engine != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOL needs PostgreSQL (psycopg's pool).")
+    # Kept open at its full size: a pool that shrinks reconnects under the next burst.
+    return {"min_size": size, "max_size": size, "timeout": 10}
 
 
 def read_or_create_secret_key(path: Path) -> str:
@@ -216,6 +238,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20,
          "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
     )
+# Connection pooling (docs/scaling.md, "Connection pooling"): psycopg's pool,
+# one per process, through Django's OPTIONS["pool"]. A pooled connection goes
+# back to the pool after each request, so CONN_MAX_AGE must be 0.
+if pool := database_pool(os.environ.get("DATABASE_POOL", ""), DATABASES["default"]["ENGINE"]):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = pool
 if test_name := os.environ.get("TEST_DATABASE_NAME"):
     # Lets parallel test runs on one PostgreSQL server keep apart.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = test_name

@@ -232,14 +232,14 @@ def get(url: str, **headers):
         return resp.status, resp.headers, resp.read()
 
 
-def test_serve_runs_gunicorn_with_static_files_through_whitenoise(server):
+def test_serve_runs_granian_with_static_files_through_whitenoise(server):
     # given
     base, proc, _, _ = server
     # when
     status, headers, body = get(f"{base}/api/v1/openapi.json")
     # then: the production server answers, not Django's development server
     assert status == 200 and body.startswith(b"{")
-    assert headers["Server"].startswith("gunicorn")
+    assert headers["Server"] == "granian"
     # and the admin's static files come from whitenoise (its caching and CORS
     # headers; Django's own static view sends neither)
     status, headers, body = get(f"{base}/static/admin/css/base.css")

@@ -1,54 +1,78 @@
 """`clientbase serve`: migrate, collect static files, optionally load the demo,
-then serve with gunicorn (a production WSGI server; static files through
-whitenoise), and, with the database job queue (the default), run the
+then serve with granian (a production WSGI server: HTTP in Rust, the Django
+application in a pool of Python threads per worker process; static files
+through whitenoise), and, with the database job queue (the default), run the
 background-jobs worker beside it as a child process. Never Django's
-development server."""
+development server. Why granian rather than gunicorn: docs/scaling.md,
+"Every core busy"."""
 
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
-from gunicorn.app.base import BaseApplication
+from granian import Granian
+from granian.constants import Interfaces
+from granian.log import LogLevels
 
 
 # How long `serve` waits, as it stops, for the jobs worker to finish its job.
 WORKER_STOP_SECONDS = 60
+# How long a web worker may take, as `serve` stops, to finish the requests in
+# flight (it accepts no new connection meanwhile) before it is killed.
+GRACEFUL_SECONDS = 10
+# How long the banner waits for a worker to listen (it is printed anyway then).
+READY_SECONDS = 120
 
 
-class ClientbaseServer(BaseApplication):
-    """Gunicorn run in-process, serving clientbase's WSGI application.
+class ClientbaseServer:
+    """Granian run in-process, serving clientbase's WSGI application
+    (`clientbase.wsgi:application`).
 
-    The master has already set Django up (settings, apps); each forked worker
-    inherits it, so start-up costs are paid once.
+    The main process has already set Django up (settings, apps); each worker
+    is forked from it and inherits that, so start-up costs are paid once.
     """
 
     def __init__(self, options: dict, banner: list[str]):
         self.options = options
         self.banner = banner
-        super().__init__()
 
-    def load_config(self) -> None:
-        for name, value in self.options.items():
-            self.cfg.set(name, value)
-        # Print the banner once the socket is bound: whoever reads our output
-        # (a person, a test, a script) may connect as soon as they see the URL.
-        self.cfg.set("when_ready", self._ready)
+    def run(self) -> None:
+        """Serve until SIGTERM or Ctrl-C (SIGINT); then every worker stops
+        accepting, finishes the requests in flight (GRACEFUL_SECONDS at
+        most) and exits, and so does this call."""
+        server = Granian("clientbase.wsgi:application", interface=Interfaces.WSGI, **self.options)
+        server.on_startup(self._announce_when_listening)
+        server.serve()
 
-    def _ready(self, server) -> None:
+    def _announce_when_listening(self) -> None:
+        # Print the banner once a worker listens: whoever reads our output (a
+        # person, a test, a script) may connect as soon as they see the URL.
+        # On Linux each worker binds its own socket (SO_REUSEPORT, so that the
+        # kernel spreads connections over the workers), after this hook runs:
+        # wait for one to accept a connection.
+        threading.Thread(target=self._ready, daemon=True).start()
+
+    def _ready(self) -> None:
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.options["address"], self.options["address"])
+        deadline = time.monotonic() + READY_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((host, self.options["port"]), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
         for line in self.banner:
             print(line, flush=True)
 
-    def load(self):
-        from clientbase.wsgi import application
-
-        return application
-
 
 class Command(BaseCommand):
-    help = ("Serve clientbase with gunicorn: migrates, collects static files and, with "
+    help = ("Serve clientbase with granian: migrates, collects static files and, with "
             "--demo, loads the demo data the first time.")
     requires_system_checks = []  # `check` runs as part of migrate anyway
 
@@ -60,9 +84,10 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true",
                             help="Load the demo data unless it is already there.")
         parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
-                            help="Worker processes (default 2, or WEB_CONCURRENCY).")
+                            help="Worker processes (default 2, or WEB_CONCURRENCY): one a core.")
         parser.add_argument("--threads", type=int, default=4,
-                            help="Threads per worker (default 4).")
+                            help="Python threads per worker that run requests (default 4): while one "
+                                 "waits on the database, another runs.")
         parser.add_argument("--no-jobs-worker", dest="jobs_worker", action="store_false",
                             help="Do not start the background-jobs worker (with TASKS_BACKEND=db, the "
                                  "default, `clientbase worker` must then run elsewhere).")
@@ -92,28 +117,30 @@ class Command(BaseCommand):
                   f"(shop /, back office /admin/, API docs /api/v1/docs) — Ctrl-C stops it.", *banner, ""]
 
         # The workers are forked from this process: they must not share its
-        # database connections.
+        # database connections, nor its connection pool (DATABASE_POOL) and
+        # the pool's threads; each opens its own.
         connections.close_all()
+        for connection in connections.all(initialized_only=True):
+            if connection.alias in getattr(connection, "_connection_pools", {}):
+                connection.close_pool()
         sys.stdout.flush()
         worker = start_jobs_worker(verbosity) if jobs_worker else None
         try:
-            self._serve(f"{shown_host}:{port}", workers=workers, threads=threads, verbosity=verbosity,
-                        banner=banner)
+            self._serve(host, port, workers=workers, threads=threads, verbosity=verbosity, banner=banner)
         finally:
             stop_jobs_worker(worker)
 
-    def _serve(self, bind: str, *, workers: int, threads: int, verbosity: int, banner: list[str]) -> None:
+    def _serve(self, host: str, port: int, *, workers: int, threads: int, verbosity: int,
+               banner: list[str]) -> None:
         ClientbaseServer(
             {
-                "bind": bind,
+                "address": host,
+                "port": port,
                 "workers": workers,
-                "threads": threads,
-                "worker_class": "gthread" if threads > 1 else "sync",
-                "accesslog": "-" if verbosity >= 2 else None,
-                "errorlog": "-",
-                "loglevel": "info" if verbosity >= 2 else "warning",
-                "proc_name": "clientbase",
-                "graceful_timeout": 10,
+                "blocking_threads": threads,
+                "log_access": verbosity >= 2,
+                "log_level": LogLevels.info if verbosity >= 2 else LogLevels.warning,
+                "workers_kill_timeout": GRACEFUL_SECONDS,
             },
             banner,
         ).run()
