@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 from gunicorn.app.base import BaseApplication
 
+from clientbase.ops import serving
+
 
 # How long `serve` waits, as it stops, for the jobs worker to finish its job.
 WORKER_STOP_SECONDS = 60
@@ -97,12 +99,14 @@ class Command(BaseCommand):
         sys.stdout.flush()
         worker = start_jobs_worker(verbosity) if jobs_worker else None
         try:
-            self._serve(f"{shown_host}:{port}", workers=workers, threads=threads, verbosity=verbosity,
-                        banner=banner)
+            with serving.server_options() as ops_options:
+                self._serve(f"{shown_host}:{port}", workers=workers, threads=threads, verbosity=verbosity,
+                            banner=banner, ops_options=ops_options)
         finally:
             stop_jobs_worker(worker)
 
-    def _serve(self, bind: str, *, workers: int, threads: int, verbosity: int, banner: list[str]) -> None:
+    def _serve(self, bind: str, *, workers: int, threads: int, verbosity: int, banner: list[str],
+               ops_options: dict) -> None:
         ClientbaseServer(
             {
                 "bind": bind,
@@ -113,7 +117,9 @@ class Command(BaseCommand):
                 "errorlog": "-",
                 "loglevel": "info" if verbosity >= 2 else "warning",
                 "proc_name": "clientbase",
-                "graceful_timeout": 10,
+                # graceful_timeout (requests in flight finish after SIGTERM), and
+                # the metrics hook with METRICS on: clientbase.ops.serving.
+                **ops_options,
             },
             banner,
         ).run()
