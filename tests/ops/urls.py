@@ -3,23 +3,31 @@ a request that takes its time, for the graceful-shutdown test, and a view
 that fails, for the 500 answer."""
 
 import os
+import re
 import time
 from pathlib import Path
 
 from django.http import HttpRequest, HttpResponse
 
-from clientbase.urls import urlpatterns as clientbase_urlpatterns
 from django.urls import path
+
+from clientbase.urls import urlpatterns as clientbase_urlpatterns
 
 SLOW_BODY_BYTES = 256 * 1024
 
 
 def slow(request: HttpRequest) -> HttpResponse:
-    """Marks (in the file SLOW_MARKER names) that it has started, then takes
-    `seconds` (default 3) to answer SLOW_BODY_BYTES bytes."""
-    if marker := os.environ.get("SLOW_MARKER"):
-        Path(marker).write_text(str(os.getpid()))
-    time.sleep(float(request.GET.get("seconds", "3")))
+    """Writes `<name>.started` (its process id) in the folder SLOW_DIR names,
+    then answers SLOW_BODY_BYTES bytes once `<name>.release` is there (at most
+    two minutes later): the test decides how long the request is in flight."""
+    name = request.GET.get("name", "")
+    if not re.fullmatch(r"[a-z0-9]{1,20}", name):
+        return HttpResponse("name: a-z0-9\n", status=400)
+    folder = Path(os.environ["SLOW_DIR"])
+    (folder / f"{name}.started").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 120
+    while not (folder / f"{name}.release").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     return HttpResponse(b"x" * SLOW_BODY_BYTES, content_type="application/octet-stream")
 
 

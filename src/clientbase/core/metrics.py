@@ -48,9 +48,9 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     """Count one answered request and its latency (nothing when metrics are off)."""
     if not settings.METRICS:
         return
-    made = made()
-    made.requests.labels(method, route, str(status)).inc()
-    made.latency.labels(method, route).observe(seconds)
+    found = made()
+    found.requests.labels(method, route, str(status)).inc()
+    found.latency.labels(method, route).observe(seconds)
 
 
 def timed_resolver(function):

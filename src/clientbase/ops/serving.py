@@ -1,8 +1,10 @@
 """What `clientbase serve` adds to its gunicorn settings for operations: the
-graceful timeout, and with METRICS on, a metrics directory its workers share."""
+graceful shutdown (its timeout, and workers that stop listening at once),
+and with METRICS on, a metrics directory its workers share."""
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +23,31 @@ def _child_exit(server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+def _stop_listening_on_sigterm(worker) -> None:
+    """gunicorn's post_worker_init hook. On SIGTERM the master closes its
+    listening sockets, but each worker holds them open too while it finishes
+    its requests, so new connections would still be queued (and reset once it
+    exits). Here a worker closes them as soon as it starts stopping, so they
+    are refused and a load balancer moves on at once. The closing runs in the
+    worker's own loop (threaded workers), never inside the signal handler,
+    where it could pull a socket from under an accept."""
+    queue = getattr(worker, "method_queue", None)
+    if queue is None:
+        return  # not the threaded worker: gunicorn's own behaviour
+    graceful = worker.handle_exit
+
+    def close_listeners() -> None:
+        worker.set_accept_enabled(False)
+        for listener in worker.sockets:
+            listener.close()
+
+    def handle_exit(sig, frame) -> None:
+        graceful(sig, frame)
+        queue.defer(close_listeners)
+
+    signal.signal(signal.SIGTERM, handle_exit)
+
+
 @contextmanager
 def server_options() -> Iterator[dict]:
     """gunicorn settings to add, for the time the server runs. With METRICS
@@ -28,7 +55,7 @@ def server_options() -> Iterator[dict]:
     made for the workers' metric files (before they fork, so each inherits it)
     and removed afterwards; one given by the operator is used as it is (it
     should be emptied before each start)."""
-    options = {"graceful_timeout": settings.GRACEFUL_TIMEOUT}
+    options = {"graceful_timeout": settings.GRACEFUL_TIMEOUT, "post_worker_init": _stop_listening_on_sigterm}
     if not settings.METRICS:
         yield options
         return
