@@ -26,7 +26,7 @@ def request_id_of(request: HttpRequest) -> str:
     """The id this request goes by: the X-Request-ID it came with when that
     is sane (a load balancer's or the caller's, so that their logs and ours
     meet), else a new one."""
-    sent = request.headers.get(REQUEST_ID_HEADER, "")
+    sent = request.META.get("HTTP_X_REQUEST_ID", "")
     return sent if _SANE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
 
 
@@ -66,10 +66,11 @@ class RequestMiddleware:
             seconds = time.perf_counter() - started
             method = request.method if request.method in _METHODS else "OTHER"
             route = _route(request)
-            log.info("%s %s %s", method, request.path[:MAX_LOGGED_PATH], response.status_code, extra={
-                "method": method, "path": request.path[:MAX_LOGGED_PATH], "route": route,
-                "status": response.status_code, "duration_ms": round(seconds * 1000, 2),
-                "account_id": _account_id(request)})
+            if log.isEnabledFor(logging.INFO):
+                path = request.path[:MAX_LOGGED_PATH]
+                log.info("%s %s %s", method, path, response.status_code, extra={
+                    "method": method, "path": path, "route": route, "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 2), "account_id": _account_id(request)})
             metrics.observe_request(method, route, response.status_code, seconds)
             return response
         finally:
