@@ -16,16 +16,11 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.core.test_cli import free_port
 from tests.ops.urls import SLOW_BODY_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 GRACEFUL_TIMEOUT = 30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 from gunicorn.app.base import BaseApplication
 
-from clientbase.ops import serving
+from clientbase.cli import serving
 
 
 # How long `serve` waits, as it stops, for the jobs worker to finish its job.
@@ -118,7 +118,7 @@ class Command(BaseCommand):
                 "loglevel": "info" if verbosity >= 2 else "warning",
                 "proc_name": "clientbase",
                 # graceful_timeout (requests in flight finish after SIGTERM), and
-                # the metrics hook with METRICS on: clientbase.ops.serving.
+                # the metrics hook with METRICS on: clientbase.cli.serving.
                 **ops_options,
             },
             banner,
