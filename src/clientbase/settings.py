@@ -40,6 +40,15 @@ IMPORT_BACKGROUND_ROWS  files with more data rows run as a background job (defau
 HTTPS          1 when the site is served over HTTPS only: secure cookies, SSL
                redirect and HSTS (one year) default on; see the README's
                "Production" for the proxy header and the other HSTS switches
+LOG_FORMAT     `json` (the default: one JSON object a line on stderr, with the
+               request id) or `text`; LOG_LEVEL (WARNING) for everything but
+               the request log; LOG_REQUESTS (on): one line per request
+METRICS        1 turns on Prometheus metrics at /metrics (default off: 404);
+               METRICS_TOKEN, when set, must come as `Authorization: Bearer
+               <token>`; METRICS_ALLOWED_NETWORKS, comma-separated addresses
+               or networks (e.g. 10.0.0.0/8), limits who may scrape
+GRACEFUL_TIMEOUT  seconds `serve` lets requests in flight finish after
+               SIGTERM before it stops its workers anyway (default 10)
 """
 
 import os
@@ -193,6 +202,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id, the request's log line and metrics (clientbase.ops).
+    "clientbase.ops.middleware.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -393,11 +404,26 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = WORK_DIR / "mail"
 
+# Operations (clientbase.ops, docs/scaling.md "Operations"): logs, metrics, shutdown.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "clientbase.core.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler",  # stderr
+                             "formatter": "text" if LOG_FORMAT == "text" else "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {"clientbase.requests": {"level": "INFO" if _env_bool("LOG_REQUESTS", True) else "WARNING"}},
 }
+METRICS = _env_bool("METRICS")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+METRICS_ALLOWED_NETWORKS = [n.strip() for n in os.environ.get("METRICS_ALLOWED_NETWORKS", "").split(",")
+                            if n.strip()]
+# Probes and scrapers ask the instance itself, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+GRACEFUL_TIMEOUT = int(os.environ.get("GRACEFUL_TIMEOUT", "10"))
 
 from clientbase.backoffice.unfold_settings import UNFOLD  # noqa: E402,F401

@@ -26,6 +26,7 @@ from django.db import connection
 from django.utils import timezone
 
 from clientbase.catalog.models import Market, Product, Variant
+from clientbase.core import metrics
 from clientbase.core.currencies import quantize
 from clientbase.core.moments import aware
 from clientbase.customers.models import Contact
@@ -223,6 +224,7 @@ def _place_row(row: PriceRow, *, for_sku: str, variant_id: UUID, product_key: st
     return row
 
 
+@metrics.timed_resolver
 def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decimal, market: Market,
                    currency: str, at: datetime | None = None,
                    quantities: Mapping[str, Decimal] | None = None) -> dict[str, Resolution]:

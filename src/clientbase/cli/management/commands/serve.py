@@ -20,12 +20,11 @@ from granian import Granian
 from granian.constants import Interfaces
 from granian.log import LogLevels
 
+from clientbase.cli import serving
+
 
 # How long `serve` waits, as it stops, for the jobs worker to finish its job.
 WORKER_STOP_SECONDS = 60
-# How long a web worker may take, as `serve` stops, to finish the requests in
-# flight (it accepts no new connection meanwhile) before it is killed.
-GRACEFUL_SECONDS = 10
 # How long the banner waits for a worker to listen (it is printed anyway then).
 READY_SECONDS = 120
 
@@ -44,7 +43,7 @@ class ClientbaseServer:
 
     def run(self) -> None:
         """Serve until SIGTERM or Ctrl-C (SIGINT); then every worker stops
-        accepting, finishes the requests in flight (GRACEFUL_SECONDS at
+        accepting, finishes the requests in flight (GRACEFUL_TIMEOUT at
         most) and exits, and so does this call."""
         server = Granian("clientbase.wsgi:application", interface=Interfaces.WSGI, **self.options)
         server.on_startup(self._announce_when_listening)
@@ -126,12 +125,14 @@ class Command(BaseCommand):
         sys.stdout.flush()
         worker = start_jobs_worker(verbosity) if jobs_worker else None
         try:
-            self._serve(host, port, workers=workers, threads=threads, verbosity=verbosity, banner=banner)
+            with serving.server_options() as ops_options:
+                self._serve(host, port, workers=workers, threads=threads, verbosity=verbosity,
+                            banner=banner, ops_options=ops_options)
         finally:
             stop_jobs_worker(worker)
 
     def _serve(self, host: str, port: int, *, workers: int, threads: int, verbosity: int,
-               banner: list[str]) -> None:
+               banner: list[str], ops_options: dict) -> None:
         ClientbaseServer(
             {
                 "address": host,
@@ -140,7 +141,9 @@ class Command(BaseCommand):
                 "blocking_threads": threads,
                 "log_access": verbosity >= 2,
                 "log_level": LogLevels.info if verbosity >= 2 else LogLevels.warning,
-                "workers_kill_timeout": GRACEFUL_SECONDS,
+                # How long requests in flight may take to finish after
+                # SIGTERM (GRACEFUL_TIMEOUT): clientbase.cli.serving.
+                **ops_options,
             },
             banner,
         ).run()
