@@ -151,7 +151,11 @@ def cached_many(keys: Iterable[str], deps: Sequence[str], load: Callable[[list[s
         return result
     # The versions as they were BEFORE loading: a write committing while we
     # load bumps past them, so what we store is stale at once, never served.
-    current = dict(zip(version_keys, _complete(version_keys, found)))
+    try:
+        current = dict(zip(version_keys, _complete(version_keys, found)))
+    except Exception:  # noqa: BLE001
+        log.exception("cache: read failed; loading from the database")
+        return {**result, **load(missing)}
     loaded = load(missing)
     entries = {}
     for k in missing:

@@ -60,30 +60,25 @@ def _contact_changed(sender, instance: Contact, created: bool = False, **kwargs)
         bump(contact_version(instance.pk))
 
 
-def _contact_memberships(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
-    """contact.organizations / contact.customer_groups, from either side."""
-    if action not in CHANGING:
-        return
-    if not reverse:
-        bump(contact_version(instance.pk))
-    elif pk_set:
-        bump(*(contact_version(pk) for pk in pk_set))
-    else:  # organization.contact_set.clear(): who was in it is gone by post_clear
-        bump(*(contact_version(pk) for pk in sender.objects.filter(
-            **{sender._meta.get_field(instance._meta.model_name).attname: instance.pk}
-        ).values_list("contact_id", flat=True)))
+def _membership_receiver(version, member: str):
+    """An m2m_changed receiver that bumps `version(id)` for every row of
+    the `member` column (contact_id, account_id) whose links changed, from
+    either side of the relation."""
 
+    def receiver(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+        if action not in CHANGING:
+            return
+        if not reverse:
+            ids = [instance.pk]
+        elif pk_set:
+            ids = pk_set
+        else:  # cleared from the other side: who was linked is known at pre_clear only
+            other = next(f.attname for f in sender._meta.concrete_fields
+                         if f.is_relation and f.attname != member)
+            ids = sender.objects.filter(**{other: instance.pk}).values_list(member, flat=True)
+        bump(*(version(pk) for pk in ids))
 
-def _account_roles(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
-    if action not in CHANGING:
-        return
-    if not reverse:
-        bump(account_version(instance.pk))
-    elif pk_set:
-        bump(*(account_version(pk) for pk in pk_set))
-    else:
-        bump(*(account_version(pk) for pk in
-               sender.objects.filter(group_id=instance.pk).values_list("account_id", flat=True)))
+    return receiver
 
 
 def _role_permissions(sender, action: str, **kwargs) -> None:
@@ -102,11 +97,13 @@ def connect() -> None:
         signal.connect(_tree_changed, sender=CustomerGroup, dispatch_uid=f"{uid}group.{name}")
         signal.connect(_contact_changed, sender=Contact, dispatch_uid=f"{uid}contact.{name}")
     pre_save.connect(_grant_before, sender=Grant, dispatch_uid=f"{uid}grant.before")
+    contact_links = _membership_receiver(contact_version, "contact_id")
     for through in (Contact.organizations.through, Contact.customer_groups.through):
-        m2m_changed.connect(_contact_memberships, sender=through, dispatch_uid=f"{uid}{through.__name__}")
+        m2m_changed.connect(contact_links, sender=through, weak=False, dispatch_uid=f"{uid}{through.__name__}")
     m2m_changed.connect(_tree_changed_m2m, sender=Organization.customer_groups.through,
                         dispatch_uid=f"{uid}organization.groups")
-    m2m_changed.connect(_account_roles, sender=Account.groups.through, dispatch_uid=f"{uid}account.roles")
+    m2m_changed.connect(_membership_receiver(account_version, "account_id"), sender=Account.groups.through,
+                        weak=False, dispatch_uid=f"{uid}account.roles")
     m2m_changed.connect(_role_permissions, sender=Group.permissions.through, dispatch_uid=f"{uid}role.perms")
 
 

@@ -43,7 +43,11 @@ def account_for_token(raw: str) -> Account | None:
     account = cached_account(account_id)
     if account is None or not account.is_active:
         return None
-    if cache.add(f"token-used:{token_hash}", 1, timeout=USE_RECORDED_EVERY):
+    try:
+        first_use_this_minute = cache.add(f"token-used:{token_hash}", 1, timeout=USE_RECORDED_EVERY)
+    except Exception:  # noqa: BLE001 - recording a use never refuses a caller
+        first_use_this_minute = False
+    if first_use_this_minute:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=timezone.now())
     return account
 
