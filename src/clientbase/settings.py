@@ -19,7 +19,11 @@ SECRET_KEY     default: generated on first start and kept in
                file and restart to rotate it (sessions and signed cookies end)
 DEBUG          default: off
 ALLOWED_HOSTS  comma-separated; default: localhost names
-CACHE_URL      e.g. redis://127.0.0.1:6379/1; default: in-process memory
+CACHE_URL      e.g. redis://127.0.0.1:6379/1; default: in-process memory. With a
+               shared cache, token lookups, visibility scopes, effective groups
+               and resolved prices are cached under versioned entries
+               (clientbase.core.caching, docs/scaling.md); without one they
+               are read from the database on every request
 EMAIL_HOST     an SMTP server for the shop's mail (verification links, password
                resets), with EMAIL_PORT (587), EMAIL_HOST_USER,
                EMAIL_HOST_PASSWORD, EMAIL_USE_TLS (on) or EMAIL_USE_SSL;

@@ -3,29 +3,22 @@
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
 from ninja.utils import check_csrf
 
 from clientbase.core.errors import Forbidden
-from clientbase.customers.models import ApiToken
-from clientbase.customers.models.accounts import hash_token
+from clientbase.customers.services.principals import account_for_token
 
 
 class TokenAuth(HttpBearer):
     """`Authorization: Bearer <token>`: acts as the token's account."""
 
     def authenticate(self, request: HttpRequest, token: str):
-        found = (ApiToken.objects.active().select_related("account")
-                 .filter(token_hash=hash_token(token)).first())
-        if found is None or not found.account.is_active:
+        account = account_for_token(token)
+        if account is None:
             return None
-        # Record use at most once a minute, to keep reads from writing.
-        now = timezone.now()
-        if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
-        request.user = found.account
-        return found.account
+        request.user = account
+        return account
 
 
 class ActiveSessionAuth(SessionAuth):

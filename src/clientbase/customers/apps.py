@@ -9,7 +9,10 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from clientbase.customers import signals
         from clientbase.customers.services.roles import seed_roles
+
+        signals.connect()
 
         # Not limited to this app's signal: permissions of apps migrated after
         # customers (catalog, pricing…) must exist before roles receive them.

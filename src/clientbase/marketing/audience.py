@@ -14,6 +14,7 @@ from functools import cached_property
 from django.core.cache import cache
 from django.utils import timezone
 
+from clientbase.core import caching
 from clientbase.customers.services.memberships import memberships
 from clientbase.marketing import judging, visits as visit_cookie
 from clientbase.marketing.judging import CompiledGroup, Judgement
@@ -76,16 +77,21 @@ class Audience:
         return slot.default_html
 
 
-# How long a shopper's memberships are reused for its visitor groups (its
-# prices and promotions always read them live): the "visitor's context" the
-# rule of at most one query per request asks to cache.
+# Without a shared cache, how long a shopper's memberships are reused for its
+# visitor groups in one process (its prices and promotions always read them
+# live): the "visitor's context" the rule of at most one query per request
+# asks to cache.
 FACTS_TTL = 60
 
 
 def shopper_memberships(contact, account, keys: frozenset[str]):
-    """The shopper's memberships for judging: from the cache for FACTS_TTL
-    seconds (keyed by the contact's version, which every change of its own
-    groups or organizations moves on), else one query."""
+    """The shopper's memberships for judging. With a shared cache, from
+    `memberships`' versioned entry (exact: every change shows at once).
+    Otherwise from this process's cache for FACTS_TTL seconds (keyed by the
+    contact's version, which every change of its own groups or
+    organizations moves on), else one query."""
+    if caching.shared():
+        return memberships(contact, account, keys)
     key = "marketing:facts:{}:{}:{}:{}".format(
         account.pk, contact.pk if contact else "-", contact.version if contact else 0,
         zlib.crc32(",".join(sorted(keys)).encode()))

@@ -9,13 +9,10 @@ criterion never blocks a page.
 """
 
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import cache
-
+from clientbase.core import caching
 from clientbase.core.errors import FieldError, Invalid
 from clientbase.marketing.criteria import REGISTRY, Criterion
 from clientbase.marketing.models import Match, VisitorGroup
@@ -25,7 +22,6 @@ log = logging.getLogger("clientbase.marketing")
 
 MAX_CRITERIA = 50
 MAX_POINTS = 1000
-GENERATION_KEY = "marketing:generation"
 
 
 # --- Cleaning what is saved -------------------------------------------------
@@ -242,51 +238,27 @@ def matches(group: CompiledGroup, visitor: Visitor) -> bool:
 
 # --- The cached definitions ----------------------------------------------------------
 
+# The version (core.caching) that every marketing write moves on.
+DEFINITIONS = "marketing"
+
 
 def generation() -> int:
-    """The definitions' generation. A new one starts at a number no process
-    held before (the clock's nanoseconds), so that a cache emptied or
-    restarted never matches a copy a process kept from before."""
-    return cache.get_or_set(GENERATION_KEY, time.time_ns, timeout=None)
-
-
-# What this process last read, by generation: a shared cache (Redis) hands
-# back a copy to unpickle on every get, which for 50 groups cost more than
-# judging them.
-_LOCAL: dict[str, tuple[int, float, object]] = {}
-# Without a shared cache (no CACHE_URL: each process has its own), a write in
-# one process cannot reach another's generation: every process reads the
-# definitions again after this many seconds. With Redis a change shows at once.
-UNSHARED_TTL = 5.0
-
-
-def _shared() -> bool:
-    return "locmem" not in settings.CACHES["default"]["BACKEND"].lower()
+    """The definitions' current version (core.caching.versions)."""
+    return caching.versions([DEFINITIONS])[0]
 
 
 def cached(key: str, load):
-    """The definitions under `key` for the current generation: this
-    process's copy, else the shared cache's, else `load()` (then cached)."""
-    current, now, shared = generation(), time.monotonic(), _shared()
-    held = _LOCAL.get(key)
-    if held is not None and held[0] == current and (shared or now - held[1] < UNSHARED_TTL):
-        return held[2]
-    shared_key = f"{key}:{current}"
-    value = cache.get(shared_key) if shared else None
-    if value is None:
-        value = load()
-        if shared:
-            cache.set(shared_key, value, timeout=3600)
-    _LOCAL[key] = (current, now, value)
-    return value
+    """The definitions under `key` for the current version: this process's
+    copy, else the shared cache's, else `load()` (then cached). Without a
+    shared cache (no CACHE_URL) a write in one process cannot reach another's
+    copy: every process reads the definitions again after
+    core.caching.UNSHARED_TTL seconds. With Redis a change shows at once."""
+    return caching.held(key, [DEFINITIONS], load)
 
 
 def changed() -> None:
     """Forget the cached definitions (every marketing write calls this)."""
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
+    caching.bump_now(DEFINITIONS)
 
 
 @dataclass(frozen=True)

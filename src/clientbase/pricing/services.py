@@ -8,7 +8,8 @@ the save with its history.
 
 Resolving prices lives in `clientbase.pricing.resolver`; its entry points are
 re-exported here so that callers import every pricing operation from one
-place.
+place (`resolve_prices` and `resolve_price` through the shared cache,
+`clientbase.pricing.price_cache`).
 """
 
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.customers.models.visibility import contact_scope
 from clientbase.customers.services.groups import delete_customer_group
 from clientbase.pricing.models import PriceRow, SaleType
+from clientbase.pricing.price_cache import resolve_price, resolve_prices  # noqa: F401  (re-exported)
 from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
     Candidate,
     Ladder,
@@ -35,9 +37,7 @@ from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
     Visitor,
     effective_group_keys,
     explain_prices,
-    resolve_price,
     resolve_price_ladders,
-    resolve_prices,
     visitor_for,
 )
 

@@ -3,16 +3,19 @@
 Price rows name a contact or a customer group by its code (key), not by a
 foreign key, as imports and other systems do. So when a key changes, the rows
 follow; and a group that rows still name cannot be deleted. Likewise a
-market keeps the currencies its rows are in.
+market keeps the currencies its rows are in. And every change that can
+change a resolved price bumps its SKU's version in the price cache.
 """
 
-from django.db.models.signals import pre_delete, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
+from clientbase.core.caching import bump
 from clientbase.core.errors import Conflict
-from clientbase.catalog.models import Market
+from clientbase.catalog.models import Market, Product, Variant
 from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.pricing.models import PriceRow, SaleType
+from clientbase.pricing.price_cache import sku_version
 from clientbase.pricing.services import check_market_currencies
 
 
@@ -56,3 +59,56 @@ def delete_customer_prices(sender, instance: Contact, **kwargs) -> None:
     # A customer-specific price is meaningless without its customer.
     PriceRow.objects.filter(sale_type=SaleType.CUSTOMER,
                             sale_code__in=[c for c in (instance.key, str(instance.pk)) if c]).delete()
+
+
+# --- The price cache's versions (pricing.price_cache) -------------------------
+
+
+def _skus(variant_id=None, product_id=None) -> set[str]:
+    if variant_id:
+        return set(Variant.objects.filter(pk=variant_id).values_list("sku", flat=True))
+    if product_id:
+        return set(Variant.objects.filter(product_id=product_id).values_list("sku", flat=True))
+    return set()
+
+
+def _row_skus(row: PriceRow) -> set[str]:
+    if row.variant_id and PriceRow.variant.field.is_cached(row) and row.variant is not None:
+        return {row.variant.sku}
+    return _skus(row.variant_id, row.product_id)
+
+
+@receiver(pre_save, sender=PriceRow)
+def _price_row_before(sender, instance: PriceRow, **kwargs) -> None:
+    # An update may move the row to another variant or product.
+    if not instance._state.adding:
+        old = PriceRow.objects.filter(pk=instance.pk).values_list("variant_id", "product_id").first()
+        instance._cache_old_skus = _skus(*old) if old else set()
+
+
+@receiver(post_save, sender=PriceRow)
+@receiver(post_delete, sender=PriceRow)
+def _price_row_changed(sender, instance: PriceRow, **kwargs) -> None:
+    skus = _row_skus(instance) | getattr(instance, "_cache_old_skus", set())
+    bump(*(sku_version(sku) for sku in sorted(skus)))
+
+
+@receiver(pre_save, sender=Variant)
+def _variant_before(sender, instance: Variant, **kwargs) -> None:
+    if not instance._state.adding:
+        instance._cache_old_skus = _skus(instance.pk)
+
+
+@receiver(post_save, sender=Variant)
+@receiver(post_delete, sender=Variant)
+def _variant_changed(sender, instance: Variant, **kwargs) -> None:
+    # Created: an "unknown SKU" answer ends; renamed or moved: both SKUs change.
+    skus = {instance.sku} | getattr(instance, "_cache_old_skus", set())
+    bump(*(sku_version(sku) for sku in sorted(skus)))
+
+
+@receiver(post_save, sender=Product)
+def _product_changed(sender, instance: Product, created: bool, **kwargs) -> None:
+    # Answers carry the product's key for product-level rows.
+    if not created:
+        bump(*(sku_version(sku) for sku in sorted(_skus(product_id=instance.pk))))

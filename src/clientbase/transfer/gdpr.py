@@ -39,11 +39,13 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from clientbase.core import caching
 from clientbase.core.currencies import quantize
 from clientbase.core.errors import Conflict, Forbidden, NotFound
 from clientbase.core.models import looks_like_uuid
 from clientbase.core.permissions import require
 from clientbase.core.writes import record_actor
+from clientbase.customers.cache_names import token_version
 from clientbase.customers.models import Account, Address, ApiToken, Contact
 from clientbase.customers.models.visibility import contact_scope, organization_scope
 from clientbase.customers.services.access import lock_for_change
@@ -384,7 +386,9 @@ def erase_contact(contact: Contact, *, actor) -> Erasure:
         account._change_reason = ERASURE_REASON
         account.save()
         Account.history.filter(id=account.pk).update(email=account.email)
-        tokens = ApiToken.objects.filter(account=account, revoked_at__isnull=True).update(revoked_at=now)
+        live = ApiToken.objects.filter(account=account, revoked_at__isnull=True)
+        caching.bump(*(token_version(h) for h in live.values_list("token_hash", flat=True)))
+        tokens = live.update(revoked_at=now)
         ApiToken.objects.filter(account=account).update(name="")
         carts = Cart.objects.filter(account=account).delete()[1].get(Cart._meta.label, 0)
         _scrub_admin_log(Account, account.pk, account.email)

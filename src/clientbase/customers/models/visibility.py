@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from django.apps import apps
+from django.db import router
 from django.db.models import BooleanField, Expression, F, Q, QuerySet, TextChoices
 
+from clientbase.core import caching
 from clientbase.core.models import subtree_q
+from clientbase.customers.cache_names import ROLES, TREES, account_version
 
 
 class GrantLevel(TextChoices):
@@ -128,7 +131,8 @@ _LEVELS = {GrantLevel.VIEW: (GrantLevel.VIEW, GrantLevel.MANAGE), GrantLevel.MAN
 
 def organization_scope(account, level: str = GrantLevel.VIEW) -> OrganizationScope:
     """The organizations `account` may see (or manage), as a scope. Costs one
-    query for a scoped account, none for an administrator or anonymous."""
+    query for a scoped account (none when the shared cache holds it), none
+    for an administrator or anonymous."""
     if account is None or not account.is_authenticated or not account.is_active:
         return OrganizationScope()
     if account.sees_everything:
@@ -136,8 +140,20 @@ def organization_scope(account, level: str = GrantLevel.VIEW) -> OrganizationSco
     cache = account.__dict__.setdefault("_organization_scopes", {})
     if level in cache:
         return cache[level]
+    # Shared by the account's requests (core.caching): its grants, its roles'
+    # grants and the granted organizations' paths decide it.
+    scope = caching.cached(f"scope:{account.pk}:{level}", [account_version(account.pk), ROLES, TREES],
+                           lambda: _load_scope(account, level))
+    cache[level] = scope
+    return scope
+
+
+def _load_scope(account, level: str) -> OrganizationScope:
+    Grant = _model("Grant")
     grants = (
-        _model("Grant").objects.filter(Q(account=account) | Q(role__in=account.groups.all()))
+        # From the primary: what is cached must not come from a lagging replica.
+        Grant._default_manager.db_manager(router.db_for_write(Grant))
+        .filter(Q(account=account) | Q(role__in=account.groups.all()))
         .filter(level__in=_LEVELS[GrantLevel(level)])
         .values_list("organization_id", "organization__path", "include_descendants")
     )
@@ -151,9 +167,7 @@ def organization_scope(account, level: str = GrantLevel.VIEW) -> OrganizationSco
     for path in subtrees:
         if not kept or not path.startswith(kept[-1]):
             kept.append(path)
-    scope = OrganizationScope(subtree_paths=tuple(kept), single_ids=tuple(singles))
-    cache[level] = scope
-    return scope
+    return OrganizationScope(subtree_paths=tuple(kept), single_ids=tuple(singles))
 
 
 def contact_scope(account, level: str = GrantLevel.VIEW) -> ContactScope:

@@ -23,9 +23,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from clientbase.core import caching
 from clientbase.core.batches import RowOutcome, RowStatus, by_refs, insert_values, record_history, update_rows
 from clientbase.core.errors import DomainError, FieldError, Forbidden
 from clientbase.core.permissions import require
+from clientbase.customers.cache_names import contact_version
 from clientbase.customers.models import Contact, CustomerGroup, GrantLevel, Organization
 from clientbase.customers.services.access import is_unrestricted
 from clientbase.customers.services.contacts import check_stays_managed
@@ -214,4 +216,5 @@ class _ContactBatch:
             contact.version += 1
             contact.updated_at = now
         update_rows(contacts, ["version", "updated_at"])
+        caching.bump(*(contact_version(pk) for pk in touched))  # bulk statements send no signals
         record_history(Contact, contacts, actor=self.actor, update=True, memberships=snapshots)

@@ -7,11 +7,14 @@ chains that explain each; this module gives only the keys, fast, for every
 storefront request.
 """
 
+import hashlib
 from dataclasses import dataclass
 from uuid import UUID
 
 from django.db import connection
 
+from clientbase.core import caching
+from clientbase.customers.cache_names import ROLES, TREES, account_version, contact_version
 from clientbase.customers.models import Account, Contact, CustomerGroup, Organization
 
 # The length of one materialized-path segment (32 hex digits and "/"), see
@@ -64,11 +67,18 @@ def group_keys_cte() -> str:
 
 
 def effective_group_keys(contact: Contact | None) -> frozenset[str]:
-    """Keys of the contact's effective customer groups, in ONE query; empty
-    for an anonymous visitor. Same answer as
-    customers.services.groups.effective_groups, which also explains each."""
+    """Keys of the contact's effective customer groups, in ONE query (none
+    when the shared cache holds them); empty for an anonymous visitor. Same
+    answer as customers.services.groups.effective_groups, which also
+    explains each."""
     if contact is None:
         return frozenset()
+    # The contact's own memberships and the two trees decide them.
+    return caching.cached(f"groups:{contact.pk}", [contact_version(contact.pk), TREES],
+                          lambda: _effective_group_keys(contact))
+
+
+def _effective_group_keys(contact: Contact) -> frozenset[str]:
     with connection.cursor() as cursor:
         cursor.execute(f"WITH RECURSIVE {group_keys_cte()} SELECT key FROM group_keys",
                        [_db(contact.pk), _db(contact.pk)])
@@ -89,9 +99,22 @@ class Memberships:
 def memberships(contact: Contact | None, account: Account | None = None,
                 organization_keys: frozenset[str] = frozenset()) -> Memberships:
     """The contact's effective group keys, its organizations' paths, the
-    account's role names and the paths of `organization_keys`: ONE query."""
+    account's role names and the paths of `organization_keys`: ONE query,
+    or none when the shared cache holds them."""
     if contact is None and account is None:
         return Memberships(paths_by_key={})
+    deps = [TREES]  # the trees: groups of organizations, paths, keys of organizations
+    if contact is not None:
+        deps.append(contact_version(contact.pk))
+    if account is not None:
+        deps += [account_version(account.pk), ROLES]
+    key = "memberships:{}:{}:{}".format(contact.pk if contact else "-", account.pk if account else "-",
+                                        hashlib.blake2b(",".join(sorted(organization_keys)).encode(), digest_size=16).hexdigest())
+    return caching.cached(key, deps, lambda: _memberships(contact, account, organization_keys))
+
+
+def _memberships(contact: Contact | None, account: Account | None,
+                 organization_keys: frozenset[str]) -> Memberships:
     org = Organization._meta.db_table
     contact_orgs = Contact.organizations.through._meta.db_table
     account_roles = Account.groups.through._meta.db_table

@@ -1,0 +1,147 @@
+"""Resolved prices kept in the shared cache (core.caching), one entry per
+visitor, market, currency, SKU and quantity.
+
+An entry holds what `resolver.resolve_prices` answered for that SKU (the
+winning row's columns, or that none applies, or that the SKU is unknown)
+and is served only while:
+- the SKU's price version (`prices:sku:<sku>`) is unchanged: any save or
+  deletion of a row on the variant or on its product, and any change of
+  the variant (created, deleted, renamed) or of its product, bumps it
+  (pricing.signals);
+- for a contact, its own version (its memberships, its key, which is its
+  customer sale code) and the trees' generation are unchanged (what decides
+  its effective groups, see customers.cache_names);
+- the next validity boundary of any row of the SKU in that market and
+  currency (a row starting or ending) has not come: an entry never outlives
+  the moment its answer changes by itself.
+
+The key names the contact: two contacts never share an entry, even in the
+same groups (a customer price may apply to one of them). Anonymous visitors
+share theirs. A resolve at an explicit moment (`at`) is never cached.
+"""
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from clientbase.catalog.models import Market, Variant
+from clientbase.core import caching
+from clientbase.customers.cache_names import TREES, contact_version
+from clientbase.customers.models import Contact
+from clientbase.pricing import resolver
+from clientbase.pricing.models import PriceRow
+from clientbase.pricing.resolver import RESOLVED_FIELDS, Resolution, _place_row
+
+_NAMES = [PriceRow._meta.get_field(name).attname for name in RESOLVED_FIELDS]
+
+
+def sku_version(sku: str) -> str:
+    """The version of every price answer for one SKU."""
+    return f"prices:sku:{sku}"
+
+
+def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decimal, market: Market,
+                   currency: str, at: datetime | None = None,
+                   quantities: Mapping[str, Decimal] | None = None) -> dict[str, Resolution]:
+    """`resolver.resolve_prices`' answer, from the shared cache for the SKUs
+    it holds and one query (plus one for validity boundaries) for the
+    others."""
+    if at is not None or not caching.usable():
+        return resolver.resolve_prices(skus, contact=contact, quantity=quantity, market=market,
+                                       currency=currency, at=at, quantities=quantities)
+    quantities = quantities or {}
+    wanted = {sku: Decimal(quantities.get(sku, quantity)) for sku in dict.fromkeys(skus)}
+    who = contact.pk if contact is not None else "-"
+    sku_of = {f"price:{who}:{market.pk}:{currency}:{sku}:{amount.normalize()}": sku
+              for sku, amount in wanted.items()}
+    deps = [contact_version(contact.pk), TREES] if contact is not None else []
+
+    def load(keys: list[str]) -> dict[str, tuple]:
+        now = timezone.now()
+        missing = [sku_of[k] for k in keys]
+        found = resolver.resolve_prices(missing, contact=contact, quantity=quantity, market=market,
+                                        currency=currency, at=now,
+                                        quantities={sku: wanted[sku] for sku in missing})
+        ends = _boundaries(missing, market, currency, now)
+        return {k: _stored(found[sku_of[k]], ends.get(sku_of[k])) for k in keys}
+
+    entries = caching.cached_many(sku_of, deps, load, key_deps=lambda k: [sku_version(sku_of[k])],
+                                  until=lambda entry: entry[3])
+    answers = {sku_of[k]: _answer(sku_of[k], currency, market, entry) for k, entry in entries.items()}
+    return {sku: answers[sku] for sku in skus}
+
+
+def resolve_price(sku: str, *, contact: Contact | None, quantity: Decimal = Decimal(1),
+                  market: Market, currency: str | None = None, at: datetime | None = None,
+                  explain: bool = False) -> Resolution:
+    """`resolver.resolve_price`, through this cache unless explained."""
+    if explain:
+        return resolver.resolve_price(sku, contact=contact, quantity=quantity, market=market,
+                                      currency=currency, at=at, explain=True)
+    currency = currency or market.default_currency
+    return resolve_prices([sku], contact=contact, quantity=quantity, market=market,
+                          currency=currency, at=at)[sku]
+
+
+def _stored(resolution: Resolution, ends: datetime | None) -> tuple:
+    """(variant id, product key, winning row's columns or None, end as a timestamp or None)."""
+    row = resolution.price
+    values = tuple(getattr(row, name) for name in _NAMES) if row is not None else None
+    product_key = row.product.key if row is not None and row.product_id else None
+    return (resolution.variant_id, product_key, values, ends.timestamp() if ends else None)
+
+
+def _answer(sku: str, currency: str, market: Market, entry: tuple) -> Resolution:
+    variant_id, product_key, values, _ = entry
+    resolution = Resolution(sku=sku, currency=currency, variant_id=variant_id)
+    if values is not None:
+        row = PriceRow.from_db(connection.alias, _NAMES, list(values))
+        resolution.price = _place_row(row, for_sku=sku, variant_id=variant_id, product_key=product_key,
+                                      market=market)
+    return resolution
+
+
+def _boundaries(skus: list[str], market: Market, currency: str, now: datetime) -> dict[str, datetime]:
+    """Each SKU's next moment (after `now`) at which one of its rows, or its
+    product's, in this market and currency starts or stops applying; SKUs
+    without one are absent. One query."""
+    price, variant = PriceRow._meta, Variant._meta
+    column = {name: price.get_field(name).column for name in
+              ("variant", "product", "market", "currency", "valid_from", "valid_until")}
+    sku_column, variant_product = variant.get_field("sku").column, variant.get_field("product").column
+    marks = ", ".join(["%s"] * len(skus))
+    half = (f"SELECT v.{sku_column}, p.{column['valid_from']}, p.{column['valid_until']} "
+            f"FROM {variant.db_table} v CROSS JOIN {price.db_table} p "
+            f"WHERE v.{sku_column} IN ({marks}) AND p.{{link}} "
+            f"AND p.{column['market']} = %s AND p.{column['currency']} = %s "
+            f"AND (p.{column['valid_from']} > %s OR p.{column['valid_until']} > %s)")
+    sql = " UNION ALL ".join([half.format(link=f"{column['variant']} = v.id"),
+                              half.format(link=f"{column['product']} = v.{variant_product}")])
+    moment = connection.ops.adapt_datetimefield_value(now)
+    params = [*skus, resolver._db(market.pk), currency, moment, moment] * 2
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    convert = _datetime_loader()
+    ends: dict[str, datetime] = {}
+    for sku, *moments in found:
+        for value in map(convert, moments):
+            if value is not None and value > now and (sku not in ends or value < ends[sku]):
+                ends[sku] = value
+    return ends
+
+
+def _datetime_loader():
+    f = PriceRow._meta.get_field("valid_from")
+    col = f.get_col(PriceRow._meta.db_table)
+    converters = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
+
+    def load(value):
+        for convert in converters:
+            value = convert(value, col, connection)
+        return value
+
+    return load
