@@ -189,6 +189,8 @@ def test_migrations_run_on_the_primary_only(mirror_replica):
     ('UPDATE "t" SET x = 1', True),
     ('DELETE FROM "t"', True),
     ("WITH moved AS (UPDATE t SET x = 1 RETURNING id) SELECT * FROM moved", True),
+    ('WITH wanted AS (SELECT id, updated_at FROM "v") SELECT * FROM wanted', False),
+    ("WITH w AS (SELECT id FROM t) SELECT * FROM w FOR UPDATE", True),
     ("TRUNCATE t", True),
 ])
 def test_what_counts_as_a_write(sql, writes):

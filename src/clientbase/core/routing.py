@@ -33,6 +33,7 @@ primary for that window.
 """
 
 import random
+import re
 import threading
 import time
 from collections import deque
@@ -62,11 +63,12 @@ PRIMARY_MODELS = frozenset({
 PIN_COOKIE = "clientbase_primary"
 _PIN_SALT = "clientbase.core.routing"
 # Statements that only read; anything else on the primary counts as a write
-# (including WITH, which may hide an INSERT: a false alarm only costs a
-# primary read).
+# (a false alarm only costs primary reads). A WITH query (the resolver's)
+# reads unless one of its parts changes rows.
 _READ_ONLY_STARTS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "SHOW", "EXPLAIN",
                      "VALUES")
 _LOCKING = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+_CHANGING = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
 
 
 def replica_aliases() -> list[str]:
@@ -120,7 +122,10 @@ def is_write(sql: str) -> bool:
     """Whether `sql` may change data or take row locks on the primary."""
     if not isinstance(sql, str):
         return True
-    if not sql.lstrip()[:9].upper().startswith(_READ_ONLY_STARTS):
+    head = sql.lstrip()[:9].upper()
+    if head.startswith("WITH"):
+        return _CHANGING.search(sql) is not None or any(lock in sql for lock in _LOCKING)
+    if not head.startswith(_READ_ONLY_STARTS):
         return True
     # Django writes its locking clauses in capitals, as does the raw SQL here.
     return any(lock in sql for lock in _LOCKING)
