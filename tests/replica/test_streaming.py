@@ -1,14 +1,17 @@
 """Against a real streaming standby of the test server (tests/replica/conftest.py):
 reads that may go to a replica do, and nobody reads their own change back stale."""
 
+import time
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from clientbase.core import routing
 from clientbase.customers.models import ApiToken, Contact, Grant, Role
 from clientbase.customers.services.accounts import issue_token
 from tests.conftest import make_account
@@ -41,6 +44,13 @@ def replica_selects(alias: str, call):
     return result, [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(("SELECT", "WITH"))]
 
 
+def health_report() -> str:
+    """What the router knew of the replica (for a failure's message)."""
+    now = time.monotonic()
+    return (f"caught up {[(a, round(now - t, 2)) for a, t in routing.health._caught_up.items()]} s ago, "
+            f"samples {[(round(now - t, 2), lsn) for t, lsn in routing.health._samples]}")
+
+
 @pytest.fixture
 def eu_contact(world):
     contact = Contact.objects.create(first_name="Erin", last_name="Eu", email="erin@example.com", key="ERIN")
@@ -67,7 +77,7 @@ def test_a_reader_that_did_not_write_is_served_by_the_standby(streaming_replica,
     # then the standby answered, with the replicated row
     assert response.status_code == 200
     assert [c["key"] for c in response.json()["items"]] == ["ERIN"]
-    assert any("customers_contact" in sql for sql in selects)
+    assert any("customers_contact" in sql for sql in selects), health_report()
 
 
 def test_a_shopper_s_own_profile_change_is_never_read_back_stale(streaming_replica, world):
@@ -108,6 +118,8 @@ def test_a_token_client_s_own_change_is_never_read_back_stale(streaming_replica,
         assert changed.status_code == 200, changed.content
         read = bearer(raw).get(url)
         assert read.json()["last_name"] == f"Name{round_}", f"round {round_}: stale contact"
+    # the pin that did it is the account's key in the shared cache (Redis)
+    assert cache.get(routing._pin_key(csr.pk)) is not None
 
 
 def test_staff_who_change_a_price_resolve_the_new_one(streaming_replica, price):
@@ -131,4 +143,4 @@ def test_staff_who_change_a_price_resolve_the_new_one(streaming_replica, price):
     resolved, selects = replica_selects(streaming_replica,
                                         lambda: bearer(other).get("/api/v1/prices/resolve", resolve))
     assert Decimal(resolved.json()["unit_price"]) == Decimal("20.00") + ROUNDS - 1
-    assert any("pricing_pricerow" in sql for sql in selects)
+    assert any("pricing_pricerow" in sql for sql in selects), health_report()

@@ -32,6 +32,7 @@ every commit older than the window, and a client that wrote stays on the
 primary for that window.
 """
 
+import math
 import random
 import re
 import threading
@@ -180,14 +181,14 @@ def _cookie_pinned(request: HttpRequest | None) -> bool:
 def pin_client(request: HttpRequest, response: HttpResponse | None, scope: _ReadScope) -> None:
     """After a writing request: its client and acting account read the
     primary for REPLICA_PIN_SECONDS."""
-    window = pin_seconds()
+    window = math.ceil(pin_seconds())
     accounts = set(scope.pinned_accounts)
     if (account := _acting_account(scope)) is not None:
         accounts.add(account.pk)
     if accounts:
         caches["default"].set_many({_pin_key(pk): 1 for pk in accounts}, timeout=window)
     if response is not None:
-        response.set_signed_cookie(PIN_COOKIE, "1", salt=_PIN_SALT, max_age=int(window) + 1,
+        response.set_signed_cookie(PIN_COOKIE, "1", salt=_PIN_SALT, max_age=window,
                                    httponly=True, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE)
 
 
