@@ -32,6 +32,7 @@ every commit older than the window, and a client that wrote stays on the
 primary for that window.
 """
 
+import functools
 import math
 import random
 import re
@@ -42,6 +43,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
@@ -86,6 +88,7 @@ class _ReadScope:
     """What the router knows about the request being served."""
 
     request: HttpRequest | None
+    primary: Any = None  # this thread's connection to the primary (Django keeps one per thread)
     wrote: bool = False
     cookie_pinned: bool = False
     primary_depth: int = 0
@@ -143,10 +146,11 @@ def _note_writes(execute, sql, params, many, context):
 def read_scope(request: HttpRequest | None) -> Iterator[_ReadScope]:
     """Serve `request`'s reads by the rules above; answers the scope (whether
     the request wrote). The middleware opens one per request."""
-    scope = _ReadScope(request=request, cookie_pinned=_cookie_pinned(request))
+    primary = connections[DEFAULT_DB_ALIAS]
+    scope = _ReadScope(request=request, primary=primary, cookie_pinned=_cookie_pinned(request))
     token = _scope.set(scope)
     try:
-        with connections[DEFAULT_DB_ALIAS].execute_wrapper(_note_writes):
+        with primary.execute_wrapper(_note_writes):
             yield scope
     finally:
         _scope.reset(token)
@@ -279,14 +283,19 @@ def _choose_replica(scope: _ReadScope) -> str:
     return scope.replica
 
 
+@functools.cache
+def _primary_model(model) -> bool:
+    return model._meta.label_lower in PRIMARY_MODELS
+
+
 class ReadReplicaRouter:
     """Django's database router for DATABASE_REPLICA_URLS (rules above)."""
 
     def db_for_read(self, model, **hints) -> str:
         scope = _scope.get()
-        if (scope is None or not replica_aliases() or model._meta.label_lower in PRIMARY_MODELS
-                or scope.wrote or scope.cookie_pinned or scope.primary_depth
-                or connections[DEFAULT_DB_ALIAS].in_atomic_block or _account_pinned(scope)):
+        if (scope is None or scope.wrote or scope.cookie_pinned or scope.primary_depth
+                or not replica_aliases() or _primary_model(model)
+                or scope.primary.in_atomic_block or _account_pinned(scope)):
             return DEFAULT_DB_ALIAS
         return _choose_replica(scope)
 
