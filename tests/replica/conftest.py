@@ -138,24 +138,38 @@ def _start_standby(primary: dict) -> tuple[int, Path, Path]:
             standby_port = _free_port()
             data = Path(tempfile.mkdtemp(prefix="clientbase-replica-"))
             conf = _standby_settings(cursor, standby_port, data)
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres", "postgres")
-    data.chmod(0o700)
-    _as_postgres(str(bindir / "pg_basebackup"), "-h", host, "-p", str(port), "-U", user, "-D", str(data),
-                 "-X", "stream", "-c", "fast", "-R")
-    (data / "postgresql.conf").write_text(conf)
-    (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
-    if os.geteuid() == 0:
-        for name in ("postgresql.conf", "pg_hba.conf"):
-            shutil.chown(data / name, "postgres", "postgres")
-    _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(data / "server.log"),
-                 "-w", "-t", "120", "start")
+    try:
+        if os.geteuid() == 0:
+            shutil.chown(data, "postgres", "postgres")
+        data.chmod(0o700)
+        for attempt in range(3):
+            try:
+                _as_postgres(str(bindir / "pg_basebackup"), "-h", host, "-p", str(port), "-U", user,
+                             "-D", str(data), "-X", "stream", "-c", "fast", "-R", timeout=1200)
+                break
+            except subprocess.CalledProcessError:
+                # On a shared server another test run may end every backend
+                # (pg_terminate_backend) midway; pg_basebackup empties the
+                # directory on failure, so a new attempt starts clean.
+                if attempt == 2:
+                    raise
+        (data / "postgresql.conf").write_text(conf)
+        (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+        if os.geteuid() == 0:
+            for name in ("postgresql.conf", "pg_hba.conf"):
+                shutil.chown(data / name, "postgres", "postgres")
+        _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(data / "server.log"),
+                     "-w", "-t", "600", "start")
+    except BaseException:
+        _stop_standby(data, bindir)  # whatever got that far: a half-started server, the copy
+        raise
     return standby_port, data, bindir
 
 
 def _stop_standby(data: Path, bindir: Path) -> None:
     try:
-        _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop", timeout=60)
+        if (data / "postmaster.pid").exists():
+            _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop", timeout=60)
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
