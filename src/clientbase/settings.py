@@ -24,6 +24,15 @@ CACHE_URL      e.g. redis://127.0.0.1:6379/1; default: in-process memory. With a
                and resolved prices are cached under versioned entries
                (clientbase.core.caching, docs/scaling.md); without one they
                are read from the database on every request
+DATABASE_REPLICA_URLS  comma-separated URLs of PostgreSQL read replicas (streaming
+               standbys of DATABASE_URL), aliases `replica_1`, `replica_2`, ...:
+               reads while serving a request go to one of them, except what must
+               be read on the primary (clientbase.core.routing; docs/scaling.md).
+               Needs CACHE_URL (a client that wrote is pinned to the primary by a
+               key in the shared cache). Default: none, everything on DATABASE_URL.
+REPLICA_PIN_SECONDS  how long a client that wrote reads the primary, and the
+               largest lag a replica may have and still be read (default 10)
+REPLICA_CHECK_SECONDS  how often each process checks a replica's lag (default 1)
 EMAIL_HOST     an SMTP server for the shop's mail (verification links, password
                resets), with EMAIL_PORT (587), EMAIL_HOST_USER,
                EMAIL_HOST_PASSWORD, EMAIL_USE_TLS (on) or EMAIL_USE_SSL;
@@ -262,6 +271,42 @@ if pool := database_pool(os.environ.get("DATABASE_POOL", ""), DATABASES["default
 if test_name := os.environ.get("TEST_DATABASE_NAME"):
     # Lets parallel test runs on one PostgreSQL server keep apart.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = test_name
+
+
+
+def replica_databases(urls: str, primary: dict) -> dict[str, dict]:
+    """The DATABASES entries (`replica_1`, ...) for DATABASE_REPLICA_URLS.
+
+    A replica is a streaming standby of the primary: the same databases, so a
+    test run reads the primary's test database through it (TEST MIRROR) and
+    creates nothing there."""
+    replicas = {}
+    for number, url in enumerate((u.strip() for u in urls.split(",") if u.strip()), start=1):
+        replica = dj_database_url.parse(url, conn_max_age=primary.get("CONN_MAX_AGE", 0))
+        if replica["ENGINE"] != "django.db.backends.postgresql" or primary["ENGINE"] != replica["ENGINE"]:
+            raise ImproperlyConfigured("DATABASE_REPLICA_URLS: read replicas need PostgreSQL, "
+                                       "for DATABASE_URL and every replica.")
+        # A replica that does not answer is skipped (core.routing) after this, not waited for.
+        replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+        replica["TEST"] = {"MIRROR": "default"}
+        replicas[f"replica_{number}"] = replica
+    return replicas
+
+
+# Read replicas (clientbase.core.routing): off unless DATABASE_REPLICA_URLS is set.
+DATABASES.update(replica_databases(os.environ.get("DATABASE_REPLICA_URLS", ""), DATABASES["default"]))
+DATABASE_REPLICAS = [alias for alias in DATABASES if alias.startswith("replica_")]
+REPLICA_PIN_SECONDS = float(os.environ.get("REPLICA_PIN_SECONDS", "10"))
+REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "1"))
+DATABASE_ROUTERS = ["clientbase.core.routing.ReadReplicaRouter"]
+if DATABASE_REPLICAS and not os.environ.get("CACHE_URL"):
+    raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs CACHE_URL: a client that wrote reads the "
+                               "primary for a while, and every app process must know it.")
+# Installed always (without replicas both answer "the primary" at once), so
+# that tests can turn replicas on; outermost but for static files, so that
+# the session saved on the way out counts as the request's write.
+MIDDLEWARE.insert(MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+                  "clientbase.core.routing.ReadReplicaMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "customers.Account"

@@ -37,6 +37,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
+from clientbase.core.routing import primary_reads
+
 log = logging.getLogger("clientbase.cache")
 
 T = TypeVar("T")
@@ -156,7 +158,10 @@ def cached_many(keys: Iterable[str], deps: Sequence[str], load: Callable[[list[s
     except Exception:  # noqa: BLE001
         log.exception("cache: read failed; loading from the database")
         return {**result, **load(missing)}
-    loaded = load(missing)
+    # What is stored must be read on the primary: a lagging replica would
+    # hand back a row older than the versions it is stored under.
+    with primary_reads():
+        loaded = load(missing)
     entries = {}
     for k in missing:
         value = loaded[k]
@@ -195,7 +200,8 @@ def held(key: str, deps: Sequence[str], load: Callable[[], T]) -> T:
         entry_key = _entry_key(f"{key}:{':'.join(map(str, current))}")
         value = cache.get(entry_key)
         if value is None:
-            value = load()
+            with primary_reads():
+                value = load()
             cache.set(entry_key, value, timeout=3600)
     else:
         value = load()

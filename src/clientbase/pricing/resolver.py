@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.utils import timezone
 
 from clientbase.catalog.models import Market, Product, Variant
@@ -250,7 +250,9 @@ def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
     asked = [value for sku in unique for value in
              (sku, connection.ops.adapt_decimalfield_value(Decimal(quantities.get(sku, quantity))))]
     params = [*groups, *unique, *_market_params(market, currency), *asked, moment, moment, *codes]
-    with connection.cursor() as cursor:
+    # A replica's, when the request reads from one (core.routing); the
+    # converters above are the same for any connection to the same kind of database.
+    with connections[router.db_for_read(PriceRow)].cursor() as cursor:
         cursor.execute(_resolve_sql(len(unique)), params)
         found = cursor.fetchall()
     load = _row_loader()
@@ -364,7 +366,7 @@ def resolve_price_ladders(skus: list[str], *, contact: Contact | None, market: M
     groups, codes = _visitor_params(contact)
     moment = connection.ops.adapt_datetimefield_value(at)
     params = [*groups, *unique, *_market_params(market, currency), moment, moment, *codes]
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(PriceRow)].cursor() as cursor:
         cursor.execute(_ladder_sql(len(unique)), params)
         found = cursor.fetchall()
     load, load_quantity = _row_loader(), _min_quantity_loader()
