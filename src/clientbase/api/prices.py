@@ -9,8 +9,8 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, UUIDId, by_id_or_key, if_match, require_perm,
-    resolve_ref, set_etag,
+    IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, Shaped, UUIDId, by_id_or_key, if_match,
+    require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
@@ -23,7 +23,7 @@ router = Router(tags=["prices"])
 
 
 
-class PriceOut(Schema):
+class PriceOut(Shaped):
     id: UUID
     variant: str | None = Field(None, description="The variant's SKU, for a variant-level row.")
     product: str | None = Field(None, description="The product's key (or id), for a product-level row.")
@@ -37,22 +37,21 @@ class PriceOut(Schema):
     valid_until: datetime | None
     version: int
 
-    @staticmethod
-    def resolve_variant(row: PriceRow) -> str | None:
-        return row.sku
-
-    @staticmethod
-    def resolve_product(row: PriceRow) -> str | None:
-        return (row.product.key or str(row.product_id)) if row.product_id else None
-
-    @staticmethod
-    def resolve_market(row: PriceRow) -> str:
-        return row.market.key
-
-    @staticmethod
-    def resolve_unit_price(row: PriceRow) -> Decimal:
-        # Stored with four decimals; shown in the currency's precision.
-        return row.shown_price
+    @classmethod
+    def shape(cls, row: PriceRow | None) -> dict | None:
+        """The answer for a price row (its market, and its product for a
+        product-level row, loaded or placed by the resolver); None for None."""
+        if row is None:
+            return None
+        return {
+            "id": row.pk, "variant": row.sku,
+            "product": (row.product.key or str(row.product_id)) if row.product_id else None,
+            "market": row.market.key, "currency": row.currency, "sale_type": row.sale_type,
+            "sale_code": row.sale_code, "min_quantity": row.min_quantity,
+            # Stored with four decimals; shown in the currency's precision.
+            "unit_price": row.shown_price,
+            "valid_from": row.valid_from, "valid_until": row.valid_until, "version": row.version,
+        }
 
 
 class PriceIn(Schema):
@@ -91,7 +90,7 @@ class PriceFilters(Schema):
     cursor: str | None = Field(None, max_length=2000)
 
 
-class PricePage(Page):
+class PricePage(Page, Shaped):
     items: list[PriceOut]
 
 
@@ -107,7 +106,7 @@ class ResolveParams(Schema):
     at: datetime | None = Field(None, description="The moment to price at; default now.")
 
 
-class ResolveOut(Schema):
+class ResolveOut(Shaped):
     sku: str
     unit_price: Money
     currency: str
@@ -117,7 +116,7 @@ class ResolveOut(Schema):
     price: PriceOut
 
 
-class CandidateOut(Schema):
+class CandidateOut(Shaped):
     price: PriceOut
     applied: bool
     reason: str | None
@@ -125,7 +124,7 @@ class CandidateOut(Schema):
     level: str
 
 
-class ExplainOut(Schema):
+class ExplainOut(Shaped):
     sku: str
     unit_price: Money | None
     currency: str
@@ -147,7 +146,7 @@ class BatchIn(Schema):
     at: datetime | None = None
 
 
-class BatchItem(Schema):
+class BatchItem(Shaped):
     sku: str
     unit_price: Money | None
     currency: str
@@ -155,7 +154,7 @@ class BatchItem(Schema):
     problem: str | None = Field(None, description="unknown_sku or no_price when there is no price.")
 
 
-class BatchOut(Schema):
+class BatchOut(Shaped):
     items: list[BatchItem]
     market: str
     currency: str
@@ -190,7 +189,8 @@ def list_prices(request: HttpRequest, filters: Query[PriceFilters]):
     for name in ("currency", "sale_type", "sale_code"):
         if (value := getattr(filters, name)) is not None:
             qs = qs.filter(**{name: value})
-    return Keyset("id").page(qs, limit=filters.limit, cursor=filters.cursor)
+    page = Keyset("id").page(qs, limit=filters.limit, cursor=filters.cursor)
+    return {"items": [PriceOut.shape(row) for row in page.items], "next_cursor": page.next_cursor}
 
 
 @router.post("", response={201: PriceOut}, summary="Create a price row")
@@ -208,7 +208,7 @@ def create_price(request: HttpRequest, response: HttpResponse, payload: PriceIn)
     )
     services.create_price_row(row, actor=request.user)
     set_etag(response, row)
-    return 201, row
+    return 201, PriceOut.shape(row)
 
 
 @router.get("/resolve", response=ResolveOut, summary="What a visitor pays for a SKU")
@@ -235,7 +235,7 @@ def resolve_prices(request: HttpRequest, payload: BatchIn):
         r = resolutions[sku]
         problem = None if r.price else ("no_price" if r.known else "unknown_sku")
         items.append({"sku": sku, "unit_price": r.unit_price, "currency": currency,
-                      "price": r.price, "problem": problem})
+                      "price": PriceOut.shape(r.price), "problem": problem})
     return {"items": items, "market": market.key, "currency": currency,
             "contact": contact.pk if contact else None}
 
@@ -244,7 +244,7 @@ def resolve_prices(request: HttpRequest, payload: BatchIn):
 def get_price(request: HttpRequest, response: HttpResponse, ident: UUIDId):
     row = _get(request, ident)
     set_etag(response, row)
-    return row
+    return PriceOut.shape(row)
 
 
 @router.patch("/{ident}", response=PriceOut, summary="Change a price row")
@@ -255,7 +255,7 @@ def update_price(request: HttpRequest, response: HttpResponse, ident: UUIDId, pa
     row = services.update_price_row(_get(request, ident), changes=changes,
                                     actor=request.user, expected_version=if_match(request))
     set_etag(response, row)
-    return row
+    return PriceOut.shape(row)
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a price row")
@@ -290,11 +290,11 @@ def _resolve_one(request: HttpRequest, params: ResolveParams, *, explain: bool) 
         raise NotFound(detail=f"No variant with SKU '{params.sku}'.", code="unknown_sku")
     body = {"sku": params.sku, "unit_price": resolution.unit_price, "currency": currency,
             "quantity": params.quantity, "market": market.key,
-            "contact": contact.pk if contact else None, "price": resolution.price}
+            "contact": contact.pk if contact else None, "price": PriceOut.shape(resolution.price)}
     if explain:
         body["groups"] = sorted(resolution.group_keys)
         body["candidates"] = [
-            {"price": c.row, "applied": c.applied, "reason": c.reason or None, "code": c.code or None,
+            {"price": PriceOut.shape(c.row), "applied": c.applied, "reason": c.reason or None, "code": c.code or None,
              "level": c.level} for c in services.shown_candidates(resolution.candidates, request.user)
         ]
         return body
