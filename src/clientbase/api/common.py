@@ -142,13 +142,22 @@ def by_id_or_key(queryset: QuerySet, ident: str | UUID, *, key_field: str = "key
     Raises NotFound (404) when there is none: an object the caller may not see
     is indistinguishable from one that does not exist.
     """
-    label = label or queryset.model._meta.verbose_name
-    ident = str(ident).strip()
-    lookup = {"pk": ident} if looks_like_uuid(ident) else {key_field: ident}
-    obj = queryset.filter(**lookup).first()
+    obj = by_id_or_key_query(queryset, ident, key_field=key_field).first()
     if obj is None:
-        raise NotFound(detail=f"No {label} '{ident}'.", code="not_found")
+        raise not_found(queryset, ident, label=label)
     return obj
+
+
+def by_id_or_key_query(queryset: QuerySet, ident: str | UUID, *, key_field: str = "key") -> QuerySet:
+    """`queryset` narrowed to the object whose id or key is `ident` (by_id_or_key's lookup)."""
+    ident = str(ident).strip()
+    return queryset.filter(**({"pk": ident} if looks_like_uuid(ident) else {key_field: ident}))
+
+
+def not_found(queryset: QuerySet, ident: str | UUID, *, label: str | None = None) -> NotFound:
+    """by_id_or_key's 404 for `ident` in `queryset`."""
+    label = label or queryset.model._meta.verbose_name
+    return NotFound(detail=f"No {label} '{str(ident).strip()}'.", code="not_found")
 
 
 def resolve_refs(queryset: QuerySet, idents: Iterable[str | UUID], field: str, *,

@@ -4,13 +4,14 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from django.db.models import Subquery
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, Shaped, UUIDId, by_id_or_key, if_match,
-    require_perm, resolve_ref, set_etag,
+    IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, Shaped, UUIDId, by_id_or_key, by_id_or_key_query,
+    if_match, not_found, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
@@ -171,8 +172,9 @@ def _get(request: HttpRequest, ident: str) -> PriceRow:
     return by_id_or_key(_rows(request), ident, label="price row")
 
 
-def _market(request: HttpRequest, ident: str, field: str = "market") -> Market:
-    return resolve_ref(Market.objects.visible_to(request.user), ident, field)
+def _market(markets, ident: str, field: str = "market") -> Market:
+    """The market `ident` names among `markets` (visible_to); 422 on `field` for none."""
+    return resolve_ref(markets, ident, field)
 
 
 @router.get("", response=PricePage, summary="List price rows")
@@ -201,7 +203,7 @@ def create_price(request: HttpRequest, response: HttpResponse, payload: PriceIn)
     row = PriceRow(
         variant=resolve_ref(Variant.objects.visible_to(request.user), payload.variant, "variant", key_field="sku"),
         product=resolve_ref(Product.objects.visible_to(request.user), payload.product, "product"),
-        market=_market(request, payload.market), currency=payload.currency or "",
+        market=_market(Market.objects.visible_to(request.user), payload.market), currency=payload.currency or "",
         sale_type=payload.sale_type, sale_code=payload.sale_code,
         min_quantity=payload.min_quantity, unit_price=payload.unit_price,
         valid_from=payload.valid_from, valid_until=payload.valid_until,
@@ -266,16 +268,29 @@ def delete_price(request: HttpRequest, ident: UUIDId):
 
 def _context(request: HttpRequest, market_ident: str, currency: str | None,
              contact_ident: str | None) -> tuple[Market, str, Contact | None]:
-    market = _market(request, market_ident)
+    """The market, the currency and the contact (None: anonymous) to price
+    for, in one query: the contact's id and key, all the resolver needs of
+    it, come along with the market. Refusals in the order of the checks: an
+    unknown market or currency (422), the permission to see contacts (403),
+    a contact the caller cannot see (404)."""
+    markets = Market.objects.visible_to(request.user)
+    if contact_ident:
+        # Staff may price only for contacts they may see; others answer 404.
+        contacts = by_id_or_key_query(Contact.objects.visible_to(request.user), contact_ident).order_by()
+        markets = markets.annotate(contact_pk=Subquery(contacts.values("pk")[:1]),
+                                   contact_key=Subquery(contacts.values("key")[:1]))
+    market = _market(markets, market_ident)
     currency = (currency or market.default_currency).upper()
     if currency not in market.currencies:
         raise Invalid.on("currency", f"Market {market.key} sells in {', '.join(market.currencies)}, "
                                      f"not {currency}.")
     contact = None
     if contact_ident:
-        # Staff may price only for contacts they may see; others answer 404.
         require_perm(request, "customers.view_contact")
-        contact = by_id_or_key(Contact.objects.visible_to(request.user), contact_ident, label="contact")
+        if market.contact_pk is None:
+            raise not_found(Contact.objects.none(), contact_ident, label="contact")
+        # Its other fields deferred: loaded from the database if ever read.
+        contact = Contact.from_db(market._state.db, ["id", "key"], [market.contact_pk, market.contact_key])
     return market, currency, contact
 
 
