@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
@@ -76,15 +76,23 @@ class ContactOut(Shaped):
         see, for the others do not exist for it."""
         shaped = {name: getattr(contact, name) for name in _CONTACT_ATTRIBUTES}
         scope = organization_scope(viewer)
-        shaped["organizations"] = [o.pk for o in contact.organizations.all() if scope.contains(o.pk, o.path)]
-        shaped["customer_groups"] = [g.pk for g in contact.customer_groups.all()]
-        shaped["addresses"] = [AddressOut.shape(a) for a in contact.addresses.all()]
+        shaped["organizations"] = [o.pk for o in _related(contact, "organizations")
+                                   if scope.contains(o.pk, o.path)]
+        shaped["customer_groups"] = [g.pk for g in _related(contact, "customer_groups")]
+        shaped["addresses"] = [AddressOut.shape(a) for a in _related(contact, "addresses")]
         if "account_ref" in contact.__dict__:  # annotated by for_listing
             shaped["account"] = contact.account_ref
         else:
             account = getattr(contact, "account", None)  # a missing reverse one-to-one raises AttributeError
             shaped["account"] = account.pk if account is not None else None
         return shaped
+
+
+def _related(contact: Contact, name: str) -> list:
+    """The contact's related objects `name`: the list for_listing prefetched,
+    else from the database."""
+    listed = contact.__dict__.get(f"listed_{name}")
+    return listed if listed is not None else list(getattr(contact, name).all())
 
 
 _CONTACT_ATTRIBUTES = [name for name in ContactOut.model_fields
@@ -199,12 +207,18 @@ class EffectiveGroupsOut(Schema):
 
 # --- helpers ----------------------------------------------------------------
 
+LISTED_RELATIONS = ("organizations", "customer_groups", "addresses")
+
+
 def for_listing(contacts):
     """Contacts as a list answers them (ContactOut): one query per relation
     whatever the page size. Of the account only its id is shown: join for
     that column alone rather than build an Account object per contact."""
     return contacts.annotate(account_ref=F("account__id")).prefetch_related(
-        "organizations", "customer_groups", "addresses")
+        # Into plain lists (`listed_<name>`, read by ContactOut.shape): into
+        # the related managers' caches, Django builds a manager and clones a
+        # queryset per contact and relation — half of a 50-contact page.
+        *(Prefetch(name, to_attr=f"listed_{name}") for name in LISTED_RELATIONS))
 
 
 def contact_page(page: KeysetPage, viewer) -> dict:
