@@ -98,17 +98,22 @@ def _ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def use_database(url: str, workdir: Path) -> None:
+    """Point Django (set up next) at `url`, with a bench's settings."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clientbase.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    os.environ.setdefault("CLIENTBASE_HOME", str(workdir))
+    os.environ.setdefault("AXES_ENABLED", "0")
+
+
 def run_one(args: argparse.Namespace) -> int:
     url = _database_url(args)
     if args.regenerate:
         _reset_database(url)
     else:
         _ensure_database(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clientbase.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    os.environ.setdefault("CLIENTBASE_HOME", str(args.workdir))
-    os.environ.setdefault("AXES_ENABLED", "0")
+    use_database(url, args.workdir)
 
     import django
 

@@ -35,7 +35,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench.__main__ import (
-    _ensure_database, _reset_database, _server_version, parse_args as _base_args, run_per_database,
+    _ensure_database, _reset_database, _server_version, parse_args as _base_args, use_database, run_per_database,
 )
 
 BENCH_CONTACT = "BENCH-CONTACT"
@@ -373,11 +373,7 @@ def run_one(args: argparse.Namespace) -> int:
         args.workdir.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{args.workdir / f'bench-pricing-{args.scale}.sqlite3'}"
     (_reset_database if args.regenerate else _ensure_database)(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clientbase.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
-    os.environ.setdefault("CLIENTBASE_HOME", str(args.workdir))
-    os.environ.setdefault("AXES_ENABLED", "0")
+    use_database(url, args.workdir)
 
     import django
 

@@ -104,10 +104,11 @@ def test_explain_computes_the_contact_s_effective_groups_once(admin_api, grid, u
     # given a warm process (content types and the like are cached once)
     admin_api.get("/prices/explain", sku="TS-M", market="EU", contact="C-US")
     # when
-    with django_assert_num_queries(10) as queries:
+    with django_assert_num_queries(9) as queries:
         body = admin_api.get("/prices/explain", sku="TS-M", market="EU", contact="C-US").json()
-    # then: session, account, its two permission sets, its roles; market,
-    # contact, effective groups, variant, rows (it was 11: the groups twice)
+    # then: session, account, its two permission sets, its roles; market with
+    # the contact, effective groups, variant, rows (it was 11: the groups
+    # twice; then 10: the market and the contact apart)
     assert sum("group_keys" in q["sql"] for q in queries.captured_queries) == 1
     assert body["groups"] == ["CUSTOMERS", "SILVER"]
 
@@ -120,6 +121,46 @@ def test_batch_resolve_answers_each_sku_with_its_price_or_problem(admin_api, gri
     assert items["TS-M"]["unit_price"] == "15.00"
     assert items["TS-S"]["problem"] == "no_price" and items["TS-S"]["unit_price"] is None
     assert items["NOPE"]["problem"] == "unknown_sku"
+
+
+def test_batch_resolve_finds_the_market_and_the_contact_in_one_query(admin_api, grid, gold_contact,
+                                                                      django_assert_num_queries):
+    # given a warm process
+    body = {"skus": ["TS-M", "TS-S", "NOPE"], "market": "EU", "contact": "C-GOLD"}
+    admin_api.post("/prices/resolve", body)
+    # when
+    with django_assert_num_queries(7) as queries:
+        response = admin_api.post("/prices/resolve", body)
+    # then: session, account, its two permission sets, its roles; the market
+    # with the contact; every price at once
+    assert response.status_code == 200, response.content
+    assert sum('"catalog_market"' in q["sql"] for q in queries.captured_queries) == 1
+    assert response.json()["contact"] == str(gold_contact.pk)
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    ({"market": "NOWHERE", "contact": "C-NOBODY"}, 422, "market"),
+    ({"market": "EU", "currency": "JPY", "contact": "C-NOBODY"}, 422, "currency"),
+    ({"market": "EU", "contact": "C-NOBODY"}, 404, None),
+    ({"market": "EU", "contact": "00000000-0000-4000-8000-000000000000"}, 404, None),
+])
+def test_batch_resolve_refuses_the_market_before_the_contact(admin_api, grid, body, status, field):
+    response = admin_api.post("/prices/resolve", {"skus": ["TS-M"], **body})
+    assert response.status_code == status, response.content
+    if field:
+        assert [e["field"] for e in response.json()["errors"]] == [field]
+    else:
+        assert response.json()["detail"] == f"No contact '{body['contact']}'."
+
+
+def test_a_contact_priced_by_id_gets_its_customer_price(admin_api, grid, gold_contact, price):
+    # given: a customer price named by the contact's key
+    price("TS-M", "3.00", sale_type="customer", sale_code="C-GOLD")
+    # when: the contact is named by its id
+    response = admin_api.post("/prices/resolve", {"skus": ["TS-M"], "market": "EU",
+                                                  "contact": str(gold_contact.pk)})
+    # then
+    assert response.json()["items"][0]["unit_price"] == "3.00"
 
 
 def test_batch_resolve_takes_at_most_500_skus(admin_api, grid):

@@ -18,7 +18,7 @@ from pydantic import ConfigDict, StringConstraints
 from clientbase.api.common import (
     IdOrKey, KeyStr, ListParams, Page, by_id_or_key, if_match, require_perm, resolve_refs, set_etag,
 )
-from clientbase.api.contacts import ORDERING as CONTACT_ORDERING, ContactPage, for_listing
+from clientbase.api.contacts import ORDERING as CONTACT_ORDERING, ContactPage, contact_page, for_listing
 from clientbase.api.store import OfferVerdictOut, QuoteOut
 from clientbase.core.pagination import Keyset
 from clientbase.customers.models import Contact, CustomerGroup
@@ -242,7 +242,7 @@ def segment_members(request: HttpRequest, ident: IdOrKey, params: Query[SegmentM
     segment = _get(request, Segment, ident)
     require_perm(request, "customers.view_contact")
     qs = for_listing(segment_members_of(segment, viewer=request.user))
-    return Keyset(*CONTACT_ORDERING).page(qs, limit=params.limit, cursor=params.cursor)
+    return contact_page(Keyset(*CONTACT_ORDERING).page(qs, limit=params.limit, cursor=params.cursor), request.user)
 
 
 class SegmentExportParams(Schema):

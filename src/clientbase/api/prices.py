@@ -4,13 +4,14 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from django.db.models import Subquery
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, UUIDId, by_id_or_key, if_match, require_perm,
-    resolve_ref, set_etag,
+    IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, Shaped, UUIDId, by_id_or_key, by_id_or_key_query,
+    if_match, not_found, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
@@ -23,7 +24,7 @@ router = Router(tags=["prices"])
 
 
 
-class PriceOut(Schema):
+class PriceOut(Shaped):
     id: UUID
     variant: str | None = Field(None, description="The variant's SKU, for a variant-level row.")
     product: str | None = Field(None, description="The product's key (or id), for a product-level row.")
@@ -37,22 +38,21 @@ class PriceOut(Schema):
     valid_until: datetime | None
     version: int
 
-    @staticmethod
-    def resolve_variant(row: PriceRow) -> str | None:
-        return row.sku
-
-    @staticmethod
-    def resolve_product(row: PriceRow) -> str | None:
-        return (row.product.key or str(row.product_id)) if row.product_id else None
-
-    @staticmethod
-    def resolve_market(row: PriceRow) -> str:
-        return row.market.key
-
-    @staticmethod
-    def resolve_unit_price(row: PriceRow) -> Decimal:
-        # Stored with four decimals; shown in the currency's precision.
-        return row.shown_price
+    @classmethod
+    def shape(cls, row: PriceRow | None) -> dict | None:
+        """The answer for a price row (its market, and its product for a
+        product-level row, loaded or placed by the resolver); None for None."""
+        if row is None:
+            return None
+        return {
+            "id": row.pk, "variant": row.sku,
+            "product": (row.product.key or str(row.product_id)) if row.product_id else None,
+            "market": row.market.key, "currency": row.currency, "sale_type": row.sale_type,
+            "sale_code": row.sale_code, "min_quantity": row.min_quantity,
+            # Stored with four decimals; shown in the currency's precision.
+            "unit_price": row.shown_price,
+            "valid_from": row.valid_from, "valid_until": row.valid_until, "version": row.version,
+        }
 
 
 class PriceIn(Schema):
@@ -91,7 +91,7 @@ class PriceFilters(Schema):
     cursor: str | None = Field(None, max_length=2000)
 
 
-class PricePage(Page):
+class PricePage(Page, Shaped):
     items: list[PriceOut]
 
 
@@ -107,7 +107,7 @@ class ResolveParams(Schema):
     at: datetime | None = Field(None, description="The moment to price at; default now.")
 
 
-class ResolveOut(Schema):
+class ResolveOut(Shaped):
     sku: str
     unit_price: Money
     currency: str
@@ -117,7 +117,7 @@ class ResolveOut(Schema):
     price: PriceOut
 
 
-class CandidateOut(Schema):
+class CandidateOut(Shaped):
     price: PriceOut
     applied: bool
     reason: str | None
@@ -125,7 +125,7 @@ class CandidateOut(Schema):
     level: str
 
 
-class ExplainOut(Schema):
+class ExplainOut(Shaped):
     sku: str
     unit_price: Money | None
     currency: str
@@ -147,7 +147,7 @@ class BatchIn(Schema):
     at: datetime | None = None
 
 
-class BatchItem(Schema):
+class BatchItem(Shaped):
     sku: str
     unit_price: Money | None
     currency: str
@@ -155,7 +155,7 @@ class BatchItem(Schema):
     problem: str | None = Field(None, description="unknown_sku or no_price when there is no price.")
 
 
-class BatchOut(Schema):
+class BatchOut(Shaped):
     items: list[BatchItem]
     market: str
     currency: str
@@ -172,8 +172,9 @@ def _get(request: HttpRequest, ident: str) -> PriceRow:
     return by_id_or_key(_rows(request), ident, label="price row")
 
 
-def _market(request: HttpRequest, ident: str, field: str = "market") -> Market:
-    return resolve_ref(Market.objects.visible_to(request.user), ident, field)
+def _market(markets, ident: str, field: str = "market") -> Market:
+    """The market `ident` names among `markets` (visible_to); 422 on `field` for none."""
+    return resolve_ref(markets, ident, field)
 
 
 @router.get("", response=PricePage, summary="List price rows")
@@ -190,7 +191,8 @@ def list_prices(request: HttpRequest, filters: Query[PriceFilters]):
     for name in ("currency", "sale_type", "sale_code"):
         if (value := getattr(filters, name)) is not None:
             qs = qs.filter(**{name: value})
-    return Keyset("id").page(qs, limit=filters.limit, cursor=filters.cursor)
+    page = Keyset("id").page(qs, limit=filters.limit, cursor=filters.cursor)
+    return {"items": [PriceOut.shape(row) for row in page.items], "next_cursor": page.next_cursor}
 
 
 @router.post("", response={201: PriceOut}, summary="Create a price row")
@@ -201,14 +203,14 @@ def create_price(request: HttpRequest, response: HttpResponse, payload: PriceIn)
     row = PriceRow(
         variant=resolve_ref(Variant.objects.visible_to(request.user), payload.variant, "variant", key_field="sku"),
         product=resolve_ref(Product.objects.visible_to(request.user), payload.product, "product"),
-        market=_market(request, payload.market), currency=payload.currency or "",
+        market=_market(Market.objects.visible_to(request.user), payload.market), currency=payload.currency or "",
         sale_type=payload.sale_type, sale_code=payload.sale_code,
         min_quantity=payload.min_quantity, unit_price=payload.unit_price,
         valid_from=payload.valid_from, valid_until=payload.valid_until,
     )
     services.create_price_row(row, actor=request.user)
     set_etag(response, row)
-    return 201, row
+    return 201, PriceOut.shape(row)
 
 
 @router.get("/resolve", response=ResolveOut, summary="What a visitor pays for a SKU")
@@ -235,7 +237,7 @@ def resolve_prices(request: HttpRequest, payload: BatchIn):
         r = resolutions[sku]
         problem = None if r.price else ("no_price" if r.known else "unknown_sku")
         items.append({"sku": sku, "unit_price": r.unit_price, "currency": currency,
-                      "price": r.price, "problem": problem})
+                      "price": PriceOut.shape(r.price), "problem": problem})
     return {"items": items, "market": market.key, "currency": currency,
             "contact": contact.pk if contact else None}
 
@@ -244,7 +246,7 @@ def resolve_prices(request: HttpRequest, payload: BatchIn):
 def get_price(request: HttpRequest, response: HttpResponse, ident: UUIDId):
     row = _get(request, ident)
     set_etag(response, row)
-    return row
+    return PriceOut.shape(row)
 
 
 @router.patch("/{ident}", response=PriceOut, summary="Change a price row")
@@ -255,7 +257,7 @@ def update_price(request: HttpRequest, response: HttpResponse, ident: UUIDId, pa
     row = services.update_price_row(_get(request, ident), changes=changes,
                                     actor=request.user, expected_version=if_match(request))
     set_etag(response, row)
-    return row
+    return PriceOut.shape(row)
 
 
 @router.delete("/{ident}", response={204: None}, summary="Delete a price row")
@@ -266,16 +268,29 @@ def delete_price(request: HttpRequest, ident: UUIDId):
 
 def _context(request: HttpRequest, market_ident: str, currency: str | None,
              contact_ident: str | None) -> tuple[Market, str, Contact | None]:
-    market = _market(request, market_ident)
+    """The market, the currency and the contact (None: anonymous) to price
+    for, in one query: the contact's id and key, all the resolver needs of
+    it, come along with the market. Refusals in the order of the checks: an
+    unknown market or currency (422), the permission to see contacts (403),
+    a contact the caller cannot see (404)."""
+    markets = Market.objects.visible_to(request.user)
+    if contact_ident:
+        # Staff may price only for contacts they may see; others answer 404.
+        contacts = by_id_or_key_query(Contact.objects.visible_to(request.user), contact_ident).order_by()
+        markets = markets.annotate(contact_pk=Subquery(contacts.values("pk")[:1]),
+                                   contact_key=Subquery(contacts.values("key")[:1]))
+    market = _market(markets, market_ident)
     currency = (currency or market.default_currency).upper()
     if currency not in market.currencies:
         raise Invalid.on("currency", f"Market {market.key} sells in {', '.join(market.currencies)}, "
                                      f"not {currency}.")
     contact = None
     if contact_ident:
-        # Staff may price only for contacts they may see; others answer 404.
         require_perm(request, "customers.view_contact")
-        contact = by_id_or_key(Contact.objects.visible_to(request.user), contact_ident, label="contact")
+        if market.contact_pk is None:
+            raise not_found(Contact.objects.none(), contact_ident, label="contact")
+        # Its other fields deferred: loaded from the database if ever read.
+        contact = Contact.from_db(market._state.db, ["id", "key"], [market.contact_pk, market.contact_key])
     return market, currency, contact
 
 
@@ -290,11 +305,11 @@ def _resolve_one(request: HttpRequest, params: ResolveParams, *, explain: bool) 
         raise NotFound(detail=f"No variant with SKU '{params.sku}'.", code="unknown_sku")
     body = {"sku": params.sku, "unit_price": resolution.unit_price, "currency": currency,
             "quantity": params.quantity, "market": market.key,
-            "contact": contact.pk if contact else None, "price": resolution.price}
+            "contact": contact.pk if contact else None, "price": PriceOut.shape(resolution.price)}
     if explain:
         body["groups"] = sorted(resolution.group_keys)
         body["candidates"] = [
-            {"price": c.row, "applied": c.applied, "reason": c.reason or None, "code": c.code or None,
+            {"price": PriceOut.shape(c.row), "applied": c.applied, "reason": c.reason or None, "code": c.code or None,
              "level": c.level} for c in services.shown_candidates(resolution.candidates, request.user)
         ]
         return body

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from clientbase.api.auth import visitor_auth
-from clientbase.api.common import IdOrKey, Money, Page, Quantity
+from clientbase.api.common import IdOrKey, Money, Page, Quantity, Shaped
 from clientbase.marketing.audience import Request as AudienceRequest, build_audience
 from clientbase.pricing import listing
 from clientbase.shopping.services import quotes
@@ -26,12 +26,12 @@ router = Router(tags=["store"], auth=visitor_auth)
 OptionValue = str | int | float | bool
 
 
-class QuantityBreakOut(Schema):
+class QuantityBreakOut(Shaped):
     min_quantity: Quantity
     unit_price: Money
 
 
-class StoreVariantOut(Schema):
+class StoreVariantOut(Shaped):
     sku: str
     name: str
     options: dict[str, OptionValue]
@@ -42,16 +42,29 @@ class StoreVariantOut(Schema):
     quantity_breaks: list[QuantityBreakOut] = Field(
         ..., description="From each minimum quantity on, the caller's lower unit price.")
 
+    @classmethod
+    def shape(cls, variant: listing.ListedVariant) -> dict:
+        return {"sku": variant.sku, "name": variant.name, "options": variant.options,
+                "unit_price": variant.unit_price, "list_price": variant.list_price,
+                "currency": variant.currency,
+                "quantity_breaks": [QuantityBreakOut.shape(b) for b in variant.quantity_breaks]}
 
-class StoreProductOut(Schema):
+
+class StoreProductOut(Shaped):
     id: UUID
     key: str | None
     name: str
     description: str
     variants: list[StoreVariantOut]
 
+    @classmethod
+    def shape(cls, product: listing.ListedProduct) -> dict:
+        return {"id": product.id, "key": product.key, "name": product.name,
+                "description": product.description,
+                "variants": [StoreVariantOut.shape(v) for v in product.variants]}
 
-class StoreProductPage(Page):
+
+class StoreProductPage(Page, Shaped):
     items: list[StoreProductOut]
     market: str
     currency: str
@@ -78,7 +91,7 @@ def list_store_products(request: HttpRequest, params: Query[StoreParams]):
     storefront = listing.storefront_market(params.market, params.currency)
     page = listing.list_products(contact=listing.shopper_contact(request.user), storefront=storefront,
                                  q=params.q, limit=params.limit, cursor=params.cursor)
-    return {"items": page.items, "next_cursor": page.next_cursor,
+    return {"items": [StoreProductOut.shape(p) for p in page.items], "next_cursor": page.next_cursor,
             "market": storefront.market.key, "currency": storefront.currency}
 
 
@@ -86,7 +99,8 @@ def list_store_products(request: HttpRequest, params: Query[StoreParams]):
             summary="A product on sale by key or id, at the caller's prices", openapi_extra=STORE_SECURITY)
 def get_store_product(request: HttpRequest, ident: IdOrKey, params: Query[StoreProductParams]):
     storefront = listing.storefront_market(params.market, params.currency)
-    return listing.get_product(ident, contact=listing.shopper_contact(request.user), storefront=storefront)
+    return StoreProductOut.shape(
+        listing.get_product(ident, contact=listing.shopper_contact(request.user), storefront=storefront))
 
 
 # --- quotes: the price with the caller's promotions ---------------------------------------

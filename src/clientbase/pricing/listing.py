@@ -11,8 +11,8 @@ come from the one resolver, in batches: a page of products costs a fixed
 number of queries however many products and variants it holds —
 
     the page of products, their variants on sale, the visitor's price
-    ladders (one query for every SKU), and, for a contact, the list prices
-    (the anonymous visitor's ladders: one more query).
+    ladders (one query for every SKU, which for a contact also answers the
+    list prices: the anonymous visitor's).
 
 A variant without a price for the visitor stays in the list, marked
 unavailable (`unit_price` None): hiding it would make a product's sizes
@@ -240,23 +240,24 @@ def get_product(ident: str, *, contact: Contact | None, storefront: Storefront,
 def price_products(products: list[Product], *, contact: Contact | None, storefront: Storefront,
                    at: datetime | None = None) -> list[ListedProduct]:
     """The products (their variants prefetched `on_sale`) priced for
-    `contact`: one query for the visitor's ladders, one more for the list
-    prices when the visitor is a contact — whatever the number of SKUs."""
+    `contact`: one query for the visitor's ladders and, for a contact, the
+    list prices — whatever the number of SKUs."""
     at = at or timezone.now()
     skus = [v.sku for p in products for v in p.on_sale]
     market, currency = storefront.market, storefront.currency
-    ladders = resolve_price_ladders(skus, contact=contact, market=market, currency=currency, at=at)
-    if contact is None:
-        listed = ladders
-    else:
-        listed = resolve_price_ladders(skus, contact=None, market=market, currency=currency, at=at)
-    return [ListedProduct(p, [_listed(v, ladders[v.sku], listed[v.sku], currency) for v in p.on_sale])
+    # For a contact, the list prices (the anonymous visitor's) come along in
+    # the same query.
+    ladders = resolve_price_ladders(skus, contact=contact, market=market, currency=currency, at=at,
+                                    anonymous_at=None if contact is None else ONE)
+    return [ListedProduct(p, [_listed(v, ladders[v.sku], currency, anonymous=contact is None)
+                              for v in p.on_sale])
             for p in products]
 
 
-def _listed(variant: Variant, ladder: Ladder, anonymous: Ladder, currency: str) -> ListedVariant:
+def _listed(variant: Variant, ladder: Ladder, currency: str, *, anonymous: bool) -> ListedVariant:
+    unit_price = ladder.unit_price_at(ONE)
     return ListedVariant(
-        variant=variant, currency=currency,
-        unit_price=ladder.unit_price_at(ONE), list_price=anonymous.unit_price_at(ONE),
+        variant=variant, currency=currency, unit_price=unit_price,
+        list_price=unit_price if anonymous else ladder.anonymous_unit_price,
         quantity_breaks=[QuantityBreak(q, price) for q, price in ladder.breaks(after=ONE)],
     )

@@ -126,17 +126,31 @@ def _row_loader():
     return load
 
 
-def _candidates_sql(sku_count: int) -> str:
-    """SQL defining `wanted` (the variants of the SKUs bound as parameters)
-    and `candidates` (their rows in the market and currency bound three times
-    next: a variant's own rows, or its product's when it has none there),
-    each row with the SKU it is for (`for_sku`)."""
+def _sku_count(skus: list[str]) -> int | None:
+    """How the SKUs are bound (`_sku_params`): None on PostgreSQL, as ONE
+    array parameter, whatever their number: one statement text for any
+    number of SKUs, with few enough parameters (psycopg caches the parse of a
+    statement of at most 50) — bound one by one, the resolver's 4 kB
+    statement was parsed again on every call. Elsewhere their number, one
+    parameter each."""
+    return None if connection.vendor == "postgresql" else len(skus)
+
+
+def _sku_params(skus: list[str], sku_count: int | None) -> list:
+    return [skus] if sku_count is None else skus
+
+
+def _candidates_sql(sku_count: int | None) -> str:
+    """SQL defining `wanted` (the variants of the SKUs bound as parameters,
+    `_sku_params`) and `candidates` (their rows in the market and currency
+    bound three times next: a variant's own rows, or its product's when it
+    has none there), each row with the SKU it is for (`for_sku`)."""
     price = PriceRow._meta.db_table
     variant = Variant._meta.db_table
-    skus = ", ".join(["%s"] * sku_count)
+    skus = "= ANY(%s)" if sku_count is None else f"IN ({', '.join(['%s'] * sku_count)})"
     return f"""
       wanted(variant_id, sku, product_id) AS (
-        SELECT id, sku, product_id FROM {variant} WHERE sku IN ({skus})
+        SELECT id, sku, product_id FROM {variant} WHERE sku {skus}
       ),
       candidates AS (
         -- The variant's own rows in this market and currency ...
@@ -151,15 +165,20 @@ def _candidates_sql(sku_count: int) -> str:
       )"""
 
 
-# A candidate row applies to the visitor at the moment bound twice, whose
-# customer sale codes (key, id) are bound next; the quantity is judged apart.
-_APPLIES_SQL = f"""
+def _applies_sql(group_keys: str = "group_keys") -> str:
+    """SQL: a candidate row applies to the visitor at the moment bound twice,
+    whose customer sale codes (key, id) are bound next and whose effective
+    group keys are the table `group_keys`; the quantity is judged apart."""
+    return f"""
            (valid_from IS NULL OR valid_from <= %s)
            AND (valid_until IS NULL OR valid_until > %s)
            AND (sale_type = '{SaleType.ALL_CUSTOMERS.value}'
                 OR (sale_type = '{SaleType.CUSTOMER.value}' AND sale_code IN (%s, %s))
                 OR (sale_type = '{SaleType.CUSTOMER_GROUP.value}'
-                    AND sale_code IN (SELECT key FROM group_keys)))"""
+                    AND sale_code IN (SELECT key FROM {group_keys})))"""
+
+
+_APPLIES_SQL = _applies_sql()
 
 
 def _rank_sql(alias: str = "") -> str:
@@ -175,13 +194,17 @@ def _columns_sql() -> str:
 
 
 @lru_cache(maxsize=64)
-def _resolve_sql(sku_count: int) -> str:
+def _resolve_sql(sku_count: int | None) -> str:
     product = Product._meta.db_table
-    # Each SKU with the quantity it is priced at, bound as (sku, quantity) pairs.
-    asked = ", ".join(["(%s, %s)"] * sku_count)
+    # Each SKU with the quantity it is priced at: two arrays (SKUs,
+    # quantities) with the SKUs as one array, else (sku, quantity) pairs.
+    if sku_count is None:
+        asked = "SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS numeric[]))"
+    else:
+        asked = "VALUES " + ", ".join(["(%s, %s)"] * sku_count)
     return f"""
     WITH RECURSIVE {group_keys_cte()},{_candidates_sql(sku_count)},
-      asked(sku, quantity) AS (VALUES {asked}),
+      asked(sku, quantity) AS ({asked}),
       ranked AS (
         SELECT c.*, ROW_NUMBER() OVER (PARTITION BY for_sku ORDER BY {_rank_sql("c")}) AS place
           FROM candidates c JOIN asked a ON a.sku = c.for_sku
@@ -247,13 +270,18 @@ def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
     groups, codes = _visitor_params(contact)
     moment = connection.ops.adapt_datetimefield_value(at)
     quantities = quantities or {}
-    asked = [value for sku in unique for value in
-             (sku, connection.ops.adapt_decimalfield_value(Decimal(quantities.get(sku, quantity))))]
-    params = [*groups, *unique, *_market_params(market, currency), *asked, moment, moment, *codes]
+    asked = [connection.ops.adapt_decimalfield_value(Decimal(quantities.get(sku, quantity))) for sku in unique]
+    sku_count = _sku_count(unique)
+    if sku_count is None:
+        asked = [unique, asked]
+    else:
+        asked = [value for pair in zip(unique, asked) for value in pair]
+    params = [*groups, *_sku_params(unique, sku_count), *_market_params(market, currency), *asked,
+              moment, moment, *codes]
     # A replica's, when the request reads from one (core.routing); the
     # converters above are the same for any connection to the same kind of database.
     with connections[router.db_for_read(PriceRow)].cursor() as cursor:
-        cursor.execute(_resolve_sql(len(unique)), params)
+        cursor.execute(_resolve_sql(sku_count), params)
         found = cursor.fetchall()
     load = _row_loader()
     for for_sku, for_variant_id, for_product_key, *values in found:
@@ -269,20 +297,34 @@ def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
 # --- Price ladders: the price at every quantity ----------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Rung:
+    """The row that wins at one step of a ladder: its id and unit price, all
+    a listing shows of it. (A PriceRow per step, ~400 for a page of 24
+    products, cost more than the ladder's query.)"""
+
+    pk: UUID
+    unit_price: Decimal
+
+
 @dataclass
 class Ladder:
     """What one SKU costs a visitor at every quantity: `steps` are (quantity,
     winning row) at each minimum quantity of a row that applies to the
     visitor, ascending; the price at any quantity is the last step at or
     below it (the resolver's answer at that quantity). `variant_id` is None
-    for an unknown SKU; `steps` is empty when no row applies at all."""
+    for an unknown SKU; `steps` is empty when no row applies at all.
+    `anonymous` is the anonymous visitor's winning row at the quantity asked
+    (`resolve_price_ladders(anonymous_at=...)`), None when none applies or
+    it was not asked."""
 
     sku: str
     currency: str
     variant_id: UUID | None = None
-    steps: list[tuple[Decimal, PriceRow]] = field(default_factory=list)
+    steps: list[tuple[Decimal, Rung]] = field(default_factory=list)
+    anonymous: Rung | None = None
 
-    def price_at(self, quantity: Decimal) -> PriceRow | None:
+    def price_at(self, quantity: Decimal) -> Rung | None:
         """The winning row at `quantity`; None when no row applies there."""
         found = None
         for step_quantity, row in self.steps:
@@ -294,6 +336,10 @@ class Ladder:
     def unit_price_at(self, quantity: Decimal) -> Decimal | None:
         row = self.price_at(quantity)
         return quantize(row.unit_price, self.currency) if row else None
+
+    @property
+    def anonymous_unit_price(self) -> Decimal | None:
+        return quantize(self.anonymous.unit_price, self.currency) if self.anonymous else None
 
     def breaks(self, after: Decimal = Decimal(1)) -> list[tuple[Decimal, Decimal]]:
         """(minimum quantity, unit price) where the price, rounded to the
@@ -312,11 +358,20 @@ class Ladder:
         return found
 
 
-@lru_cache(maxsize=64)
-def _ladder_sql(sku_count: int) -> str:
-    product = Product._meta.db_table
+@lru_cache(maxsize=128)
+def _ladder_sql(sku_count: int | None, with_anonymous: bool = False) -> str:
     # Every minimum quantity of a row that applies is a step; at each, the
     # rows applying from there or below compete as in `_resolve_sql`.
+    # With the anonymous visitor's price too: the same candidates judged by
+    # the same rule for a visitor with no customer codes and no groups, at
+    # the quantity bound last.
+    anonymous = f""",
+      no_group_keys(key) AS (SELECT CAST(NULL AS TEXT) WHERE 1 = 0),
+      anonymous AS (
+        SELECT c.for_sku, c.id, c.unit_price,
+               ROW_NUMBER() OVER (PARTITION BY c.for_sku ORDER BY {_rank_sql("c")}) AS place
+          FROM candidates c WHERE {_applies_sql("no_group_keys")} AND c.min_quantity <= %s
+      )""" if with_anonymous else ""
     return f"""
     WITH RECURSIVE {group_keys_cte()},{_candidates_sql(sku_count)},
       applicable AS (
@@ -330,34 +385,40 @@ def _ladder_sql(sku_count: int) -> str:
                  PARTITION BY a.for_sku, s.step ORDER BY {_rank_sql("a")}) AS place
           FROM steps s CROSS JOIN applicable a
          WHERE a.for_sku = s.for_sku AND a.min_quantity <= s.step
-      )
-    SELECT w.sku AS for_sku, w.variant_id AS for_variant_id, pr.key AS for_product_key,
-           r.step AS step, {_columns_sql()}
+      ){anonymous}
+    SELECT w.sku AS for_sku, w.variant_id AS for_variant_id, r.step AS step, r.id, r.unit_price,
+           {"an.id, an.unit_price" if with_anonymous else "NULL, NULL"}
       FROM wanted w
       LEFT JOIN ranked r ON r.for_sku = w.sku AND r.place = 1
-      LEFT JOIN {product} pr ON pr.id = r.product_id
+      {"LEFT JOIN anonymous an ON an.for_sku = w.sku AND an.place = 1" if with_anonymous else ""}
     """
 
 
-def _min_quantity_loader():
-    """A function reading a minimum quantity as the model field would."""
-    f = PriceRow._meta.get_field("min_quantity")
+def _value_loader(name: str):
+    """A function reading a PriceRow column's database value as the model
+    field would (the database's converters, then the field's)."""
+    f = PriceRow._meta.get_field(name)
     col = f.get_col(PriceRow._meta.db_table)
     converters = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
 
-    def load(value) -> Decimal:
+    def load(value):
         for convert in converters:
             value = convert(value, col, connection)
-        return Decimal(value)
+        return value
 
     return load
 
 
 def resolve_price_ladders(skus: list[str], *, contact: Contact | None, market: Market, currency: str,
-                          at: datetime | None = None) -> dict[str, Ladder]:
+                          at: datetime | None = None,
+                          anonymous_at: Decimal | None = None) -> dict[str, Ladder]:
     """The price ladder of each SKU for a contact (None: anonymous), keyed by
     SKU: in ONE query, what `resolve_prices` would answer at every quantity
-    (a listing's unit price and its quantity breaks at once)."""
+    (a listing's unit price and its quantity breaks at once).
+
+    With `anonymous_at`, each ladder's `anonymous` is also what
+    `resolve_prices` answers an anonymous visitor at that quantity (a
+    listing's list price beside a contact's own), in the same query."""
     at = aware(at) or timezone.now()
     unique = list(dict.fromkeys(skus))
     result = {sku: Ladder(sku=sku, currency=currency) for sku in unique}
@@ -365,19 +426,26 @@ def resolve_price_ladders(skus: list[str], *, contact: Contact | None, market: M
         return result
     groups, codes = _visitor_params(contact)
     moment = connection.ops.adapt_datetimefield_value(at)
-    params = [*groups, *unique, *_market_params(market, currency), moment, moment, *codes]
+    sku_count = _sku_count(unique)
+    params = [*groups, *_sku_params(unique, sku_count), *_market_params(market, currency),
+              moment, moment, *codes]
+    if anonymous_at is not None:
+        _, anonymous_codes = _visitor_params(None)
+        params += [moment, moment, *anonymous_codes,
+                   connection.ops.adapt_decimalfield_value(Decimal(anonymous_at))]
     with connections[router.db_for_read(PriceRow)].cursor() as cursor:
-        cursor.execute(_ladder_sql(len(unique)), params)
+        cursor.execute(_ladder_sql(sku_count, anonymous_at is not None), params)
         found = cursor.fetchall()
-    load, load_quantity = _row_loader(), _min_quantity_loader()
-    for for_sku, for_variant_id, for_product_key, step, *values in found:
+    load_quantity, load_id, load_price = (_value_loader(name) for name in ("min_quantity", "id", "unit_price"))
+    for for_sku, for_variant_id, step, row_id, unit_price, anonymous_id, anonymous_price in found:
         ladder = result[for_sku]
         ladder.variant_id = _as_uuid(for_variant_id)
-        if values[0] is None:
+        if anonymous_id is not None and ladder.anonymous is None:
+            ladder.anonymous = Rung(load_id(anonymous_id), Decimal(load_price(anonymous_price)))
+        if row_id is None:
             continue  # a known SKU without any applicable row
-        row = _place_row(load(values), for_sku=for_sku, variant_id=ladder.variant_id,
-                         product_key=for_product_key, market=market)
-        ladder.steps.append((load_quantity(step), row))
+        rung = Rung(load_id(row_id), Decimal(load_price(unit_price)))
+        ladder.steps.append((Decimal(load_quantity(step)), rung))
     for ladder in result.values():
         ladder.steps.sort(key=lambda s: s[0])
     return {sku: result[sku] for sku in skus}

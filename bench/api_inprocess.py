@@ -1,0 +1,316 @@
+"""`python -m bench.api_inprocess`: the API's hot requests through the whole
+WSGI stack in one process — middleware, routing, authentication, the view,
+serialisation — without a server or a network in between.
+
+    python -m bench.api_inprocess                              # small, PostgreSQL
+    python -m bench.api_inprocess --scale medium --requests 500 --profile
+
+The database (`clientbase_bench_api_<scale>`, or a SQLite file) holds the
+visibility benchmark's organizations and contacts (bench/generate.py, with
+its scoped customer-service account) and the store benchmark's catalog
+(bench/store.py: markets, products, price rows, the Gold contact with its
+account); it is kept and reused at the same scale (`--regenerate` to build
+it again). Each account calls with a personal API token issued for the run.
+
+Cases:
+
+- `GET /api/v1/contacts/{id}` and `GET /api/v1/contacts?limit=50` for the
+  scoped customer-service account;
+- `POST /api/v1/prices/resolve`, 50 SKUs for the Gold contact, by an
+  administrator;
+- `GET /api/v1/store/products?limit=24`, anonymous and as the Gold shopper.
+
+For each: p50 and p99 over `--requests` calls after a warm-up, the number of
+queries one call runs, and with `--profile` where the time goes (cProfile
+over the same calls; the shares are of the profiled time, which cProfile
+inflates for Python-heavy parts — and for pydantic-core's serialiser, which
+it slows down many times over: time `model_dump` apart before believing it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.__main__ import (
+    _ensure_database, _reset_database, _server_version, parse_args as _base_args, use_database,
+)
+
+ADMIN_EMAIL = "bench-admin@example.com"
+RESOLVE_SKUS = 50
+
+
+@dataclass
+class Case:
+    name: str
+    method: str
+    path: str
+    token: str | None = None
+    body: dict | None = None
+    query: str = ""
+
+
+@dataclass
+class Result:
+    case: Case
+    times_ms: list[float]
+    queries: int
+    size: int
+    cpu_ms: float
+    profile: dict[str, float] = field(default_factory=dict)
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.times_ms)
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+# --- Calling the WSGI application ----------------------------------------------------
+
+
+def environ_for(case: Case) -> dict:
+    """A WSGI environ as a server would hand it over for `case`."""
+    body = json.dumps(case.body).encode() if case.body is not None else b""
+    env = {
+        "REQUEST_METHOD": case.method, "PATH_INFO": case.path, "QUERY_STRING": case.query,
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1:8000", "REMOTE_ADDR": "127.0.0.1", "HTTP_ACCEPT": "application/json",
+        "wsgi.url_scheme": "http", "wsgi.version": (1, 0), "wsgi.multithread": True,
+        "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.errors": sys.stderr,
+        "_body": body,
+    }
+    if body:
+        env["CONTENT_TYPE"] = "application/json"
+        env["CONTENT_LENGTH"] = str(len(body))
+    if case.token:
+        env["HTTP_AUTHORIZATION"] = f"Bearer {case.token}"
+    return env
+
+
+def call(app, env: dict) -> tuple[str, bytes]:
+    """One request through `app`: (status line, body)."""
+    environ = dict(env)
+    environ["wsgi.input"] = io.BytesIO(env["_body"])
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"] = status
+
+    chunks = app(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return answer["status"], body
+
+
+# --- Where the time goes -------------------------------------------------------------
+
+# (label, file fragment, function name): cumulative time of each, from the
+# profile. They nest (the view includes the resolver includes the database).
+PROFILE_POINTS = [
+    ("whole request (handler)", "django/core/handlers/base.py", "get_response"),
+    ("token lookup (TokenAuth)", "clientbase/api/auth.py", "authenticate"),
+    ("view function", None, None),  # filled per case
+    ("resolver (resolve_prices)", "clientbase/pricing/resolver.py", "resolve_prices"),
+    ("ladders (resolve_price_ladders)", "clientbase/pricing/resolver.py", "resolve_price_ladders"),
+    ("serialisation (_result_to_response)", "ninja/operation.py", "_result_to_response"),
+    ("  of which model_validate", "pydantic/main.py", "model_validate"),
+    ("  of which json.dumps", "json/__init__.py", "dumps"),
+    ("database (cursor execute)", "django/db/backends/utils.py", "_execute"),
+    ("Django ORM compile", "django/db/models/sql/compiler.py", "as_sql"),
+]
+
+
+def profile_breakdown(stats: pstats.Stats, view_name: str) -> dict[str, float]:
+    """Per PROFILE_POINTS label, its share of the whole request (0..1)."""
+    found: dict[str, float] = {}
+    for (filename, _, name), (_, _, _, cumulative, _) in stats.stats.items():
+        for label, fragment, wanted in PROFILE_POINTS:
+            if label == "view function":
+                fragment, wanted = "clientbase/api/", view_name
+            if fragment and wanted == name and fragment in filename:
+                found[label] = max(found.get(label, 0), cumulative)
+    whole = found.get("whole request (handler)") or 1
+    return {label: found.get(label, 0) / whole for label, *_ in PROFILE_POINTS}
+
+
+# --- Running ------------------------------------------------------------------------
+
+
+def measure(app, case: Case, requests: int, warmup: int, profile: bool, view_name: str,
+            dump: Path | None = None) -> Result:
+    from django.db import connection
+
+    env = environ_for(case)
+    status, body = call(app, env)
+    if not status.startswith("200"):
+        raise SystemExit(f"{case.name}: {status}: {body[:500]!r}")
+    if dump:
+        # To compare answers byte for byte between two versions of the code.
+        dump.mkdir(parents=True, exist_ok=True)
+        (dump / f"{view_name}-{len(list(dump.iterdir()))}.json").write_bytes(body)
+    for _ in range(warmup):
+        call(app, env)
+    queries = []
+
+    def count(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    # Counted around the call: the handler's request_started signal empties
+    # Django's own query log.
+    with connection.execute_wrapper(count):
+        call(app, env)
+    times = []
+    cpu_started = time.process_time()
+    for _ in range(requests):
+        started = time.perf_counter()
+        call(app, env)
+        times.append((time.perf_counter() - started) * 1000)
+    cpu_ms = (time.process_time() - cpu_started) * 1000 / requests
+    result = Result(case, times, len(queries), len(body), cpu_ms)
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(max(20, requests // 5)):
+            call(app, env)
+        profiler.disable()
+        result.profile = profile_breakdown(pstats.Stats(profiler), view_name)
+    return result
+
+
+def prepare(args: argparse.Namespace, url: str):
+    """Build (or reuse) the database; returns the cases to time."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench import generate as gen
+    from bench import store
+    from bench.generate import progress_bar
+    from bench.scales import SCALES
+    from clientbase.catalog.models import Variant
+    from clientbase.customers.models import Account, Contact
+    from clientbase.customers.services.accounts import issue_token
+
+    call_command("migrate", verbosity=0)
+    scale = SCALES[args.scale]
+    # Both generators ran to the end when the store's Gold contact exists
+    # (it comes last but for the rows); anything else starts afresh.
+    if not Contact.objects.filter(key=store.GOLD_CONTACT).exists():
+        if Contact.objects.exists():
+            connection.close()
+            _reset_database(url)
+            call_command("migrate", verbosity=0)
+        with progress_bar() as progress:
+            gen.generate(scale, progress)
+            store.generate(store.SCALES[args.scale], progress)
+    else:
+        gen.analyze()
+
+    csr = Account.objects.get(email=gen.BENCH_EMAIL)
+    admin = Account.objects.filter(email=ADMIN_EMAIL).first() or Account.objects.create_superuser(ADMIN_EMAIL)
+    gold = Account.objects.get(contact__key=store.GOLD_CONTACT)
+    tokens = {account.email: issue_token(account, actor=None, name="bench api_inprocess")[1]
+              for account in (csr, admin, gold)}
+
+    visible = Contact.objects.visible_to(csr).order_by("search_last_name", "search_first_name", "id")
+    contact = visible[visible.count() // 2]
+    skus = list(Variant.objects.on_sale().order_by("sku").values_list("sku", flat=True)[:RESOLVE_SKUS * 7:7])
+    return [
+        (Case("contact detail (scoped CSR)", "GET", f"/api/v1/contacts/{contact.pk}",
+              tokens[csr.email]), "get_contact"),
+        (Case("contacts page, limit 50 (scoped CSR)", "GET", "/api/v1/contacts", tokens[csr.email],
+              query="limit=50"), "list_contacts"),
+        (Case(f"resolve {RESOLVE_SKUS} SKUs for Gold (admin)", "POST", "/api/v1/prices/resolve",
+              tokens[admin.email], body={"skus": skus, "contact": store.GOLD_CONTACT, "market": "EU"}),
+         "resolve_prices"),
+        (Case("store listing, 24, anonymous", "GET", "/api/v1/store/products", None,
+              query="market=EU&limit=24"), "list_store_products"),
+        (Case("store listing, 24, Gold (token)", "GET", "/api/v1/store/products", tokens[gold.email],
+              query="market=EU&limit=24"), "list_store_products"),
+    ]
+
+
+def markdown(results: list[Result], title: str, facts: list[str], profile: bool) -> str:
+    lines = [f"### {title}", "", "| case | p50 ms | p99 ms | CPU ms | queries | bytes |", "|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.case.name} | {r.pct(50):.2f} | {r.pct(99):.2f} | {r.cpu_ms:.2f} | {r.queries} | {r.size:,} |")
+    if profile:
+        lines += ["", "Profile (share of the whole request, cumulative; parts nest):", "",
+                  "| case | " + " | ".join(label.strip() for label, *_ in PROFILE_POINTS[1:]) + " |",
+                  "|---" * len(PROFILE_POINTS) + "|"]
+        for r in results:
+            lines.append(f"| {r.case.name} | " + " | ".join(
+                f"{r.profile.get(label, 0) * 100:.0f} %" for label, *_ in PROFILE_POINTS[1:]) + " |")
+    lines += [""] + [f"- {fact}" for fact in facts]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.api_inprocess", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=["tiny", "small", "medium"], default="small")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--requests", type=int, default=300, help="timed requests per case")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed requests before them")
+    parser.add_argument("--profile", action="store_true", help="also profile each case (cProfile)")
+    parser.add_argument("--only", default="", help="only cases whose name contains this")
+    parser.add_argument("--regenerate", action="store_true", help="rebuild the database")
+    parser.add_argument("--output", type=Path, help="append the markdown table to this file")
+    parser.add_argument("--dump", type=Path, help="write each case's answer into this directory")
+    base = _base_args([])
+    parser.add_argument("--postgres", default=base.postgres)
+    parser.add_argument("--workdir", type=Path, default=base.workdir)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.database == "postgres":
+        url = f"{args.postgres.rstrip('/')}/clientbase_bench_api_{args.scale}"
+    else:
+        url = f"sqlite:///{args.workdir / f'bench-api-{args.scale}.sqlite3'}"
+    (_reset_database if args.regenerate else _ensure_database)(url)
+    use_database(url, args.workdir)
+    os.environ.setdefault("CONN_MAX_AGE", "600")
+
+    import django
+
+    django.setup()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+
+    from bench import report
+
+    cases = [(c, v) for c, v in prepare(args, url) if args.only in c.name]
+    app = WSGIHandler()
+    results = [measure(app, case, args.requests, args.warmup, args.profile, view, args.dump) for case, view in cases]
+
+    title = f"{report.now_utc()} — API in process, {args.scale}, {_server_version(connection)}"
+    facts = [
+        f"{args.requests} timed requests per case after {args.warmup} warm-up ones, one after another, "
+        "through django.core.handlers.wsgi.WSGIHandler (every middleware), bearer tokens; CPU ms: "
+        "this process's CPU time per request (the database's own work is not in it)",
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
+        f"at the end; Python {platform.python_version()}",
+    ]
+    text = markdown(results, title, facts, args.profile)
+    print(text)
+    if args.output:
+        with args.output.open("a") as out:
+            out.write("\n" + text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
