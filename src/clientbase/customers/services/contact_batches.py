@@ -124,8 +124,43 @@ def _address_values(address) -> tuple:
     return tuple(address[name] if isinstance(address, dict) else getattr(address, name) for name in ADDRESS_FIELDS)
 
 
+@dataclass
+class CleanedContacts:
+    """The rows of a batch as `clean_contacts` judged them: each row's cleaned
+    fields and addresses (None: leave them alone), and the errors found (an
+    empty list: none yet)."""
+
+    rows: Sequence[ContactRow]
+    fields: list[dict[str, Any]]
+    addresses: list[list[dict[str, Any]] | None]
+    errors: list[list[FieldError]]
+
+
+def clean_contacts(rows: Sequence[ContactRow]) -> CleanedContacts:
+    """Judge each row's fields and addresses by the rules of `create_contact`
+    (clean_contact_fields, clean_addresses); answers what `upsert_contacts`
+    takes as `cleaned`. It reads no database and needs no actor, so that an
+    import may clean the next batch in another thread while this one is
+    written."""
+    cleaned = CleanedContacts(rows, [], [], [])
+    for row in rows:
+        fields, errors = clean_contact_fields(row.fields)
+        errors += row.errors
+        addresses = None
+        if row.addresses is not None:
+            addresses, address_errors = clean_addresses(row.addresses)
+            # A batch replaces addresses as a whole: it names none of the existing ones.
+            errors += address_errors + [FieldError(f"addresses.{i}.id", "Unknown field.", "unknown_field")
+                                        for i, address in enumerate(row.addresses) if "id" in address]
+        cleaned.fields.append(fields)
+        cleaned.addresses.append(addresses)
+        cleaned.errors.append(errors)
+    return cleaned
+
+
 @transaction.atomic
-def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet | None = None) -> list[RowOutcome]:
+def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet | None = None,
+                    cleaned: CleanedContacts | None = None) -> list[RowOutcome]:
     """Create the contacts whose key is new (or who have none), change those
     whose key exists; answers one outcome per row, in order. A row that breaks
     a rule fails alone and changes nothing; the others are written.
@@ -140,24 +175,14 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet |
     A key may name one row of a batch: a later row with it fails. A caller
     writing a file in several batches passes `earlier_keys`, the keys the
     earlier batches wrote, so that the rule holds across them too; the keys
-    this batch writes are added to it.
+    this batch writes are added to it. `cleaned`: what `clean_contacts(rows)`
+    answered, when the caller cleaned the rows beforehand.
     """
-    outcomes: list[RowOutcome | None] = [None] * len(rows)
-    cleaned_rows: list[dict[str, Any]] = []
-    cleaned_addresses: list[list[dict[str, Any]] | None] = []
-    for index, row in enumerate(rows):
-        cleaned, errors = clean_contact_fields(row.fields)
-        errors += row.errors
-        addresses = None
-        if row.addresses is not None:
-            addresses, address_errors = clean_addresses(row.addresses)
-            # A batch replaces addresses as a whole: it names none of the existing ones.
-            errors += address_errors + [FieldError(f"addresses.{i}.id", "Unknown field.", "unknown_field")
-                                        for i, address in enumerate(row.addresses) if "id" in address]
-        cleaned_rows.append(cleaned)
-        cleaned_addresses.append(addresses)
-        if errors:
-            outcomes[index] = RowOutcome.failed(errors)
+    if cleaned is None or cleaned.rows is not rows:
+        cleaned = clean_contacts(rows)
+    cleaned_rows, cleaned_addresses = cleaned.fields, cleaned.addresses
+    outcomes: list[RowOutcome | None] = [RowOutcome.failed(errors) if errors else None
+                                         for errors in cleaned.errors]
 
     keys = {c["key"] for c in cleaned_rows if c.get("key")}
     # Every contact with one of the keys, locked: a key outside the actor's
