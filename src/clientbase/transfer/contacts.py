@@ -12,7 +12,9 @@ from typing import Any
 
 from clientbase.core.batches import RowOutcome
 from clientbase.core.errors import FieldError
-from clientbase.customers.services.contact_batches import ContactRow, upsert_contacts
+from clientbase.customers.services.contact_batches import (
+    CleanedContacts, ContactRow, clean_contacts, upsert_contacts,
+)
 from clientbase.customers.services.contacts import ADDRESS_FIELDS
 from clientbase.transfer.columns import split_keys
 from clientbase.transfer.readers import Row
@@ -92,7 +94,9 @@ class ContactsEntity:
     def __init__(self):
         self._written = SeenKeys()  # a key on two rows fails the later one, in any batch
 
-    def apply(self, rows: Sequence[Row], *, actor) -> list[tuple[Row, RowOutcome]]:
+    def prepare(self, rows: Sequence[Row]) -> tuple[list[ContactRow], CleanedContacts]:
+        """The rows as the batch service takes them, cleaned (no database:
+        run_import prepares the next batch while this one is written)."""
         batch = []
         for row in rows:
             values = row.values
@@ -102,7 +106,11 @@ class ContactsEntity:
                 fields["birth_date"] = fields["birth_date"].strip() or None  # an empty cell: none
             addresses, errors = parse_addresses(values["addresses"]) if "addresses" in values else (None, [])
             batch.append(ContactRow(fields=fields, addresses=addresses, errors=errors, **lists))
-        return list(zip(rows, upsert_contacts(batch, actor=actor, earlier_keys=self._written)))
+        return batch, clean_contacts(batch)
+
+    def apply(self, rows: Sequence[Row], *, actor, prepared=None) -> list[tuple[Row, RowOutcome]]:
+        batch, cleaned = prepared if prepared is not None else self.prepare(rows)
+        return list(zip(rows, upsert_contacts(batch, actor=actor, earlier_keys=self._written, cleaned=cleaned)))
 
     def finish(self, *, actor) -> list:
         self._written = SeenKeys()  # the file has ended: the next one starts afresh

@@ -11,6 +11,7 @@ database's own checks included — and writes nothing.
 
 import csv
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import islice
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from django.db import DatabaseError, transaction
+from django.utils import translation
 
 from clientbase.core.batches import RowOutcome, RowStatus
 from clientbase.core.errors import FieldError
@@ -76,6 +78,15 @@ class Entity(Protocol):
         """The rows still held back, once the file has ended."""
 
 
+class Preparing(Entity, Protocol):
+    """An entity that can turn a batch into its batch service's input without
+    the database (parsing, cleaning): run_import then prepares the next batch
+    in a thread while the current one is written, and passes what `prepare`
+    answered to `apply(rows, actor=…, prepared=…)`."""
+
+    def prepare(self, rows: Sequence[Row]) -> Any: ...
+
+
 class ErrorsWriter:
     """The failed rows as a CSV that can be fixed and imported again: the
     input's columns, then `error_row`, `error_column`, `error_message`
@@ -101,12 +112,47 @@ def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
-def _apply(entity: Entity, rows: list[Row], actor) -> Outcomes:
+Batch = tuple[list[Row], list[Row], Any]  # the batch's rows, its good rows, what prepare made of them
+
+
+def _prepared_batches(table: Table, entity: Entity, size: int) -> Iterator[Batch]:
+    """The table's batches; for an entity that prepares its rows, each read
+    and prepared in a thread while the caller writes the one before (the
+    driver releases the GIL while it waits for the database, so the file's
+    parsing and cleaning run beside the database's work on another core)."""
+    batches = _batches(table.rows(), size)
+    prepare = getattr(entity, "prepare", None)
+    language = translation.get_language()  # messages in the caller's language, as without the thread
+
+    def next_batch() -> Batch | None:
+        batch = next(batches, None)
+        if batch is None:
+            return None
+        good = [row for row in batch if not row.problem]
+        if prepare is None or not good:
+            return batch, good, None
+        with translation.override(language):
+            return batch, good, prepare(good)
+
+    if prepare is None:
+        while (item := next_batch()) is not None:
+            yield item
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-prepare") as pool:
+        ahead = pool.submit(next_batch)
+        while (item := ahead.result()) is not None:
+            ahead = pool.submit(next_batch)
+            yield item
+
+
+def _apply(entity: Entity, rows: list[Row], actor, prepared: Any = None) -> Outcomes:
     """The batch in a savepoint; when the database refuses it (a unique key
     taken meanwhile by another writer), row by row, so that only the row at
     fault fails."""
     try:
         with transaction.atomic():
+            if prepared is not None:
+                return entity.apply(rows, actor=actor, prepared=prepared)
             return entity.apply(rows, actor=actor)
     except DatabaseError as exc:
         if len(rows) == 1:
@@ -136,11 +182,10 @@ def run_import(table: Table, entity: Entity, *, actor, dry_run: bool = False, at
     done = 0
     whole = transaction.atomic() if dry_run or atomic else nullcontext()
     with whole:
-        for batch in _batches(table.rows(), batch_size):
+        for batch, good, prepared in _prepared_batches(table, entity, batch_size):
             bad = [(row, RowOutcome.failed([FieldError("", row.problem, "bad_row")]))
                    for row in batch if row.problem]
-            good = [row for row in batch if not row.problem]
-            _report(result, bad + (_apply(entity, good, actor) if good else []), errors)
+            _report(result, bad + (_apply(entity, good, actor, prepared) if good else []), errors)
             done += len(batch)
             progress(done)
         with transaction.atomic():

@@ -15,7 +15,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from clientbase.core import caching
-from clientbase.core.batches import RowOutcome, RowStatus, by_refs, insert_rows, insert_values, record_history, update_rows
+from clientbase.core.batches import (
+    RowOutcome, RowStatus, by_refs, insert_rows, insert_values, new_objects, record_history, reserve_ids,
+    update_rows,
+)
 from clientbase.core.errors import DomainError, FieldError, Forbidden
 from clientbase.core.permissions import require
 from clientbase.customers.cache_names import contact_version
@@ -61,7 +64,7 @@ def _permission_error(actor, perm: str) -> FieldError | None:
 
 
 def _by_key(queryset, keys: set[str]) -> dict[str, Any]:
-    return {obj.key: obj for obj in queryset.filter(key__in=keys)} if keys else {}
+    return {obj.key: obj for obj in queryset.filter(key__any_of=keys).order_by()} if keys else {}
 
 
 def _links(through, target: str, contact_ids, *, after_id: int | None = None) -> Iterator[tuple[int, Any, Any]]:
@@ -84,7 +87,10 @@ def _links(through, target: str, contact_ids, *, after_id: int | None = None) ->
     with connection.cursor() as cursor:
         if after_id is None:
             ids = [_db_id(pk, connection) for pk in contact_ids]
-            cursor.execute(select + f"{qn('contact_id')} IN ({', '.join(['%s'] * len(ids))})", ids)
+            if connection.vendor == "postgresql":  # one array, as the any_of lookup sends it
+                cursor.execute(select + f"{qn('contact_id')} = ANY(%s)", [ids])
+            else:
+                cursor.execute(select + f"{qn('contact_id')} IN ({', '.join(['%s'] * len(ids))})", ids)
         else:
             # Newer rows than `after_id` are this batch's (ids only grow), and any other writer's
             # since, which the contact ids leave out.
@@ -126,8 +132,43 @@ def _address_values(address) -> tuple:
     return tuple(address[name] if isinstance(address, dict) else getattr(address, name) for name in ADDRESS_FIELDS)
 
 
+@dataclass
+class CleanedContacts:
+    """The rows of a batch as `clean_contacts` judged them: each row's cleaned
+    fields and addresses (None: leave them alone), and the errors found (an
+    empty list: none yet)."""
+
+    rows: Sequence[ContactRow]
+    fields: list[dict[str, Any]]
+    addresses: list[list[dict[str, Any]] | None]
+    errors: list[list[FieldError]]
+
+
+def clean_contacts(rows: Sequence[ContactRow]) -> CleanedContacts:
+    """Judge each row's fields and addresses by the rules of `create_contact`
+    (clean_contact_fields, clean_addresses); answers what `upsert_contacts`
+    takes as `cleaned`. It reads no database and needs no actor, so that an
+    import may clean the next batch in another thread while this one is
+    written."""
+    cleaned = CleanedContacts(rows, [], [], [])
+    for row in rows:
+        fields, errors = clean_contact_fields(row.fields)
+        errors += row.errors
+        addresses = None
+        if row.addresses is not None:
+            addresses, address_errors = clean_addresses(row.addresses)
+            # A batch replaces addresses as a whole: it names none of the existing ones.
+            errors += address_errors + [FieldError(f"addresses.{i}.id", "Unknown field.", "unknown_field")
+                                        for i, address in enumerate(row.addresses) if "id" in address]
+        cleaned.fields.append(fields)
+        cleaned.addresses.append(addresses)
+        cleaned.errors.append(errors)
+    return cleaned
+
+
 @transaction.atomic
-def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet | None = None) -> list[RowOutcome]:
+def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet | None = None,
+                    cleaned: CleanedContacts | None = None) -> list[RowOutcome]:
     """Create the contacts whose key is new (or who have none), change those
     whose key exists; answers one outcome per row, in order. A row that breaks
     a rule fails alone and changes nothing; the others are written.
@@ -142,33 +183,23 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet |
     A key may name one row of a batch: a later row with it fails. A caller
     writing a file in several batches passes `earlier_keys`, the keys the
     earlier batches wrote, so that the rule holds across them too; the keys
-    this batch writes are added to it.
+    this batch writes are added to it. `cleaned`: what `clean_contacts(rows)`
+    answered, when the caller cleaned the rows beforehand.
     """
-    outcomes: list[RowOutcome | None] = [None] * len(rows)
-    cleaned_rows: list[dict[str, Any]] = []
-    cleaned_addresses: list[list[dict[str, Any]] | None] = []
-    for index, row in enumerate(rows):
-        cleaned, errors = clean_contact_fields(row.fields)
-        errors += row.errors
-        addresses = None
-        if row.addresses is not None:
-            addresses, address_errors = clean_addresses(row.addresses)
-            # A batch replaces addresses as a whole: it names none of the existing ones.
-            errors += address_errors + [FieldError(f"addresses.{i}.id", "Unknown field.", "unknown_field")
-                                        for i, address in enumerate(row.addresses) if "id" in address]
-        cleaned_rows.append(cleaned)
-        cleaned_addresses.append(addresses)
-        if errors:
-            outcomes[index] = RowOutcome.failed(errors)
+    if cleaned is None or cleaned.rows is not rows:
+        cleaned = clean_contacts(rows)
+    cleaned_rows, cleaned_addresses = cleaned.fields, cleaned.addresses
+    outcomes: list[RowOutcome | None] = [RowOutcome.failed(errors) if errors else None
+                                         for errors in cleaned.errors]
 
     keys = {c["key"] for c in cleaned_rows if c.get("key")}
     # Every contact with one of the keys, locked: a key outside the actor's
     # reach is a duplicate to it, as in create_contact.
     existing = _by_key(Contact.objects.select_for_update(), keys)
     manageable = set(existing) if is_unrestricted(actor) else {
-        c.key for c in Contact.objects.visible_to(actor, GrantLevel.MANAGE).filter(key__in=list(existing))}
+        c.key for c in Contact.objects.visible_to(actor, GrantLevel.MANAGE).filter(key__any_of=list(existing))}
     viewable = manageable | ({c.key for c in Contact.objects.visible_to(actor).filter(
-        key__in=[k for k in existing if k not in manageable])} if len(manageable) < len(existing) else set())
+        key__any_of=[k for k in existing if k not in manageable])} if len(manageable) < len(existing) else set())
 
     org_keys = {k for row in rows for k in row.organizations or ()}
     organizations = by_refs(Organization.objects.all() if actor is None
@@ -176,7 +207,7 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet |
     groups = by_refs(CustomerGroup.objects.all(), {k for row in rows for k in row.customer_groups or ()})
 
     emails = {c["email"] for c in cleaned_rows if c.get("email")}
-    email_owner = dict(Contact.objects.filter(email__in=emails).values_list("email", "pk")) if emails else {}
+    email_owner = dict(Contact.objects.filter(email__any_of=emails).order_by().values_list("email", "pk")) if emails else {}
 
     org_through, group_through = Contact.organizations.through, Contact.customer_groups.through
     existing_ids = [c.pk for c in existing.values()]
@@ -202,6 +233,7 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet |
     new_addresses: list[Address] = []
     replaced_addresses: list = []      # ids of addresses that new ones replace
     now = timezone.now()
+    new_contact = new_objects(Contact, len(rows))
 
     for index, (row, cleaned) in enumerate(zip(rows, cleaned_rows)):
         # A row whose fields failed is still checked for the rest: one report names every fault.
@@ -255,7 +287,7 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet |
         addresses = cleaned_addresses[index]
 
         if contact is None:
-            contact = Contact(**{"source": ContactSource.IMPORT, **cleaned})
+            contact = new_contact({"source": ContactSource.IMPORT, **cleaned})
             contact.fill_derived_fields()
             created.append(contact)
             final_orgs[contact.pk] = org_ids or set()
@@ -333,7 +365,11 @@ def _replace_memberships(through, target: str, wanted: dict[Any, set], current: 
     for contact_id in written:
         after[contact_id] = [(row_id, target_id) for target_id, row_id in current.get(contact_id, {}).items()
                              if row_id not in removed]
-    if added:
+    if added and (ids := reserve_ids(through, len(added))) is not None:
+        insert_values(through, ("id", "contact_id", target), ((i, *pair) for i, pair in zip(ids, added)))
+        for row_id, (contact_id, target_id) in zip(ids, added):
+            after[contact_id].append((row_id, target_id))
+    elif added:
         last = _last_id(through)
         insert_values(through, ("contact_id", target), added)
         for row_id, contact_id, target_id in _links(through, target, written, after_id=last):
