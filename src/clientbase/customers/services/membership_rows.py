@@ -27,7 +27,7 @@ from clientbase.core.batches import RowOutcome, RowStatus, by_refs
 from clientbase.core.errors import DomainError, FieldError, Forbidden
 from clientbase.core.permissions import require
 from clientbase.customers.models import Contact, CustomerGroup, GrantLevel, Organization
-from clientbase.customers.services.access import is_unrestricted
+from clientbase.customers.services.access import is_unrestricted, view_only
 from clientbase.customers.services.contacts import check_stays_managed
 from clientbase.customers.services.membership_batches import write_memberships
 from clientbase.customers.services.organizations import update_organization
@@ -176,7 +176,8 @@ class _ContactBatch:
         if self.permission is not None:
             return [self.permission]
         if contact.pk not in self.manageable:
-            return [FieldError("contact", f"You may view {contact} but not change it.", "forbidden")]
+            refused = view_only(contact)
+            return [FieldError("contact", refused.detail, refused.code)]
         if kind == CONTACT_ORGANIZATION and remove:
             remaining = [Organization(pk=pk, path=path) for pk, path in self.organizations[contact.pk].items()
                          if pk != target.pk]
