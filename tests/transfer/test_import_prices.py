@@ -186,3 +186,27 @@ def test_the_errors_file_imports_again_once_fixed(shop, tmp_path, run):
     assert error is None and "1 created" in out
     assert {(r.market.key, r.unit_price) for r in PriceRow.objects.filter(variant__sku="TS-L")} == {
         ("EU", 10), ("US", 11)}
+
+
+def test_new_rows_get_a_history_record_each_but_not_in_a_dry_run(shop, tmp_path, run):
+    file = price_file(tmp_path, ["TS-L", "", "EU", "", "", "", "", "5", "", ""],
+                      ["TS-L", "", "EU", "", "", "", "10", "4", "", ""])
+    records = PriceRow.history.count()
+    out, error = run("import", "prices", file, "--dry-run")
+    assert error is None and "2 created" in out and PriceRow.history.count() == records
+    out, error = run("import", "prices", file)
+    assert error is None and "2 created" in out
+    added = PriceRow.history.filter(variant__sku="TS-L")
+    assert added.count() == 2 and {r.history_type for r in added} == {"+"}
+
+
+def test_a_repeated_row_takes_the_place_of_an_earlier_one_that_failed(shop, tmp_path, run):
+    out, error = run("import", "prices", price_file(
+        tmp_path,
+        ["TS-L", "", "EU", "", "", "", "", "1.001", "", ""],  # fails: too many decimals
+        ["TS-L", "", "EU", "", "", "", "", "2", "", ""],      # so this one is the row
+        ["TS-L", "", "EU", "", "", "", "", "3", "", ""],      # and this one its duplicate
+    ))
+    assert "1 created, 0 updated, 0 unchanged, 2 failed" in out
+    assert "row 4: The same price row" in out
+    assert PriceRow.objects.get(variant__sku="TS-L").unit_price == Decimal("2")

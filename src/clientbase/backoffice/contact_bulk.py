@@ -1,16 +1,13 @@
 """Bulk actions on the contact list: add the selection to a customer group,
 remove it from one, add it to an organization — each after a confirmation
 page that says how many contacts change and names the first of them, and
-which are refused (seen but not managed) — and export the selection as CSV.
+which are refused (seen but not managed) — and export the selection, or its
+memberships, as CSV, XLSX or JSON lines (backoffice.exports).
 
 The page only translates: the preview and the write are one call of
-`customers.services.membership_batches` with the staff member; the CSV is
-`transfer.exports`' contact export (the API's field names, formula cells
-neutralised), limited to the selection.
+`customers.services.membership_batches` with the staff member.
 """
 
-import io
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,18 +16,17 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from unfold.widgets import UnfoldAdminSelectWidget
 
+from clientbase.backoffice.exports import export_actions
 from clientbase.backoffice.scopes import choices_for
 from clientbase.customers.models import Contact, CustomerGroup, Organization
 from clientbase.customers.services.membership_batches import (
     SAMPLE_SIZE, BulkOutcome, add_contacts_to_customer_group, add_contacts_to_organization,
     remove_contacts_from_customer_group,
 )
-from clientbase.transfer.exports import write_export
 
 PREVIEW = "_preview"
 CONFIRM = "_confirm"
@@ -139,20 +135,6 @@ def add_to_organization(model_admin, request: HttpRequest, queryset: QuerySet):
     return _membership_page(ORGANIZATION_ADD, model_admin, request, queryset)
 
 
-@admin.action(description="Export the selection as CSV", permissions=["view"])
-def export_csv(model_admin, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-    """The selected contacts as the contact export writes them (a file the
-    import reads back)."""
-    # Written to a temporary file, not memory: "select all" may be a large list.
-    raw = tempfile.TemporaryFile()
-    text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-    write_export("contacts", text, actor=request.user, selection=queryset)
-    text.flush()
-    text.detach()
-    raw.seek(0)
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    return FileResponse(raw, as_attachment=True, filename=f"contacts-{stamp}.csv",
-                        content_type="text/csv; charset=utf-8")
-
-
-BULK_ACTIONS = [add_to_customer_group, remove_from_customer_group, add_to_organization, export_csv]
+BULK_ACTIONS = [add_to_customer_group, remove_from_customer_group, add_to_organization,
+                *export_actions("contacts"),
+                *export_actions("memberships", what="the selection's memberships", prefix="export_memberships")]

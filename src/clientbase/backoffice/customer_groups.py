@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from clientbase.core.errors import DomainError
+from clientbase.backoffice.exports import export_actions
 from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version, read_version
 from clientbase.backoffice.group_pages import GroupPagesMixin
 from clientbase.backoffice.organizations import tree_label
@@ -44,6 +45,7 @@ class CustomerGroupAdmin(GroupPagesMixin, ScopedModelAdmin):
     autocomplete_fields = ["parent"]
     fields = ["name", "key", "parent", "description"]
     readonly_fields = ["tree_display", "members_display", "prices_display", "segments_display"]
+    actions = export_actions("customer-groups")
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))

@@ -17,6 +17,7 @@ from unfold.decorators import action
 from unfold.widgets import UnfoldAdminSelectWidget
 
 from clientbase.core.errors import DomainError
+from clientbase.backoffice.exports import export_actions
 from clientbase.backoffice.base import ScopedModelAdmin, adopt_saved, expected_version, read_version
 from clientbase.backoffice.org_page import OrganizationPanelsMixin
 from clientbase.backoffice.org_tree import OrganizationTreeMixin
@@ -64,6 +65,8 @@ class OrganizationAdmin(OrganizationTreeMixin, OrganizationPanelsMixin, ScopedMo
     list_per_page = 100
     autocomplete_fields = ["parent", "customer_groups"]
     actions_detail = ["move"]
+    actions = [*export_actions("organizations"),
+               *export_actions("memberships", what="the selection's memberships", prefix="export_memberships")]
     readonly_fields = ["id", "version", "created_at", "updated_at"]
 
     def get_fieldsets(self, request, obj=None):

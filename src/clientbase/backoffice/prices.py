@@ -26,6 +26,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from unfold.decorators import action
 
+from clientbase.backoffice.exports import export_actions
 from clientbase.backoffice.base import _pk_or_none, without_nul
 from clientbase.backoffice.price_grid import (
     contact_prices_url, explain_rows, price_grid, quantity_label, variant_preview_url,
@@ -94,6 +95,7 @@ class PriceRowAdmin(CatalogModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     actions_list = ["preview_prices"]
+    actions = export_actions("prices")
     fieldsets = [
         ("Applies to", {"fields": [("variant", "product")]}),
         ("Price", {"fields": [("market", "currency"), ("sale_type", "sale_code"),

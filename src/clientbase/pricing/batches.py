@@ -1,7 +1,8 @@
 """Price rows in batches (imports): upsert many rows by their natural
-identity, each through `create_price_row` or `update_price_row` — the same
-permission, normalisation and validation as a single write — with the
-variants, products, markets and existing rows looked up once per batch.
+identity through `create_price_rows` and `update_price_rows` — the
+permission, normalisation and validation of a single write, written in
+bulk with a history record each — with the variants, products, markets and
+existing rows looked up once per batch.
 
 A price row has no key. Its identity is what it prices, where and for whom:
 variant or product, market, currency, sale type, sale code, minimum
@@ -20,10 +21,10 @@ from django.db import models, transaction
 
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.batches import RowOutcome, RowStatus, by_refs
-from clientbase.core.errors import DomainError, FieldError
+from clientbase.core.errors import FieldError
 from clientbase.core.models import looks_like_uuid
 from clientbase.pricing.models import PriceRow, SaleType
-from clientbase.pricing.services import create_price_row, normalize_price_row, update_price_row
+from clientbase.pricing.services import create_price_rows, normalize_price_row, update_price_rows
 
 IDENTITY = ("variant_id", "product_id", "market_id", "currency", "sale_type", "sale_code", "min_quantity",
             "valid_from", "valid_until")
@@ -104,21 +105,49 @@ def upsert_price_rows(inputs: Sequence[PriceRowInput], *, actor) -> list[RowOutc
 
     existing = _existing([row for _, row in built], actor)
     seen: dict[tuple, int] = {}
-    for index, row in built:
-        key = identity(row)
-        matches = existing.get(key, [])
-        if key in seen:
-            outcomes[index] = RowOutcome.failed([FieldError(
-                "", "The same price row (variant or product, market, currency, sale type and code, minimum "
-                    "quantity, validity) is on an earlier row too.", "duplicate_row")])
-        elif len(matches) > 1:
-            outcomes[index] = RowOutcome.failed([FieldError(
-                "", f"{len(matches)} price rows have this variant or product, market, currency, sale type and "
-                    "code, minimum quantity and validity: change or delete them one by one.", "ambiguous")])
-        else:
-            outcomes[index] = _write(row, matches[0] if matches else None, actor)
-            if outcomes[index].status != RowStatus.FAILED:
+    # In rounds, so that a row whose identity an earlier row of the batch
+    # took is judged after that row's fate is known: a duplicate of a row
+    # that failed is written in its place, as one row at a time would be.
+    pending = built
+    while pending:
+        taken: set[tuple] = set()
+        creating: list[tuple[int, PriceRow]] = []
+        changing: list[tuple[int, PriceRow, PriceRow]] = []
+        later: list[tuple[int, PriceRow]] = []
+        for index, row in pending:
+            key = identity(row)
+            matches = existing.get(key, [])
+            if key in seen:
+                outcomes[index] = RowOutcome.failed([FieldError(
+                    "", "The same price row (variant or product, market, currency, sale type and code, minimum "
+                        "quantity, validity) is on an earlier row too.", "duplicate_row")])
+            elif key in taken:
+                later.append((index, row))
+            elif len(matches) > 1:
+                outcomes[index] = RowOutcome.failed([FieldError(
+                    "", f"{len(matches)} price rows have this variant or product, market, currency, sale type and "
+                        "code, minimum quantity and validity: change or delete them one by one.", "ambiguous")])
+            elif not matches:
+                taken.add(key)
+                creating.append((index, row))
+            elif matches[0].unit_price == row.unit_price:
                 seen[key] = index
+                outcomes[index] = RowOutcome(RowStatus.UNCHANGED)
+            else:
+                taken.add(key)
+                changing.append((index, row, matches[0]))
+        created = create_price_rows([row for _, row in creating], actor=actor)
+        changed = update_price_rows([(current, {"unit_price": row.unit_price}) for _, row, current in changing],
+                                    actor=actor)
+        for (index, row, *_), error, status in [
+                *((c, e, RowStatus.CREATED) for c, e in zip(creating, created)),
+                *((c, e, RowStatus.UPDATED) for c, e in zip(changing, changed))]:
+            if error is None:
+                seen[identity(row)] = index
+                outcomes[index] = RowOutcome(status)
+            else:
+                outcomes[index] = RowOutcome.from_error(error)
+        pending = later
     return outcomes
 
 
@@ -141,18 +170,3 @@ def _build(given: PriceRowInput, variants: dict, products: dict, markets: dict
                    sale_type=sale_type, sale_code=given.sale_code, min_quantity=given.min_quantity,
                    unit_price=given.unit_price, valid_from=given.valid_from, valid_until=given.valid_until)
     return row, errors
-
-
-def _write(row: PriceRow, current: PriceRow | None, actor) -> RowOutcome:
-    try:
-        with transaction.atomic():
-            if current is None:
-                create_price_row(row, actor=actor)
-                return RowOutcome(RowStatus.CREATED)
-            if current.unit_price == row.unit_price:
-                return RowOutcome(RowStatus.UNCHANGED)
-            update_price_row(current, changes={"unit_price": row.unit_price}, actor=actor)
-            return RowOutcome(RowStatus.UPDATED)
-    except DomainError as exc:
-        return RowOutcome.from_error(exc)
-

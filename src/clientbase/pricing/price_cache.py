@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
 from clientbase.catalog.models import Market, Variant
@@ -41,6 +41,19 @@ _NAMES = [PriceRow._meta.get_field(name).attname for name in RESOLVED_FIELDS]
 def sku_version(sku: str) -> str:
     """The version of every price answer for one SKU."""
     return f"prices:sku:{sku}"
+
+
+def bump_priced_by(places) -> None:
+    """After a bulk write of price rows (which sends no signals), move on the
+    versions of every SKU the rows price: `places` are (variant id, product
+    id) pairs, either may be None; a product's row prices all its variants."""
+    variant_ids = {v for v, _ in places if v}
+    product_ids = {p for v, p in places if p and not v}
+    if not (variant_ids or product_ids):
+        return
+    skus = Variant.objects.filter(
+        models.Q(pk__in=variant_ids) | models.Q(product_id__in=product_ids)).values_list("sku", flat=True)
+    caching.bump(*(sku_version(sku) for sku in sorted(set(skus))))
 
 
 def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decimal, market: Market,

@@ -12,15 +12,17 @@ place (`resolve_prices` and `resolve_price` through the shared cache,
 `clientbase.pricing.price_cache`).
 """
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 from clientbase.catalog.models import Market
 from clientbase.core.currencies import EXPONENTS, has_precision, is_currency
 from clientbase.core import writes
-from clientbase.core.errors import Conflict, FieldError, Invalid
+from clientbase.core.errors import Conflict, DomainError, FieldError, Invalid
 from clientbase.core.models import looks_like_uuid, subtree_q
 from clientbase.core.moments import aware
 from clientbase.core.permissions import require
@@ -29,6 +31,7 @@ from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.customers.models.visibility import contact_scope
 from clientbase.customers.services.groups import delete_customer_group
 from clientbase.pricing.models import PriceRow, SaleType
+from clientbase.pricing.price_cache import bump_priced_by
 from clientbase.pricing.price_cache import resolve_price, resolve_prices  # noqa: F401  (re-exported)
 from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
     Candidate,
@@ -66,11 +69,39 @@ def normalize_price_row(row: PriceRow) -> None:
     row.sale_code = (row.sale_code or "").strip()
 
 
-def validate_price_row(row: PriceRow, *, actor) -> None:
-    """Raise Invalid naming every bad field: currency of the market, price >= 0
-    with the currency's precision, validity ordered, a sale code that exists
-    — for a customer price, a contact `actor` sees (None: the system, which
-    sees all): one it cannot see answers like one that does not exist."""
+@dataclass(frozen=True)
+class SaleCodes:
+    """The sale codes of some price rows that name something: customer
+    groups by key, contacts the actor sees by key or id (as written)."""
+
+    groups: frozenset[str]
+    contacts: frozenset[str]
+
+    @classmethod
+    def of(cls, rows: Sequence[PriceRow], actor) -> "SaleCodes":
+        """The codes of `rows` that name a group, or a contact `actor` sees
+        (None: the system, which sees all); a query per kind of code named."""
+        group_codes = {r.sale_code for r in rows if r.sale_type == SaleType.CUSTOMER_GROUP and r.sale_code}
+        contact_codes = {r.sale_code for r in rows if r.sale_type == SaleType.CUSTOMER and r.sale_code}
+        groups = set(CustomerGroup.objects.filter(key__in=group_codes).values_list("key", flat=True)) \
+            if group_codes else set()
+        contacts: set[str] = set()
+        if contact_codes:
+            ids = {code: uuid.UUID(code) for code in contact_codes if looks_like_uuid(code)}
+            visible = Contact.objects.all() if actor is None else Contact.objects.visible_to(actor)
+            for key, pk in visible.filter(models.Q(key__in=contact_codes - set(ids))
+                                          | models.Q(pk__in=list(ids.values()))).values_list("key", "pk"):
+                contacts.add(key)
+                contacts.update(code for code, named in ids.items() if named == pk)
+        return cls(frozenset(groups), frozenset(contacts))
+
+
+def price_row_errors(row: PriceRow, codes: SaleCodes) -> list[FieldError]:
+    """Every bad field of `row` (normalised): currency of the market, price >= 0
+    with the currency's precision, validity ordered, a sale code in `codes`
+    — for a customer price, a contact the actor sees: one it cannot see
+    answers like one that does not exist. The rules of one row and of a
+    batch alike."""
     errors: list[FieldError] = []
     if (row.variant_id is None) == (row.product_id is None):
         errors.append(FieldError("variant", "Give either a variant or a product, not both."))
@@ -96,17 +127,25 @@ def validate_price_row(row: PriceRow, *, actor) -> None:
     elif not row.sale_code:
         errors.append(FieldError("sale_code", f"A {row.sale_type} price needs a sale code."))
     elif row.sale_type == SaleType.CUSTOMER_GROUP:
-        if not CustomerGroup.objects.filter(key=row.sale_code).exists():
+        if row.sale_code not in codes.groups:
             errors.append(FieldError("sale_code", f"No customer group '{row.sale_code}'."))
     elif row.sale_type == SaleType.CUSTOMER:
-        code = row.sale_code
-        by = {"pk": code} if looks_like_uuid(code) else {"key": code}
-        contacts = Contact.objects.all() if actor is None else Contact.objects.visible_to(actor)
-        if not contacts.filter(**by).exists():
-            errors.append(FieldError("sale_code", f"No contact with key or id '{code}'."))
-    if errors:
-        raise Invalid(detail="; ".join(f"{e.field}: {e.message}" for e in errors), code="validation",
-                      errors=errors)
+        if row.sale_code not in codes.contacts:
+            errors.append(FieldError("sale_code", f"No contact with key or id '{row.sale_code}'."))
+    return errors
+
+
+def _invalid(errors: list[FieldError]) -> Invalid | None:
+    if not errors:
+        return None
+    return Invalid(detail="; ".join(f"{e.field}: {e.message}" for e in errors), code="validation", errors=errors)
+
+
+def validate_price_row(row: PriceRow, *, actor) -> None:
+    """Raise Invalid naming every bad field (see `price_row_errors`; `actor`
+    None is the system, which sees every contact)."""
+    if error := _invalid(price_row_errors(row, SaleCodes.of([row], actor))):
+        raise error
 
 
 def _checker(actor):
@@ -117,6 +156,17 @@ def _checker(actor):
     return check
 
 
+def _batch_checker(actor):
+    # The single write's rules, with the sale codes of the whole batch looked up at once.
+    def check_many(rows: Sequence[PriceRow]) -> list[Invalid | None]:
+        for row in rows:
+            normalize_price_row(row)
+        codes = SaleCodes.of(rows, actor)
+        return [_invalid(price_row_errors(row, codes)) for row in rows]
+
+    return check_many
+
+
 def create_price_row(row: PriceRow, *, actor) -> PriceRow:
     return writes.create(row, actor=actor, check=_checker(actor))
 
@@ -125,6 +175,41 @@ def update_price_row(row: PriceRow, *, changes: Mapping[str, Any], actor,
                      expected_version: ExpectedVersion = None) -> PriceRow:
     return writes.update(row, changes, actor=actor, check=_checker(actor),
                          expected_version=expected_version)
+
+
+def create_price_rows(rows: Sequence[PriceRow], *, actor) -> list[DomainError | None]:
+    """`create_price_row` for many new rows at once (imports): the same
+    permission and rules, a few queries and statements for the batch; one
+    error per row, in order (None: created, with its history record). All
+    rows go into the same transaction."""
+    errors = writes.create_many(rows, actor=actor, check_many=_batch_checker(actor))
+    bump_priced_by([(row.variant_id, row.product_id) for row, error in zip(rows, errors) if error is None])
+    return errors
+
+
+def update_price_rows(changes: Sequence[tuple[PriceRow, Mapping[str, Any]]], *,
+                      actor) -> list[DomainError | None]:
+    """`update_price_row` for many (row, changes) pairs at once: the same
+    permission and rules; each row locked, its version moved on, a history
+    record; one error per pair, in order (None: changed)."""
+    errors = writes.update_many(changes, actor=actor, check_many=_batch_checker(actor), related=("market",))
+    # Where each changed row priced before, and where it prices now.
+    places = []
+    for (row, fields), error in zip(changes, errors):
+        if error is None:
+            places.append((row.variant_id, row.product_id))
+            places.append((_given_id(fields, "variant", row.variant_id), _given_id(fields, "product", row.product_id)))
+    bump_priced_by(places)
+    return errors
+
+
+def _given_id(fields: Mapping[str, Any], name: str, default):
+    """The id `fields` set for the relation `name` (as `name` or `name_id`), else `default`."""
+    if f"{name}_id" in fields:
+        return fields[f"{name}_id"]
+    if name in fields:
+        return getattr(fields[name], "pk", None)
+    return default
 
 
 def delete_price_row(row: PriceRow, *, actor, expected_version: ExpectedVersion = None) -> None:

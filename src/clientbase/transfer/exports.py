@@ -13,6 +13,7 @@ from django.db.models import Prefetch, QuerySet
 from clientbase.core.permissions import require
 from clientbase.customers.models import Contact, CustomerGroup, Organization
 from clientbase.customers.models.visibility import organization_scope
+from clientbase.pricing.models import PriceRow
 from clientbase.transfer.columns import join_keys, neutralise
 from clientbase.transfer.contacts import ContactsEntity, address_objects, addresses_cell
 from clientbase.transfer.customer_groups import CustomerGroupsEntity
@@ -62,12 +63,13 @@ def contact_rows(actor, selection: QuerySet | None = None) -> Iterator[dict]:
         }
 
 
-def organization_rows(actor) -> Iterator[dict]:
-    """Every organization `actor` sees, parents before children (by path), so
-    that the file imports in one pass; a parent it does not see is left
-    empty."""
+def organization_rows(actor, selection: QuerySet | None = None) -> Iterator[dict]:
+    """Every organization `actor` sees (of `selection` only, when given),
+    parents before children (by path), so that the file imports in one
+    pass; a parent it does not see is left empty."""
     scope = _scope(actor)
-    orgs = (Organization.objects.all() if actor is None else Organization.objects.visible_to(actor))
+    orgs = selection if selection is not None else Organization.objects.all()
+    orgs = orgs if actor is None else orgs.visible_to(actor)
     orgs = orgs.order_by("path").select_related("parent").prefetch_related(
         Prefetch("customer_groups", queryset=CustomerGroup.objects.only("key")))
     for o in orgs.iterator(chunk_size=CHUNK):
@@ -77,21 +79,31 @@ def organization_rows(actor) -> Iterator[dict]:
                "customer_groups": [_ref(g) for g in o.customer_groups.all()]}
 
 
-def customer_group_rows(actor) -> Iterator[dict]:
-    """Every customer group (they are shop-wide), parents before children."""
-    groups = CustomerGroup.objects.visible_to(actor).order_by("path").select_related("parent")
+def customer_group_rows(actor, selection: QuerySet | None = None) -> Iterator[dict]:
+    """Every customer group (they are shop-wide; of `selection` only, when
+    given), parents before children."""
+    groups = selection if selection is not None else CustomerGroup.objects.all()
+    groups = groups.visible_to(actor).order_by("path").select_related("parent")
     for g in groups.iterator(chunk_size=CHUNK):
         yield {"key": g.key, "name": g.name, "description": g.description,
                "parent": g.parent.key if g.parent_id else ""}
 
 
-# entity → (columns, rows, the permission reading them needs, as in the API)
+# entity → (columns, rows, the permission reading them needs, as in the API).
+# Each `rows(actor, selection=None)` takes a selection (a queryset, the
+# back office's) of the models its SELECTABLE entry names.
 EXPORTS = {
     "contacts": (ContactsEntity.columns, contact_rows, "customers.view_contact"),
     "organizations": (OrganizationsEntity.columns, organization_rows, "customers.view_organization"),
     "customer-groups": (CustomerGroupsEntity.columns, customer_group_rows, "customers.view_customergroup"),
     "memberships": (MEMBERSHIP_COLUMNS, membership_rows, "customers.view_contact"),
     "prices": (PRICE_COLUMNS, price_rows, "pricing.view_pricerow"),
+}
+# entity → the models a selection of it may be a queryset of (memberships:
+# those of some contacts, or of some organizations).
+SELECTABLE = {
+    "contacts": (Contact,), "organizations": (Organization,), "customer-groups": (CustomerGroup,),
+    "memberships": (Contact, Organization), "prices": (PriceRow,),
 }
 
 
@@ -123,7 +135,7 @@ def _pieces(entity: str, actor, file_format: str, counted: list[int],
             selection: QuerySet | None = None) -> Iterator[str | bytes]:
     columns, rows, _ = EXPORTS[entity]
     if selection is not None:
-        rows = partial(contact_rows, selection=selection)
+        rows = partial(rows, selection=selection)
     if file_format == "xlsx":
         import tempfile
 
@@ -174,14 +186,19 @@ def export_pieces(entity: str, *, actor, file_format: str = "csv", counted: list
                   selection: QuerySet | None = None) -> Iterator[str | bytes]:
     """`entity` as `actor` sees it, in pieces to write or send one after the
     other (text for csv and jsonl, bytes for xlsx); `counted[0]` counts the
-    rows as they go. `selection` (contacts only: a bulk action's) limits the
-    rows to those of a queryset. Checks now, before the first piece:
+    rows as they go. `selection` (a back-office list's: a queryset of a
+    model of SELECTABLE[entity]) limits the rows to those of the queryset —
+    still only what `actor` sees. Checks now, before the first piece:
     Forbidden when `actor` lacks the permission to view that entity,
-    ValueError for an unknown entity or format."""
+    ValueError for an unknown entity or format, or a selection of another
+    model."""
     if entity not in EXPORTS or file_format not in FORMATS:
         raise ValueError(f"Unknown export {entity!r} or format {file_format!r}")
-    if selection is not None and EXPORTS[entity][1] is not contact_rows:
-        raise ValueError("Only contacts are exported by selection.")
+    if selection is not None and selection.model not in SELECTABLE[entity]:
+        raise ValueError(f"A selection of {selection.model._meta.verbose_name_plural} is no {entity} export.")
+    if selection is not None:
+        # By id: a list's queryset may carry annotations, ordering or joins of its own.
+        selection = selection.model._default_manager.filter(pk__in=selection.order_by().values("pk"))
     require(actor, EXPORTS[entity][2])
     return _pieces(entity, actor, file_format, counted if counted is not None else [0], selection)
 

@@ -13,6 +13,8 @@ lists every membership the acting account sees, and imports back unchanged.
 
 from collections.abc import Iterator
 
+from django.db.models import QuerySet
+
 from clientbase.customers.models import Contact, Organization
 from clientbase.customers.services.membership_rows import MembershipRow, change_memberships, visible
 from clientbase.transfer.flat import CellError, FlatEntity, cell
@@ -38,19 +40,28 @@ class MembershipsEntity(FlatEntity):
                              customer_group=cell(row, "customer_group") or None, remove=action == "remove")
 
 
-def membership_rows(actor) -> Iterator[dict]:
+def membership_rows(actor, selection: QuerySet | None = None) -> Iterator[dict]:
     """Every membership `actor` (None: the system) sees: its contacts in the
     organizations it sees, its contacts' groups, and — with the permission
-    to view organizations — the groups of the organizations it sees."""
-    contacts = visible(Contact, actor).values("pk")
-    organizations = visible(Organization, actor).values("pk")
+    to view organizations — the groups of the organizations it sees.
+    `selection`, a queryset of contacts or of organizations, keeps the
+    memberships of those (a contact selection: no organization's groups)."""
+    contacts = visible(Contact, actor)
+    organizations = visible(Organization, actor)
+    if selection is not None and selection.model is Contact:
+        contacts = contacts.filter(pk__in=selection.values("pk"))
+    elif selection is not None:
+        organizations = organizations.filter(pk__in=selection.values("pk"))
+    contacts, organizations = contacts.values("pk"), organizations.values("pk")
     sources = [
         (Contact.organizations.through.objects.filter(contact_id__in=contacts, organization_id__in=organizations),
          {"contact": ("contact__key", "contact_id"), "organization": ("organization__key", "organization_id")}),
-        (Contact.customer_groups.through.objects.filter(contact_id__in=contacts),
+        (Contact.customer_groups.through.objects.filter(contact_id__in=contacts)
+         if selection is None or selection.model is Contact else Contact.customer_groups.through.objects.none(),
          {"contact": ("contact__key", "contact_id"), "customer_group": ("customergroup__key", "customergroup_id")}),
     ]
-    if actor is None or actor.has_perm("customers.view_organization"):
+    if (actor is None or actor.has_perm("customers.view_organization")) and (
+            selection is None or selection.model is Organization):
         sources.append((
             Organization.customer_groups.through.objects.filter(organization_id__in=organizations),
             {"organization": ("organization__key", "organization_id"),

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.db.models import QuerySet
+
 from clientbase.pricing.batches import PriceRowInput, upsert_price_rows
 from clientbase.pricing.models import PriceRow
 from clientbase.transfer.flat import CellError, FlatEntity, cell
@@ -62,10 +64,13 @@ class PricesEntity(FlatEntity):
             valid_from=_moment(row, "valid_from"), valid_until=_moment(row, "valid_until"))
 
 
-def price_rows(actor) -> Iterator[dict]:
-    """Every price row `actor` (None: the system) may read, in the table's
-    order; prices in their currency's precision, as the API shows them."""
-    rows = PriceRow.objects.all() if actor is None else PriceRow.objects.visible_to(actor)
+def price_rows(actor, selection: QuerySet | None = None) -> Iterator[dict]:
+    """Every price row `actor` (None: the system) may read (of `selection`
+    only, when given), in the table's order; prices in their currency's
+    precision, as the API shows them."""
+    rows = selection if selection is not None else PriceRow.objects.all()
+    rows = rows if actor is None else rows.visible_to(actor)
+    rows = rows.order_by(*PriceRow._meta.ordering)
     rows = rows.select_related("variant", "product", "market")
     for r in rows.iterator(chunk_size=CHUNK):
         yield {

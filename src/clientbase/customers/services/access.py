@@ -15,6 +15,12 @@ def is_unrestricted(actor) -> bool:
     return actor is None or actor.sees_everything
 
 
+def view_only(obj) -> Forbidden:
+    """The refusal of a write to `obj`, which the actor sees but does not
+    manage (single writes raise it; batches report its message on a row)."""
+    return Forbidden(detail=f"You may view {obj} but not change it.", code="forbidden")
+
+
 def lock_for_change(obj: Model, actor, perm: str, expected_version: ExpectedVersion = None) -> Model:
     """`obj`'s row, locked for a write by `actor`, which must hold `perm`.
 
@@ -32,7 +38,7 @@ def lock_for_change(obj: Model, actor, perm: str, expected_version: ExpectedVers
     if locked is None:
         if actor is None or not model._default_manager.filter(pk=obj.pk).exists():
             raise NotFound(detail=f"No {model._meta.verbose_name} '{obj}'.", code="not_found")
-        raise Forbidden(detail=f"You may view {obj} but not change it.", code="forbidden")
+        raise view_only(obj)
     check_version(locked, expected_version)
     record_actor(locked, actor)  # its history names the actor outside a request too (the CLI, imports)
     return locked

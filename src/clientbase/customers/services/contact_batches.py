@@ -24,7 +24,7 @@ from clientbase.core.permissions import require
 from clientbase.customers.cache_names import contact_version
 from clientbase.customers.models import Address, Contact, ContactSource, CustomerGroup, GrantLevel, Organization
 from clientbase.customers.models.visibility import organization_scope
-from clientbase.customers.services.access import is_unrestricted
+from clientbase.customers.services.access import is_unrestricted, view_only
 from clientbase.customers.services.contacts import (
     ADDRESS_FIELDS, check_stays_managed, clean_addresses, clean_contact_fields,
 )
@@ -243,7 +243,7 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet |
             errors.append(FieldError("key", f"The key '{key}' is on an earlier row too.", "duplicate_key"))
         contact = existing.get(key) if key else None
         if contact is not None and key not in manageable:
-            message = (f"You may view {contact} but not change it." if key in viewable
+            message = (view_only(contact).detail if key in viewable
                        else f"A contact with key '{key}' already exists.")
             errors.append(FieldError("key", message, "forbidden" if key in viewable else "duplicate_key"))
         permission = change_error if contact is not None else add_error

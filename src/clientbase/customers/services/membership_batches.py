@@ -12,7 +12,7 @@ nothing is written: the answer says what the call would do, for a
 confirmation page.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +20,11 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from clientbase.core import caching
 from clientbase.core.batches import record_history, update_rows
 from clientbase.core.errors import Forbidden, NotFound
 from clientbase.core.permissions import require
+from clientbase.customers.cache_names import contact_version
 from clientbase.customers.models import Contact, CustomerGroup, GrantLevel, Organization
 from clientbase.customers.services.contact_batches import _memberships, _replace_memberships
 
@@ -52,21 +54,15 @@ class BulkOutcome:
 @dataclass(frozen=True)
 class _Membership:
     """One membership of a contact: the through table, its column naming the
-    target, and the other many-to-many kept in the history."""
+    target, and the many-to-many's name (as write_memberships takes it)."""
 
     through: type[models.Model]
     column: str
-    other_through: type[models.Model]
-    other_column: str
     history_name: str
-    other_history_name: str
 
 
-_GROUPS = _Membership(Contact.customer_groups.through, "customergroup_id",
-                      Contact.organizations.through, "organization_id", "customer_groups", "organizations")
-_ORGANIZATIONS = _Membership(Contact.organizations.through, "organization_id",
-                             Contact.customer_groups.through, "customergroup_id", "organizations",
-                             "customer_groups")
+_GROUPS = _Membership(Contact.customer_groups.through, "customergroup_id", "customer_groups")
+_ORGANIZATIONS = _Membership(Contact.organizations.through, "organization_id", "organizations")
 
 
 def add_contacts_to_customer_group(contacts: models.QuerySet, group: CustomerGroup, *, actor,
@@ -130,26 +126,45 @@ def _write(ids: Sequence[Any], membership: _Membership, target_id, adding: bool,
     changed (one changed meanwhile by someone else may already be as asked)."""
     locked = list(Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     current = _memberships(membership.through, membership.column, [c.pk for c in locked])
-    wanted = {}
-    for contact in locked:
-        targets = set(current[contact.pk])
-        targets = targets | {target_id} if adding else targets - {target_id}
-        if targets != set(current[contact.pk]):
-            wanted[contact.pk] = targets
-    changed = [c for c in locked if c.pk in wanted]
-    if not changed:
-        return 0
+    changed = [c for c in locked if (target_id in current[c.pk]) != adding]
+    pairs = {(c.pk, target_id) for c in changed}
+    write_memberships(changed, {membership.history_name: (pairs, set()) if adding else (set(), pairs)},
+                      actor=actor, reason=reason)
+    return len(changed)
+
+
+# many-to-many name (as the history keeps it) → the through table and its column naming the target
+MEMBERSHIPS = {"organizations": (Contact.organizations.through, "organization_id"),
+               "customer_groups": (Contact.customer_groups.through, "customergroup_id")}
+
+
+def write_memberships(contacts: Sequence[Contact], changes: Mapping[str, tuple[set, set]], *, actor,
+                      reason: str = "import") -> None:
+    """The one batch writer of contact memberships (bulk actions, imports):
+    for each many-to-many of `changes` ("organizations", "customer_groups"),
+    insert its added (contact id, target id) pairs and delete its removed
+    ones; then each of `contacts` — locked by the caller, the contacts the
+    changes touch, already judged by the caller's rules — moves on one
+    version and gets one history record (`reason`) with both memberships'
+    snapshots. A few statements whatever the number of contacts."""
+    if not contacts:
+        return
+    ids = [c.pk for c in contacts]
+    snapshots = {}
+    for name, (through, column) in MEMBERSHIPS.items():
+        current = _memberships(through, column, ids)
+        added, removed = changes.get(name, (set(), set()))
+        wanted: dict[Any, set] = {}
+        for contact_id, target_id in removed:
+            wanted.setdefault(contact_id, set(current[contact_id])).discard(target_id)
+        for contact_id, target_id in added:
+            wanted.setdefault(contact_id, set(current[contact_id])).add(target_id)
+        snapshots[name] = _replace_memberships(through, column, wanted, current, ids)
     now = timezone.now()
-    for contact in changed:
+    for contact in contacts:
         contact.version += 1
         contact.updated_at = now
-    update_rows(changed, ["version", "updated_at"])
-    written = [c.pk for c in changed]
-    after = _replace_memberships(membership.through, membership.column, wanted, current, written)
-    # The other many-to-many does not change; its rows are read for the history's snapshot.
-    kept = _memberships(membership.other_through, membership.other_column, written)
-    others = {contact_id: [(row_id, target_id) for target_id, row_id in targets.items()]
-              for contact_id, targets in kept.items()}
-    record_history(Contact, changed, actor=actor, update=True, reason=reason[:100],  # the column's length
-                   memberships={membership.history_name: after, membership.other_history_name: others})
-    return len(changed)
+    update_rows(contacts, ["version", "updated_at"])
+    caching.bump(*(contact_version(c.pk) for c in contacts))  # bulk statements send no signals
+    record_history(Contact, contacts, actor=actor, update=True, reason=reason[:100],  # the column's length
+                   memberships=snapshots)

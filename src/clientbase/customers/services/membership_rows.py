@@ -5,7 +5,8 @@ services (`add_to_organization`, `remove_from_organization`,
 `add_to_customer_group`, `remove_from_customer_group`): `change_contact`,
 a manage grant on the contact (the models' `visible_to`), and
 `check_stays_managed` for a removal. A contact's changes are written in
-bulk, with one version step and one history record per contact and batch
+bulk by `membership_batches.write_memberships` (the bulk actions' writer
+too), with one version step and one history record per contact and batch
 (the single services took two records a membership: 35 rows/s). An
 organization's groups go through `update_organization` row by row (files
 of those are small).
@@ -21,16 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from clientbase.core import caching
-from clientbase.core.batches import RowOutcome, RowStatus, by_refs, insert_values, record_history, update_rows
+from clientbase.core.batches import RowOutcome, RowStatus, by_refs
 from clientbase.core.errors import DomainError, FieldError, Forbidden
 from clientbase.core.permissions import require
-from clientbase.customers.cache_names import contact_version
 from clientbase.customers.models import Contact, CustomerGroup, GrantLevel, Organization
-from clientbase.customers.services.access import is_unrestricted
+from clientbase.customers.services.access import is_unrestricted, view_only
 from clientbase.customers.services.contacts import check_stays_managed
+from clientbase.customers.services.membership_batches import write_memberships
 from clientbase.customers.services.organizations import update_organization
 
 CONTACT_ORGANIZATION = ("contact", "organization")
@@ -144,8 +143,8 @@ def _change_organization(org: Organization, group: CustomerGroup, remove: bool, 
     update_organization(org, actor=actor, changes={}, customer_groups=list(wanted))
 
 
-THROUGH = {CONTACT_ORGANIZATION: (Contact.organizations.through, "organization_id"),
-           CONTACT_GROUP: (Contact.customer_groups.through, "customergroup_id")}
+# The contact memberships a batch writes, by the many-to-many's name write_memberships takes.
+HISTORY_NAMES = {CONTACT_ORGANIZATION: "organizations", CONTACT_GROUP: "customer_groups"}
 
 
 class _ContactBatch:
@@ -169,15 +168,16 @@ class _ContactBatch:
         for contact_id, org_id, path in Contact.organizations.through.objects.filter(
                 contact_id__in=contact_ids).values_list("contact_id", "organization_id", "organization__path"):
             self.organizations[contact_id][org_id] = path
-        self.added: dict[tuple, set] = {kind: set() for kind in THROUGH}
-        self.removed: dict[tuple, set] = {kind: set() for kind in THROUGH}
+        self.added: dict[tuple, set] = {kind: set() for kind in HISTORY_NAMES}
+        self.removed: dict[tuple, set] = {kind: set() for kind in HISTORY_NAMES}
 
     def judge(self, kind, contact: Contact, target, remove: bool) -> list[FieldError]:
         """The row's errors; none: its change is taken (and written by `write`)."""
         if self.permission is not None:
             return [self.permission]
         if contact.pk not in self.manageable:
-            return [FieldError("contact", f"You may view {contact} but not change it.", "forbidden")]
+            refused = view_only(contact)
+            return [FieldError("contact", refused.detail, refused.code)]
         if kind == CONTACT_ORGANIZATION and remove:
             remaining = [Organization(pk=pk, path=path) for pk, path in self.organizations[contact.pk].items()
                          if pk != target.pk]
@@ -198,23 +198,6 @@ class _ContactBatch:
     def write(self) -> None:
         """The memberships, then each changed contact's version and history: a few statements."""
         touched = {pk for pairs in (*self.added.values(), *self.removed.values()) for pk, _ in pairs}
-        if not touched:
-            return
-        snapshots = {}
-        for kind, (through, target) in THROUGH.items():
-            for contact_id, target_id in self.removed[kind]:
-                through.objects.filter(contact_id=contact_id, **{target: target_id}).delete()
-            insert_values(through, ("contact_id", target), sorted(self.added[kind], key=str))
-            after = defaultdict(list)
-            for row_id, contact_id, target_id in through.objects.filter(contact_id__in=touched).values_list(
-                    "id", "contact_id", target):
-                after[contact_id].append((row_id, target_id))
-            snapshots["organizations" if kind == CONTACT_ORGANIZATION else "customer_groups"] = after
-        now = timezone.now()
-        contacts = [self.contacts[pk] for pk in touched]
-        for contact in contacts:
-            contact.version += 1
-            contact.updated_at = now
-        update_rows(contacts, ["version", "updated_at"])
-        caching.bump(*(contact_version(pk) for pk in touched))  # bulk statements send no signals
-        record_history(Contact, contacts, actor=self.actor, update=True, memberships=snapshots)
+        write_memberships([self.contacts[pk] for pk in touched],
+                          {HISTORY_NAMES[kind]: (self.added[kind], self.removed[kind]) for kind in HISTORY_NAMES},
+                          actor=self.actor)
