@@ -138,23 +138,10 @@ def _boundaries(skus: list[str], market: Market, currency: str, now: datetime) -
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    convert = _datetime_loader()
+    convert = resolver.value_loader("valid_from")
     ends: dict[str, datetime] = {}
     for sku, *moments in found:
         for value in map(convert, moments):
             if value is not None and value > now and (sku not in ends or value < ends[sku]):
                 ends[sku] = value
     return ends
-
-
-def _datetime_loader():
-    f = PriceRow._meta.get_field("valid_from")
-    col = f.get_col(PriceRow._meta.db_table)
-    converters = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
-
-    def load(value):
-        for convert in converters:
-            value = convert(value, col, connection)
-        return value
-
-    return load

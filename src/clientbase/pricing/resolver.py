@@ -394,7 +394,7 @@ def _ladder_sql(sku_count: int | None, with_anonymous: bool = False) -> str:
     """
 
 
-def _value_loader(name: str):
+def value_loader(name: str):
     """A function reading a PriceRow column's database value as the model
     field would (the database's converters, then the field's)."""
     f = PriceRow._meta.get_field(name)
@@ -436,7 +436,7 @@ def resolve_price_ladders(skus: list[str], *, contact: Contact | None, market: M
     with connections[router.db_for_read(PriceRow)].cursor() as cursor:
         cursor.execute(_ladder_sql(sku_count, anonymous_at is not None), params)
         found = cursor.fetchall()
-    load_quantity, load_id, load_price = (_value_loader(name) for name in ("min_quantity", "id", "unit_price"))
+    load_quantity, load_id, load_price = (value_loader(name) for name in ("min_quantity", "id", "unit_price"))
     for for_sku, for_variant_id, step, row_id, unit_price, anonymous_id, anonymous_price in found:
         ladder = result[for_sku]
         ladder.variant_id = _as_uuid(for_variant_id)
