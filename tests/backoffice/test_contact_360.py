@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clientbase.customers.models import Account, Contact, CustomerGroup, Role
-from clientbase.marketing import judging
+from clientbase.core import caching
 from clientbase.shopping.services import carts
 from clientbase.shopping.services.orders import checkout
 from tests.conftest import make_account
@@ -119,7 +119,7 @@ def test_the_page_costs_the_same_queries_with_more_orders_groups_and_organizatio
                                                                                      monkeypatch):
     # Marketing's definitions are read again after UNSHARED_TTL seconds without a
     # shared cache; on a slow machine that falls between the two pages counted.
-    monkeypatch.setattr(judging, "UNSHARED_TTL", 3600)
+    monkeypatch.setattr(caching, "UNSHARED_TTL", 3600)
     client = login("admin")
     order_for(ann, "TS-M")
     carts.add_line(carts.saved_cart(Account.objects.get(contact=ann)), "TS-M", 1)

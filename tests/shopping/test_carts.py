@@ -12,7 +12,7 @@ from django.utils import timezone
 from clientbase.catalog.models import Product, Variant
 from clientbase.core.errors import Conflict, Invalid, NotFound
 from clientbase.customers.models import Account
-from clientbase.marketing import judging
+from clientbase.core import caching
 from clientbase.pricing.models import PriceRow
 from clientbase.shopping.models import Cart, CartLine
 from clientbase.shopping.services import carts
@@ -248,7 +248,7 @@ def test_pricing_a_cart_costs_the_same_queries_whatever_its_size(catalog, shoppe
     # Without a shared cache a process reads marketing's definitions again after
     # UNSHARED_TTL seconds: on a slow machine the set-up alone outlasts it, and
     # the reload would be counted as the cart's.
-    monkeypatch.setattr(judging, "UNSHARED_TTL", 3600)
+    monkeypatch.setattr(caching, "UNSHARED_TTL", 3600)
     # given twelve mugs at 5.00, 4.00 for Gold from 3, and two Gold carts: one line, twelve lines
     mugs = Product.objects.create(key="MUG", name="Mug")
     for n in range(12):
