@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from clientbase.core import routing
 from clientbase.customers.models import ApiToken, Contact, Grant, Role
+from clientbase.customers.models.accounts import hash_token
 from clientbase.customers.services.accounts import issue_token
+from clientbase.customers.services.principals import USE_RECORDED_EVERY
 from tests.conftest import make_account
 from tests.pricing import conftest as pricing_fixtures
 from tests.replica.conftest import wait_for_replay
@@ -35,6 +37,8 @@ def fresh_token(account) -> str:
     # A token records its use at most once a minute (a write that pins its
     # account): recorded now, so its reads are the ones under test.
     ApiToken.objects.filter(account=account).update(last_used_at=timezone.now())
+    # With the shared cache the once-a-minute mark is a key there: set it too.
+    cache.add(f"token-used:{hash_token(raw)}", 1, timeout=USE_RECORDED_EVERY)
     return raw
 
 
@@ -136,11 +140,14 @@ def test_staff_who_change_a_price_resolve_the_new_one(streaming_replica, price):
         resolved = bearer(raw).get("/api/v1/prices/resolve", resolve)
         assert resolved.status_code == 200, resolved.content
         assert Decimal(resolved.json()["unit_price"]) == new_price, f"round {round_}: stale price"
-    # and another account, once the standby has replayed, resolves through it
+    # and another account, once the standby has replayed, gets the new price
+    # too; with the shared cache (which replicas require) the price is filled
+    # from the primary, never from the standby, so that a lagging standby
+    # cannot store an old row under the new versions (core.caching)
     admin = make_account("admin@example.com", Role.ADMINISTRATORS)
     other = fresh_token(admin)
     wait_for_replay()
     resolved, selects = replica_selects(streaming_replica,
                                         lambda: bearer(other).get("/api/v1/prices/resolve", resolve))
     assert Decimal(resolved.json()["unit_price"]) == Decimal("20.00") + ROUNDS - 1
-    assert any("pricing_pricerow" in sql for sql in selects), health_report()
+    assert not any("pricing_pricerow" in sql for sql in selects), selects
