@@ -148,7 +148,7 @@ def profile_breakdown(stats: pstats.Stats, view_name: str) -> dict[str, float]:
 
 
 def measure(app, case: Case, requests: int, warmup: int, profile: bool, view_name: str,
-            dump: Path | None = None) -> Result:
+            dump: Path | None = None, show_queries: bool = False) -> Result:
     from django.db import connection
 
     env = environ_for(case)
@@ -171,6 +171,10 @@ def measure(app, case: Case, requests: int, warmup: int, profile: bool, view_nam
     # Django's own query log.
     with connection.execute_wrapper(count):
         call(app, env)
+    if show_queries:
+        print(f"-- {case.name}: {len(queries)} queries", file=sys.stderr)
+        for sql in queries:
+            print(f"   {sql[:300]}", file=sys.stderr)
     times = []
     cpu_started = time.process_time()
     for _ in range(requests):
@@ -266,6 +270,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default="", help="only cases whose name contains this")
     parser.add_argument("--regenerate", action="store_true", help="rebuild the database")
     parser.add_argument("--output", type=Path, help="append the markdown table to this file")
+    parser.add_argument("--queries", action="store_true", help="print each case's SQL to stderr")
     parser.add_argument("--dump", type=Path, help="write each case's answer into this directory")
     base = _base_args([])
     parser.add_argument("--postgres", default=base.postgres)
@@ -294,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cases = [(c, v) for c, v in prepare(args, url) if args.only in c.name]
     app = WSGIHandler()
-    results = [measure(app, case, args.requests, args.warmup, args.profile, view, args.dump) for case, view in cases]
+    results = [measure(app, case, args.requests, args.warmup, args.profile, view, args.dump, args.queries) for case, view in cases]
 
     title = f"{report.now_utc()} — API in process, {args.scale}, {_server_version(connection)}"
     facts = [
