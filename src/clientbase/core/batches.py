@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from django.db import connections, models, router
@@ -68,18 +69,34 @@ class AnyOf(models.lookups.In):
         return f"{lhs} = ANY(%s)", [*lhs_params, list(params)]
 
 
-def reserve_ids(model: type[models.Model], count: int) -> list[int] | None:
-    """`count` new values of `model`'s auto-increment primary key, drawn from
-    its sequence (PostgreSQL), for rows inserted with their ids given, so that
-    no query reads them back; None where the ids come from the insert alone
-    (SQLite)."""
+def reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """`count` new values of `model`'s auto-increment primary key, for rows
+    inserted with their ids given, so that no query reads them back. On
+    PostgreSQL drawn from the key's sequence; on SQLite taken by moving the
+    table's AUTOINCREMENT counter (`sqlite_sequence`, which SQLite lets one
+    write) on by `count`: that write takes the database's write lock until
+    the transaction ends, so no other writer is given one of them, and a
+    rollback gives them back."""
+    if not count:
+        return []
     connection = _connection(model)
-    if connection.vendor != "postgresql" or not count:
-        return None
+    table, column = model._meta.db_table, model._meta.pk.column
+    qn = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [model._meta.db_table, model._meta.pk.column, count])
-        return [row[0] for row in cursor.fetchall()]
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [table, column, count])
+            return [row[0] for row in cursor.fetchall()]
+        if connection.vendor != "sqlite":
+            raise NotImplementedError(f"reserve_ids on {connection.vendor}")
+        # The counter is never below the largest id (SQLite keeps it so); max() makes sure at no cost.
+        largest = f"(SELECT coalesce(max({qn(column)}), 0) FROM {qn(table)})"
+        cursor.execute(f"UPDATE sqlite_sequence SET seq = max(seq, {largest}) + %s WHERE name = %s", [count, table])
+        if not cursor.rowcount:  # no row yet: the table has never had one
+            cursor.execute(f"INSERT INTO sqlite_sequence (name, seq) SELECT %s, {largest} + %s", [table, count])
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        last = cursor.fetchone()[0]
+    return list(range(last - count + 1, last + 1))
 
 
 # Fields whose Python values the drivers take as they are (get_db_prep_save
@@ -109,25 +126,34 @@ def _adapter(field: models.Field, connection) -> Callable[[Any], Any] | None:
     elif isinstance(target, (models.DateTimeField, models.DateField)) and connection.vendor == "postgresql":
         return None  # psycopg takes dates and aware datetimes as they are (as Django's adapters do)
     elif isinstance(target, models.DateTimeField):
-        return lambda value: ops.adapt_datetimefield_value(value) if isinstance(value, datetime) \
-            else field.get_db_prep_save(value, connection)
+        return _same_as_before(lambda value: ops.adapt_datetimefield_value(value) if isinstance(value, datetime)
+                               else field.get_db_prep_save(value, connection))
     elif type(target) is models.DateField:
         return lambda value: ops.adapt_datefield_value(value) if isinstance(value, date) \
             else field.get_db_prep_save(value, connection)
     return lambda value: field.get_db_prep_save(value, connection)
 
 
+def _same_as_before(adapt: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`adapt`, answering at once for the very value it adapted last: a batch's
+    rows share their moment (SQLite's datetimes are adapted in Python)."""
+    last: list = [object(), None]
+
+    def adapt_once(value):
+        if value is not last[0]:
+            last[:] = value, adapt(value)
+        return last[1]
+
+    return adapt_once
+
+
 def _prepared(fields: Sequence[models.Field], rows: Iterable[Sequence[Any]], connection) -> Iterator[list[Any]]:
-    adapters = [_adapter(f, connection) for f in fields]
-    if not any(adapters):
-        yield from (list(row) for row in rows)
-        return
-    pairs = list(enumerate(adapters))
+    adapted = [(i, adapt) for i, f in enumerate(fields) if (adapt := _adapter(f, connection)) is not None]
     for row in rows:
         row = list(row)
-        for i, adapt in pairs:
-            if adapt is not None and row[i] is not None:
-                row[i] = adapt(row[i])
+        for i, adapt in adapted:
+            if (value := row[i]) is not None:
+                row[i] = adapt(value)
         yield row
 
 
@@ -166,7 +192,7 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
         return
     model = type(objs[0])
     fields = model._meta.concrete_fields
-    _insert(model, fields, ([getattr(obj, f.attname) for f in fields] for obj in objs))
+    _insert(model, fields, map(attrgetter(*(f.attname for f in fields)), objs))
 
 
 def new_objects(model: type[models.Model], count: int) -> Callable[[Mapping[str, Any]], models.Model]:
@@ -205,31 +231,24 @@ def record_history(model: type[models.Model], objs: Sequence[models.Model], *, a
     when = timezone.now()
     copied = [f for f in history_model._meta.concrete_fields if f.attname not in _HISTORY_FIELDS]
     own = [history_model._meta.get_field(name) for name in _HISTORY_FIELDS[1:]]
-    extra = [when, reason, "~" if update else "+", actor.pk if actor is not None else None]
-    reserved = reserve_ids(history_model, len(objs)) if memberships else None
-    if reserved is not None:
-        _insert(history_model, [history_model._meta.pk, *copied, *own],
-                ([history_id, *(getattr(obj, f.attname) for f in copied), *extra]
-                 for history_id, obj in zip(reserved, objs)))
-        record_ids = {obj.pk: history_id for history_id, obj in zip(reserved, objs)}
-    else:
-        _insert(history_model, copied + own, ([getattr(obj, f.attname) for f in copied] + extra for obj in objs))
+    extra = (when, reason, "~" if update else "+", actor.pk if actor is not None else None)
+    values = attrgetter(*(f.attname for f in copied))
     if not memberships:
+        _insert(history_model, copied + own, (values(obj) + extra for obj in objs))
         return
-    if reserved is None:
-        # The new records' ids, for the snapshots: the batch's records share their moment.
-        # (history_date is indexed; the ids of `objs` pick theirs among any other writer's of that moment)
-        ids = {o.pk for o in objs}
-        record_ids = {pk: history_id for pk, history_id in history_model.objects.filter(history_date=when)
-                      .values_list("id", "history_id") if pk in ids}
+    # The records' ids given, for the membership snapshots that point at them.
+    reserved = reserve_ids(history_model, len(objs))
+    _insert(history_model, [history_model._meta.pk, *copied, *own],
+            ((history_id, *values(obj), *extra) for history_id, obj in zip(reserved, objs)))
+    records = list(zip(reserved, map(attrgetter(model._meta.pk.attname), objs)))  # (record id, object id)
     m2m_fields = {f.name: f for f in history_model._history_m2m_fields}
     for name, by_object in memberships.items():
         m2m_field = m2m_fields[name]
         snapshot_model = HistoricalRecords.m2m_models[m2m_field]
         fields = [snapshot_model._meta.get_field(f) for f in
                   ("id", "history", m2m_field.m2m_field_name(), m2m_field.m2m_reverse_field_name())]
-        _insert(snapshot_model, fields, ([through_id, record_ids[obj.pk], obj.pk, target_id]
-                                         for obj in objs for through_id, target_id in by_object.get(obj.pk, ())))
+        _insert(snapshot_model, fields, ((through_id, record_id, pk, target_id) for record_id, pk in records
+                                         for through_id, target_id in by_object.get(pk, ())))
 
 
 def by_refs(queryset: models.QuerySet, refs: Iterable[str]) -> dict[str, Any]:

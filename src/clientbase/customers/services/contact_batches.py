@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from django.db import connections, router, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from clientbase.core import caching
@@ -67,9 +66,8 @@ def _by_key(queryset, keys: set[str]) -> dict[str, Any]:
     return {obj.key: obj for obj in queryset.filter(key__any_of=keys).order_by()} if keys else {}
 
 
-def _links(through, target: str, contact_ids, *, after_id: int | None = None) -> Iterator[tuple[int, Any, Any]]:
-    """(through-row id, contact id, target id) of the contacts' memberships
-    (with `after_id`: only of the rows inserted after that id). One query,
+def _links(through, target: str, contact_ids) -> Iterator[tuple[int, Any, Any]]:
+    """(through-row id, contact id, target id) of the contacts' memberships. One query,
     its ids read as text and mapped back through dicts: a batch's rows share
     a few targets, and building a UUID for every value costs more than the
     query."""
@@ -85,16 +83,11 @@ def _links(through, target: str, contact_ids, *, after_id: int | None = None) ->
     select = (f"SELECT {qn('id')}, CAST({qn('contact_id')} AS text), CAST({qn(target)} AS text) "
               f"FROM {qn(through._meta.db_table)} WHERE ")
     with connection.cursor() as cursor:
-        if after_id is None:
-            ids = [_db_id(pk, connection) for pk in contact_ids]
-            if connection.vendor == "postgresql":  # one array, as the any_of lookup sends it
-                cursor.execute(select + f"{qn('contact_id')} = ANY(%s)", [ids])
-            else:
-                cursor.execute(select + f"{qn('contact_id')} IN ({', '.join(['%s'] * len(ids))})", ids)
+        ids = [_db_id(pk, connection) for pk in contact_ids]
+        if connection.vendor == "postgresql":  # one array, as the any_of lookup sends it
+            cursor.execute(select + f"{qn('contact_id')} = ANY(%s)", [ids])
         else:
-            # Newer rows than `after_id` are this batch's (ids only grow), and any other writer's
-            # since, which the contact ids leave out.
-            cursor.execute(select + f"{qn('id')} > %s", [after_id])
+            cursor.execute(select + f"{qn('contact_id')} IN ({', '.join(['%s'] * len(ids))})", ids)
         for row_id, contact, target_value in cursor:
             if (contact_id := contacts.get(contact)) is None:
                 continue
@@ -105,10 +98,6 @@ def _links(through, target: str, contact_ids, *, after_id: int | None = None) ->
 
 def _db_id(pk, connection):
     return Contact._meta.pk.get_db_prep_value(pk, connection)
-
-
-def _last_id(through) -> int:
-    return through.objects.aggregate(last=Max("id"))["last"] or 0
 
 
 def _memberships(through, target: str, contact_ids) -> dict[Any, dict[Any, int]]:
@@ -354,7 +343,7 @@ def _replace_memberships(through, target: str, wanted: dict[Any, set], current: 
     """Make each contact of `wanted` a member of exactly its targets (one
     delete, one insert); answers the memberships of the `written` contacts
     after the write, as (through-row id, target id), for the history: those
-    kept from `current`, and the new rows, read back by id."""
+    kept from `current`, and the new rows, with the ids reserved for them."""
     removed = {row_id for contact_id, targets in wanted.items()
                for target_id, row_id in current.get(contact_id, {}).items() if target_id not in targets}
     if removed:
@@ -365,13 +354,8 @@ def _replace_memberships(through, target: str, wanted: dict[Any, set], current: 
     for contact_id in written:
         after[contact_id] = [(row_id, target_id) for target_id, row_id in current.get(contact_id, {}).items()
                              if row_id not in removed]
-    if added and (ids := reserve_ids(through, len(added))) is not None:
-        insert_values(through, ("id", "contact_id", target), ((i, *pair) for i, pair in zip(ids, added)))
-        for row_id, (contact_id, target_id) in zip(ids, added):
-            after[contact_id].append((row_id, target_id))
-    elif added:
-        last = _last_id(through)
-        insert_values(through, ("contact_id", target), added)
-        for row_id, contact_id, target_id in _links(through, target, written, after_id=last):
-            after[contact_id].append((row_id, target_id))
+    ids = reserve_ids(through, len(added))  # given, so that no query reads the new rows back
+    insert_values(through, ("id", "contact_id", target), ((i, *pair) for i, pair in zip(ids, added)))
+    for row_id, (contact_id, target_id) in zip(ids, added):
+        after[contact_id].append((row_id, target_id))
     return after
