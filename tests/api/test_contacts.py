@@ -686,6 +686,50 @@ def test_the_contact_list_costs_the_same_queries_for_5_and_50_contacts(caller, w
     assert small == large
 
 
+def test_a_contact_costs_one_query_and_one_per_relation(caller, people):
+    api = caller("csr")
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.get("/contacts/ANNA")
+
+    assert response.status_code == 200
+    # The contact (with its account's id, within the caller's scope), then its
+    # organizations, customer groups and addresses; the rest is who the caller is.
+    reads = [q["sql"] for q in ctx.captured_queries
+             if "customers_contact" in q["sql"] or "customers_address" in q["sql"]]
+    assert len(reads) == 4, reads
+
+
+@pytest.mark.parametrize("who", ["admin", "csr"])
+def test_a_contact_alone_answers_as_its_item_in_the_list(caller, world, people, who):
+    from clientbase.customers.models import Address
+
+    # given: a contact in three organizations (the csr sees two), in two
+    # groups, with two addresses and an account
+    contact = new_contact("Eve", "Many", "US-SALES", "EU-MGMT", "EU-HQ", key="EVE", groups=("SILVER", "GOLD"),
+                          email="eve@example.com", birth_date="1990-02-03", phone="+4930123456")
+    Address.objects.create(contact=contact, name="Home", line1="a", city="b", country="DE",
+                           is_default_shipping=True)
+    Address.objects.create(contact=contact, name="Work", line1="c", city="d", country="AT",
+                           is_default_billing=True)
+    Account.objects.filter(pk=make_account("eve@example.com").pk).update(contact=contact)
+    api = caller(who)
+
+    # when
+    items = api.get("/contacts", limit=100).json()["items"]
+
+    # then: each reads the same by id and by key
+    assert "EVE" in {i["key"] for i in items}
+    for item in items:
+        assert api.get(f"/contacts/{item['id']}").json() == item
+        assert api.get(f"/contacts/{item['key']}").json() == item
+    eve = next(i for i in items if i["key"] == "EVE")
+    assert len(eve["organizations"]) == (3 if who == "admin" else 2)
+    assert [a["name"] for a in eve["addresses"]] == ["Home", "Work"]
+    assert eve["addresses"][0]["is_default_shipping"] is True
+    assert eve["account"] is not None
+
+
 # --- real concurrency (PostgreSQL: SQLite serialises writers anyway) ----------
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks")

@@ -150,8 +150,13 @@ def by_id_or_key(queryset: QuerySet, ident: str | UUID, *, key_field: str = "key
 
 def by_id_or_key_query(queryset: QuerySet, ident: str | UUID, *, key_field: str = "key") -> QuerySet:
     """`queryset` narrowed to the object whose id or key is `ident` (by_id_or_key's lookup)."""
+    return queryset.filter(**id_or_key_lookup(ident, key_field=key_field))
+
+
+def id_or_key_lookup(ident: str | UUID, *, key_field: str = "key") -> dict[str, str]:
+    """by_id_or_key's lookup for `ident`: {"pk": ident} for an id, else {key_field: ident}."""
     ident = str(ident).strip()
-    return queryset.filter(**({"pk": ident} if looks_like_uuid(ident) else {key_field: ident}))
+    return {"pk": ident} if looks_like_uuid(ident) else {key_field: ident}
 
 
 def not_found(queryset: QuerySet, ident: str | UUID, *, label: str | None = None) -> NotFound:

@@ -33,7 +33,9 @@ class ContactSource(models.TextChoices):
 class ContactQuerySet(models.QuerySet):
     def visible_to(self, account, level: str = "view") -> "ContactQuerySet":
         """The contacts `account` may see: those in an organization it sees, or
-        all of them with `view_all_contacts` (level=manage: `manage_all_contacts`)."""
+        all of them with `view_all_contacts` (level=manage: `manage_all_contacts`).
+        One contact by id or key, by the same scope without building a
+        queryset: customers.services.contact_reads.visible_contact."""
         return contact_scope(account, level).apply(self)
 
     def in_organization(self, organization, *, subtree: bool = False) -> "ContactQuerySet":
