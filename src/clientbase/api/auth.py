@@ -11,10 +11,19 @@ from clientbase.customers.services.principals import account_for_token
 
 
 class TokenAuth(HttpBearer):
-    """`Authorization: Bearer <token>`: acts as the token's account."""
+    """`Authorization: Bearer <token>`: acts as the token's account.
+
+    `with_access`: read the account's roles, permissions and grants with it
+    (customers.services.principals), as the staff doors ask for them on
+    every request. The shop's doors seldom do: without it they are read on
+    demand, and a shopper's request reads none of them."""
+
+    def __init__(self, *, with_access: bool = True):
+        super().__init__()
+        self.with_access = with_access
 
     def authenticate(self, request: HttpRequest, token: str):
-        account = account_for_token(token)
+        account = account_for_token(token, with_access=self.with_access)
         if account is None:
             return None
         request.user = account
@@ -49,7 +58,7 @@ def anonymous_visitor(request: HttpRequest):
 
 
 # The shop's doors (/api/v1/store): anybody, and a logged-in shopper's own prices.
-visitor_auth = [TokenAuth(), ActiveSessionAuth(), anonymous_visitor]
+visitor_auth = [TokenAuth(with_access=False), ActiveSessionAuth(), anonymous_visitor]
 
 
 CSRF_REFUSED = ("Send the csrftoken cookie's value as the X-CSRFToken header "
@@ -76,4 +85,4 @@ def shopper_session(request: HttpRequest):
 
 
 # The shopper's door (/api/v1/me): a token's account, or the session's visitor.
-shopper_auth = [TokenAuth(), shopper_session]
+shopper_auth = [TokenAuth(with_access=False), shopper_session]

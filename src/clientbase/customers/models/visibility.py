@@ -8,6 +8,7 @@ everything. Every read path starts from these scopes; an object outside them
 answers 404 as if it did not exist.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -138,8 +139,9 @@ _LEVELS = {GrantLevel.VIEW: (GrantLevel.VIEW, GrantLevel.MANAGE), GrantLevel.MAN
 
 def organization_scope(account, level: str = GrantLevel.VIEW) -> OrganizationScope:
     """The organizations `account` may see (or manage), as a scope. Costs one
-    query for a scoped account (none when the shared cache holds it), none
-    for an administrator or anonymous."""
+    query for a scoped account (none when the shared cache holds it, or when
+    the account was read with its grants: `remember_grants`), none for an
+    administrator or anonymous."""
     if account is None or not account.is_authenticated or not account.is_active:
         return OrganizationScope()
     if account.sees_everything:
@@ -164,6 +166,25 @@ def _load_scope(account, level: str) -> OrganizationScope:
         .filter(level__in=_LEVELS[GrantLevel(level)])
         .values_list("organization_id", "organization__path", "include_descendants")
     )
+    return _scope_of(grants)
+
+
+def remember_grants(account, grants: Iterable[tuple[str, UUID, str, bool]]) -> None:
+    """Give `account` the scopes `organization_scope` would load, from its
+    grants and its roles' grants read with the account
+    (customers.services.principals): (level, organization id, the
+    organization's path, include_descendants) each. Its requests then read
+    no grant."""
+    grants = list(grants)
+    account.__dict__["_organization_scopes"] = {
+        level: _scope_of((org_id, path, include_descendants)
+                         for granted, org_id, path, include_descendants in grants if granted in levels)
+        for level, levels in _LEVELS.items()
+    }
+
+
+def _scope_of(grants: Iterable[tuple[UUID, str, bool]]) -> OrganizationScope:
+    """The scope of grants given as (organization id, its path, include_descendants)."""
     subtrees, singles = [], []
     for org_id, path, include_descendants in grants:
         (subtrees if include_descendants else singles).append(path if include_descendants else org_id)

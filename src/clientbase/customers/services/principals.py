@@ -1,39 +1,126 @@
-"""Who a personal API token acts as: its account, with its roles and
-permissions, from the shared cache when there is one (core.caching).
+"""Who a personal API token acts as: its account, with its role names, its
+permissions and its grants, read in at most two statements, or from the
+shared cache when there is one (core.caching).
 
-Two entries answer a token: `token:<hash>` (which account, until when),
-stamped with the token's version, which its revocation (or any save) bumps;
-and `account:<id>` (the account's fields but its password hash, its role
-names, its permissions), stamped with the account's version (its row, its
-roles, its grants) and the roles' generation. A revoked token, a
-deactivated account or a role taken away stops working at once, in every
-process. Without a shared cache every request reads the database.
+The statements are written out once, below, rather than built by the ORM:
+building and compiling a query cost more CPU than these small queries
+themselves, and the path runs on every request. They read the primary, as
+the router would (customers' accounts, tokens, roles and grants are read
+there: core.routing), and as anything cached must be.
+
+1. The token with its account, by the token's hash. A revoked or expired
+   token, or an inactive account, ends here. So does a superuser: it holds
+   every permission and sees everything without its roles or grants being
+   read (PermissionsMixin.has_perm, Account.sees_everything); and so does a
+   caller of the shop's doors, which seldom ask. What is then asked for is
+   read on demand, the ORM's way.
+2. The account's role names, its permissions (its own and its roles', as
+   Django's ModelBackend names them) and its grants and its roles' grants,
+   in one statement (`_account_values`), filling what ModelBackend,
+   `Account.role_names` and `organization_scope` would otherwise each read
+   with a query of their own.
+
+With a shared cache two entries answer a token: `token:<hash>` (which
+account, until when), stamped with the token's version, which its
+revocation (or any save) bumps; and `account:<id>` (what `_account_values`
+reads), stamped with the account's version (its row, its roles, its
+grants), the roles' generation and the trees' (a grant covers the paths of
+the organizations below it). A revoked token, a deactivated account or a
+role taken away stops working at once, in every process. Without a shared
+cache every request reads the database.
 """
 
 from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.db import router
+from django.db import connections, router
 from django.utils import timezone
 
 from clientbase.core import caching
-from clientbase.customers.cache_names import ROLES, account_version, token_version
-from clientbase.customers.models import Account, ApiToken
+from clientbase.core.rows import converter, fetch
+from clientbase.customers.cache_names import ROLES, TREES, account_version, token_version
+from clientbase.customers.models import Account, ApiToken, Grant, Organization
 from clientbase.customers.models.accounts import hash_token
+from clientbase.customers.models.visibility import remember_grants
 
 # Record a token's use at most once a minute, to keep reads from writing.
 USE_RECORDED_EVERY = 60
-# An account as cached: every column but the password hash, which nothing
+# An account as read here: every column but the password hash, which nothing
 # reading a request needs; a save of such an account leaves it as it is
 # (Django saves only the loaded fields of an instance with deferred ones).
 _FIELDS = [f.attname for f in Account._meta.concrete_fields if f.attname != "password"]
+# What decides whether a token may act, and whether its use is due to be recorded.
+_TOKEN_FIELDS = [f.attname for f in ApiToken._meta.concrete_fields
+                 if f.attname in ("id", "account_id", "last_used_at", "expires_at", "revoked_at")]
 
 
-def account_for_token(raw: str) -> Account | None:
+def _statements() -> dict[str, str]:
+    """The statements of this module, by name. Plain SQL that SQLite and
+    PostgreSQL both run; the ids are bound as each database stores them
+    (`_bound`)."""
+    account = Account._meta.db_table
+    account_roles = Account.groups.through._meta.db_table
+    account_permissions = Account.user_permissions.through._meta.db_table
+    role_permissions = Group.permissions.through._meta.db_table
+    role, permission, content_type = Group._meta.db_table, Permission._meta.db_table, ContentType._meta.db_table
+    grant, organization = Grant._meta.db_table, Organization._meta.db_table
+    account_columns = ", ".join(f"a.{Account._meta.get_field(name).column}" for name in _FIELDS)
+    token_columns = ", ".join(f"t.{ApiToken._meta.get_field(name).column}" for name in _TOKEN_FIELDS)
+    # Each row of the account's details is (kind, name, detail, organization
+    # id, include descendants): a role's name; a permission's app label and
+    # codename; a grant's level, the organization's path and id, and whether
+    # the grant covers the organizations below it.
+    roles = f"""
+        SELECT 'role', r.name, NULL, NULL, NULL
+          FROM {account_roles} ar JOIN {role} r ON r.id = ar.group_id
+         WHERE ar.account_id = %s"""
+    return {
+        "token": f"""
+            SELECT {token_columns}, {account_columns}
+              FROM {ApiToken._meta.db_table} t JOIN {account} a ON a.id = t.account_id
+             WHERE t.token_hash = %s""",
+        "account": f"SELECT {account_columns} FROM {account} a WHERE a.id = %s",
+        # An account's details, bound to its id five times. The grants come
+        # first: PostgreSQL takes a column's type from the first rows that
+        # give it one (an organization id, a boolean), not from NULL. Its own
+        # and its roles' permissions are named by one join (fewer tables for
+        # PostgreSQL to plan, which costs more than running the statement).
+        "details": f"""
+        SELECT 'grant', g.level, o.path, g.organization_id, g.include_descendants
+          FROM {grant} g JOIN {organization} o ON o.id = g.organization_id
+         WHERE g.account_id = %s
+            OR g.role_id IN (SELECT ar.group_id FROM {account_roles} ar WHERE ar.account_id = %s)
+        UNION ALL{roles}
+        UNION ALL
+        SELECT held.kind, ct.app_label, p.codename, NULL, NULL
+          FROM (SELECT 'user' AS kind, ap.permission_id FROM {account_permissions} ap WHERE ap.account_id = %s
+                UNION ALL
+                SELECT 'group', rp.permission_id
+                  FROM {account_roles} ar JOIN {role_permissions} rp ON rp.group_id = ar.group_id
+                 WHERE ar.account_id = %s) held
+          JOIN {permission} p ON p.id = held.permission_id JOIN {content_type} ct ON ct.id = p.content_type_id""",
+        # A superuser's details (ModelBackend's rule: it holds every
+        # permission; it sees everything, so its grants do not matter),
+        # bound to its id once.
+        "superuser details": f"""{roles}
+        UNION ALL
+        SELECT 'every', ct.app_label, p.codename, NULL, NULL
+          FROM {permission} p JOIN {content_type} ct ON ct.id = p.content_type_id""",
+    }
+
+
+_SQL = _statements()
+
+
+def account_for_token(raw: str, *, with_access: bool = True) -> Account | None:
     """The active account a token acts as; None for an unknown, revoked or
-    expired token, or an inactive account."""
+    expired token, or an inactive account. `with_access`: read its role
+    names, permissions and grants now, in one statement (without, they are
+    read when asked for, each the ORM's way); the shared cache holds them
+    all either way."""
     token_hash = hash_token(raw)
     if not caching.usable():
-        return _from_database(token_hash)
+        return _from_database(token_hash, with_access)
     found = caching.cached(f"token:{token_hash}", [token_version(token_hash)], lambda: _token(token_hash))
     if found is None:
         return None
@@ -52,65 +139,108 @@ def account_for_token(raw: str) -> Account | None:
     return account
 
 
-def _from_database(token_hash: str) -> Account | None:
-    found = (ApiToken.objects.active().select_related("account")
-             .filter(token_hash=token_hash).first())
-    if found is None or not found.account.is_active:
+def _from_database(token_hash: str, with_access: bool) -> Account | None:
+    connection = _primary()
+    rows = fetch(connection, _SQL["token"], [token_hash])
+    if not rows:
+        return None
+    split = len(_TOKEN_FIELDS)
+    token = ApiToken.from_db(connection.alias, _TOKEN_FIELDS,
+                             converter(_model_fields(ApiToken, _TOKEN_FIELDS), connection)(rows[0][:split]))
+    fields = converter(_model_fields(Account, _FIELDS), connection)(rows[0][split:])
+    record = dict(zip(_FIELDS, fields))
+    if not token.is_active or not record["is_active"]:
         return None
     now = timezone.now()
-    if found.last_used_at is None or (now - found.last_used_at).total_seconds() > USE_RECORDED_EVERY:
-        ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
-    return found.account
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > USE_RECORDED_EVERY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if not with_access or record["is_superuser"]:
+        return Account.from_db(router.db_for_read(Account), _FIELDS, fields)
+    return _account(_account_values(token.account_id, fields))
 
 
-def _primary(model):
-    # What is cached is read from the primary: a lagging replica read after a
-    # bump would be stored under the new versions.
-    return model._default_manager.db_manager(router.db_for_write(model))
+def _primary():
+    # Who a caller is is never decided on a replica's stale row (as the router
+    # sends these tables' reads: core.routing.PRIMARY_MODELS), and what is
+    # cached must not come from a lagging replica: read after a bump, it
+    # would be stored under the new versions.
+    return connections[router.db_for_write(Account)]
+
+
+def _model_fields(model, names: list[str]) -> list:
+    return [model._meta.get_field(name) for name in names]
+
+
+def _bound(value, connection):
+    # An id as the database stores it (SQLite: 32 hex digits).
+    return Account._meta.pk.get_db_prep_value(value, connection)
 
 
 def _token(token_hash: str):
     """(token id, account id, expiry) of an active token; None otherwise."""
-    return (_primary(ApiToken).active().filter(token_hash=token_hash)
+    return (ApiToken._default_manager.db_manager(_primary().alias).active().filter(token_hash=token_hash)
             .values_list("pk", "account_id", "expires_at").first())
 
 
 def cached_account(account_id) -> Account | None:
-    """The account with its role names and permissions filled in, from the
-    cache (stamped with its version and the roles') or three queries; None
-    when it no longer exists."""
-    values = caching.cached(f"account:{account_id}", [account_version(account_id), ROLES],
+    """The account with its role names, permissions and scopes filled in,
+    from the cache (stamped with its version, the roles' and the trees') or
+    two statements; None when it no longer exists."""
+    values = caching.cached(f"account:{account_id}", [account_version(account_id), ROLES, TREES],
                             lambda: _account_values(account_id))
-    if values is None:
-        return None
-    fields, roles, user_perms, group_perms = values
-    alias = router.db_for_read(Account)
-    account = Account.from_db(alias, _FIELDS, fields)
+    return None if values is None else _account(values)
+
+
+def _account(values) -> Account:
+    """The account of `_account_values`, with what Django's ModelBackend,
+    `Account.role_names` and `organization_scope` read before asking the
+    database."""
+    fields, roles, user_perms, group_perms, grants = values
+    account = Account.from_db(router.db_for_read(Account), _FIELDS, fields)
     account._role_names = set(roles)
-    # Django's ModelBackend reads these before asking the database.
     account._user_perm_cache = set(user_perms)
     account._group_perm_cache = set(group_perms)
     account._perm_cache = set(user_perms) | set(group_perms)
+    remember_grants(account, grants)
     return account
 
 
-def _permissions(queryset) -> frozenset[str]:
-    # As Django's ModelBackend names them.
-    return frozenset(f"{app}.{codename}" for app, codename in
-                     queryset.values_list("content_type__app_label", "codename"))
-
-
-def _account_values(account_id):
-    fields = _primary(Account).filter(pk=account_id).values_list(*_FIELDS).first()
+def _account_values(account_id, fields: list | None = None):
+    """(the account's columns, its role names, its own permissions, its
+    roles' permissions, its and its roles' grants as (level, organization
+    id, path, include descendants)): what is cached under `account:<id>`.
+    `fields`: the columns when they were read already (with the token);
+    else a statement reads them first. None when the account does not exist."""
+    connection = _primary()
+    account_id = _bound(account_id, connection)
     if fields is None:
-        return None
+        rows = fetch(connection, _SQL["account"], [account_id])
+        if not rows:
+            return None
+        fields = converter(_model_fields(Account, _FIELDS), connection)(rows[0])
     record = dict(zip(_FIELDS, fields))
-    roles = frozenset(_primary(Group).filter(user=account_id).values_list("name", flat=True))
-    if not record["is_active"]:
-        return (fields, roles, frozenset(), frozenset())
-    permissions = _primary(Permission)
-    if record["is_superuser"]:  # ModelBackend's rule: a superuser holds every permission
-        every = _permissions(permissions.all())
-        return (fields, roles, every, every)
-    return (fields, roles, _permissions(permissions.filter(user=account_id)),
-            _permissions(permissions.filter(group__user=account_id)))
+    if record["is_superuser"]:
+        rows = fetch(connection, _SQL["superuser details"], [account_id])
+    else:
+        rows = fetch(connection, _SQL["details"], [account_id] * 5)
+    found: dict[str, list] = {"role": [], "user": [], "group": [], "every": [], "grant": []}
+    for kind, *row in rows:
+        found[kind].append(row)
+    roles = frozenset(name for name, *_ in found["role"])
+    if not record["is_active"]:  # ModelBackend's rule: an inactive account holds nothing
+        return (tuple(fields), roles, frozenset(), frozenset(), ())
+    if record["is_superuser"]:
+        every = _permissions(found["every"])
+        return (tuple(fields), roles, every, every, ())
+    grant = converter([Grant._meta.get_field("level"), Organization._meta.get_field("path"), Organization._meta.pk,
+                       Grant._meta.get_field("include_descendants")], connection)
+    grants = []
+    for row in found["grant"]:
+        level, path, organization_id, include_descendants = grant(row)
+        grants.append((level, organization_id, path, include_descendants))
+    return (tuple(fields), roles, _permissions(found["user"]), _permissions(found["group"]), tuple(grants))
+
+
+def _permissions(rows) -> frozenset[str]:
+    # As Django's ModelBackend names them.
+    return frozenset(f"{app}.{codename}" for app, codename, *_ in rows)
