@@ -37,13 +37,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-record", action="store_true", help="do not write docs/benchmarks.md")
     parser.add_argument("--no-tree", action="store_true", help="skip the tree-representation cases")
     parser.add_argument("--explain", action="store_true", help="print the ORM queries' plans")
+    add_server_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """--postgres and --workdir, as every bench takes them: where its
+    PostgreSQL databases and its SQLite files live."""
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES", DEFAULT_POSTGRES),
                         help=f"PostgreSQL server URL without database (default {DEFAULT_POSTGRES})")
     parser.add_argument("--workdir", type=Path,
                         default=Path(os.environ.get("BENCH_DIR",
                                                     Path(tempfile.gettempdir()) / "clientbase-bench")),
                         help="where SQLite files live")
-    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

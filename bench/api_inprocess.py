@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.__main__ import (
-    _ensure_database, _reset_database, _server_version, parse_args as _base_args, use_database,
+    _ensure_database, _reset_database, _server_version, add_server_arguments, use_database,
 )
 
 ADMIN_EMAIL = "bench-admin@example.com"
@@ -272,9 +272,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, help="append the markdown table to this file")
     parser.add_argument("--queries", action="store_true", help="print each case's SQL to stderr")
     parser.add_argument("--dump", type=Path, help="write each case's answer into this directory")
-    base = _base_args([])
-    parser.add_argument("--postgres", default=base.postgres)
-    parser.add_argument("--workdir", type=Path, default=base.workdir)
+    add_server_arguments(parser)
     return parser.parse_args(argv)
 
 

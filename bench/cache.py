@@ -26,9 +26,9 @@ import random
 import statistics
 import sys
 import time
-from pathlib import Path
 
-from bench.pricing import BENCH_CONTACT, SCALES, existing, generate, parse_args as _pricing_args
+from bench.__main__ import add_server_arguments
+from bench.pricing import BENCH_CONTACT, SCALES, existing, generate
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/8")
 SKUS = 50
@@ -41,9 +41,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--repetitions", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=20)
-    base = _pricing_args([])
-    parser.add_argument("--postgres", default=base.postgres)
-    parser.add_argument("--workdir", type=Path, default=base.workdir)
+    add_server_arguments(parser)
     return parser.parse_args(argv)
 
 

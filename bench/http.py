@@ -43,7 +43,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.__main__ import _ensure_database, _reset_database, _server_version, parse_args as _base_args
+from bench.__main__ import _ensure_database, _reset_database, _server_version, add_server_arguments
 from bench.store import CpuMeter, Server, database_backends, serving
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -334,9 +334,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default="", help="endpoints whose name contains this (default: all)")
     parser.add_argument("--regenerate", action="store_true", help="rebuild the database")
     parser.add_argument("--output", type=Path, help="also write the table (markdown) to this file")
-    base = _base_args([])
-    parser.add_argument("--postgres", default=base.postgres)
-    parser.add_argument("--workdir", type=Path, default=base.workdir)
+    add_server_arguments(parser)
     return parser.parse_args(argv)
 
 

@@ -32,10 +32,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 from bench.__main__ import (
-    _ensure_database, _reset_database, _server_version, parse_args as _base_args, use_database, run_per_database,
+    _ensure_database, _reset_database, _server_version, add_server_arguments, use_database, run_per_database,
 )
 
 BENCH_CONTACT = "BENCH-CONTACT"
@@ -352,9 +351,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--no-record", action="store_true")
-    base = _base_args([])
-    parser.add_argument("--postgres", default=base.postgres)
-    parser.add_argument("--workdir", type=Path, default=base.workdir)
+    add_server_arguments(parser)
     return parser.parse_args(argv)
 
 

@@ -52,7 +52,7 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.__main__ import _reset_database, _server_version, parse_args as _base_args, run_per_database
+from bench.__main__ import _reset_database, _server_version, add_server_arguments, run_per_database
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD_CONTACT = "BENCH-GOLD"
@@ -764,9 +764,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="clientbase serve --workers (default 2)")
     parser.add_argument("--no-record", action="store_true", help="do not write docs/benchmarks.md")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
-    base = _base_args([])
-    parser.add_argument("--postgres", default=base.postgres)
-    parser.add_argument("--workdir", type=Path, default=base.workdir)
+    add_server_arguments(parser)
     return parser.parse_args(argv)
 
 

@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from clientbase.pricing.services import explain_prices, resolve_price, resolve_prices
+from clientbase.customers.models import Contact
+from clientbase.pricing.services import explain_prices, market_and_contact, resolve_price, resolve_prices
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=tz.utc)
 
@@ -258,3 +259,30 @@ def test_changing_memberships_changes_prices_at_once(catalog, price, world, cont
     contact.organizations.add(world["EU-MGMT"])
     world["EU-HQ"].customer_groups.add(world["GOLD"])
     assert resolve(catalog, contact=contact).unit_price == Decimal("12.00")
+
+
+def test_a_winner_is_a_saved_row_with_its_timestamps_deferred(catalog, price, django_assert_num_queries):
+    row = price("TS-M", "20.00")
+    winner = resolve(catalog).price
+    assert winner == row and not winner._state.adding
+    assert winner.get_deferred_fields() == {"created_at", "updated_at"}
+    with django_assert_num_queries(1):
+        assert winner.created_at == row.created_at
+
+
+@pytest.mark.parametrize("ident", ["EU", " EU ", "id"])
+def test_the_market_and_the_contact_to_price_for_take_one_query(catalog, contact_in, ident,
+                                                                 django_assert_num_queries):
+    contact = contact_in(key="C-ONE")
+    ident = str(catalog["EU"].pk) if ident == "id" else ident
+    with django_assert_num_queries(1):
+        market, found = market_and_contact(ident, Contact.objects.filter(key="C-ONE"))
+        assert (market, market.currencies, found.pk, found.key) == (catalog["EU"], ["EUR"], contact.pk, "C-ONE")
+
+
+@pytest.mark.parametrize("contacts", ["nobody matching", "a scope that sees no one", "none asked"])
+def test_the_context_without_a_contact(catalog, contacts):
+    scoped = {"nobody matching": Contact.objects.filter(key="C-NOBODY"),
+              "a scope that sees no one": Contact.objects.none(), "none asked": None}[contacts]
+    assert market_and_contact("EU", scoped) == (catalog["EU"], None)
+    assert market_and_contact("NOWHERE", scoped) == (None, None)

@@ -171,9 +171,15 @@ def resolve_refs(queryset: QuerySet, idents: Iterable[str | UUID], field: str, *
     known = {str(o.pk) for o in found} | {getattr(o, key_field) for o in found}
     missing = [i for i in idents if i not in known]
     if missing:
-        label = queryset.model._meta.verbose_name
-        raise Invalid.on(field, f"No {label} {', '.join(repr(m) for m in missing)}.", code="unknown_reference")
+        raise unknown_refs(queryset, missing, field)
     return found
+
+
+def unknown_refs(queryset: QuerySet, idents: Iterable[str | UUID], field: str) -> Invalid:
+    """resolve_refs' 422 naming `field` for ids or keys that do not exist (or are not visible)."""
+    label = queryset.model._meta.verbose_name
+    missing = ", ".join(repr(_normalize(i)) for i in idents)
+    return Invalid.on(field, f"No {label} {missing}.", code="unknown_reference")
 
 
 def _normalize(ident: str | UUID) -> str:

@@ -4,14 +4,13 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from django.db.models import Subquery
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
     IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, Shaped, UUIDId, by_id_or_key, by_id_or_key_query,
-    if_match, not_found, require_perm, resolve_ref, set_etag,
+    if_match, not_found, require_perm, resolve_ref, set_etag, unknown_refs,
 )
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
@@ -268,29 +267,25 @@ def delete_price(request: HttpRequest, ident: UUIDId):
 
 def _context(request: HttpRequest, market_ident: str, currency: str | None,
              contact_ident: str | None) -> tuple[Market, str, Contact | None]:
-    """The market, the currency and the contact (None: anonymous) to price
-    for, in one query: the contact's id and key, all the resolver needs of
-    it, come along with the market. Refusals in the order of the checks: an
-    unknown market or currency (422), the permission to see contacts (403),
-    a contact the caller cannot see (404)."""
-    markets = Market.objects.visible_to(request.user)
-    if contact_ident:
-        # Staff may price only for contacts they may see; others answer 404.
-        contacts = by_id_or_key_query(Contact.objects.visible_to(request.user), contact_ident).order_by()
-        markets = markets.annotate(contact_pk=Subquery(contacts.values("pk")[:1]),
-                                   contact_key=Subquery(contacts.values("key")[:1]))
-    market = _market(markets, market_ident)
+    """The market (the catalog is everyone's), the currency and the contact
+    (None: anonymous) to price for, in one query (`market_and_contact`).
+    Refusals in the order of the checks: an unknown market or currency
+    (422), the permission to see contacts (403), a contact the caller
+    cannot see (404)."""
+    # Staff may price only for contacts they may see; others answer 404.
+    contacts = (by_id_or_key_query(Contact.objects.visible_to(request.user), contact_ident)
+                if contact_ident else None)
+    market, contact = services.market_and_contact(market_ident, contacts)
+    if market is None:
+        raise unknown_refs(Market.objects.all(), [market_ident], "market")
     currency = (currency or market.default_currency).upper()
     if currency not in market.currencies:
         raise Invalid.on("currency", f"Market {market.key} sells in {', '.join(market.currencies)}, "
                                      f"not {currency}.")
-    contact = None
     if contact_ident:
         require_perm(request, "customers.view_contact")
-        if market.contact_pk is None:
+        if contact is None:
             raise not_found(Contact.objects.none(), contact_ident, label="contact")
-        # Its other fields deferred: loaded from the database if ever read.
-        contact = Contact.from_db(market._state.db, ["id", "key"], [market.contact_pk, market.contact_key])
     return market, currency, contact
 
 

@@ -33,9 +33,7 @@ from clientbase.customers.cache_names import TREES, contact_version
 from clientbase.customers.models import Contact
 from clientbase.pricing import resolver
 from clientbase.pricing.models import PriceRow
-from clientbase.pricing.resolver import RESOLVED_FIELDS, Resolution, _place_row
-
-_NAMES = [PriceRow._meta.get_field(name).attname for name in RESOLVED_FIELDS]
+from clientbase.pricing.resolver import RESOLVED_ATTNAMES, Resolution, winning_row
 
 
 def sku_version(sku: str) -> str:
@@ -102,7 +100,7 @@ def resolve_price(sku: str, *, contact: Contact | None, quantity: Decimal = Deci
 def _stored(resolution: Resolution, ends: datetime | None) -> tuple:
     """(variant id, product key, winning row's columns or None, end as a timestamp or None)."""
     row = resolution.price
-    values = tuple(getattr(row, name) for name in _NAMES) if row is not None else None
+    values = tuple(getattr(row, name) for name in RESOLVED_ATTNAMES) if row is not None else None
     product_key = row.product.key if row is not None and row.product_id else None
     return (resolution.variant_id, product_key, values, ends.timestamp() if ends else None)
 
@@ -111,9 +109,8 @@ def _answer(sku: str, currency: str, market: Market, entry: tuple) -> Resolution
     variant_id, product_key, values, _ = entry
     resolution = Resolution(sku=sku, currency=currency, variant_id=variant_id)
     if values is not None:
-        row = PriceRow.from_db(connection.alias, _NAMES, list(values))
-        resolution.price = _place_row(row, for_sku=sku, variant_id=variant_id, product_key=product_key,
-                                      market=market)
+        resolution.price = winning_row(values, for_sku=sku, variant_id=variant_id, product_key=product_key,
+                                       market=market, db=connection.alias)
     return resolution
 
 

@@ -23,12 +23,14 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.db import connection, connections, router
-from django.db.models import Model
+from django.db.models import F, Model, QuerySet
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core import metrics
 from clientbase.core.currencies import quantize
+from clientbase.core.models import looks_like_uuid
 from clientbase.core.moments import aware
 from clientbase.customers.models import Contact
 from clientbase.customers.services.memberships import (  # noqa: F401  (effective_group_keys: part of this API)
@@ -92,6 +94,55 @@ def visitor_for(contact: Contact | None) -> Visitor:
     return Visitor(contact, effective_group_keys(contact))
 
 
+# --- What to price for -----------------------------------------------------------
+
+_MARKET_FIELDS = [f.attname for f in Market._meta.concrete_fields]
+
+
+def market_and_contact(market_ident: str, contacts: QuerySet | None) -> tuple[Market | None, Contact | None]:
+    """The market whose id or key is `market_ident` (None: no such market)
+    and the first of `contacts`, a caller's scoped lookup (None: none
+    matches, or none asked), with only its id and key loaded, all the
+    resolver needs of it (its other fields are read if ever used).
+
+    One query: the market's hand-written, joined to the contacts' as Django
+    compiles it. Built through the ORM, with the contact as two annotations,
+    it cost several times the query itself (a quarter of a batch resolve's
+    Python time)."""
+    alias = router.db_for_read(Market)
+    db = connections[alias]
+    meta, quote = Market._meta, db.ops.quote_name
+    ident = str(market_ident).strip()
+    if looks_like_uuid(ident):
+        column, value = meta.pk.column, meta.pk.get_db_prep_value(UUID(ident), db)
+    else:
+        column, value = meta.get_field("key").column, ident
+    columns = [f"m.{quote(meta.get_field(name).column)}" for name in _MARKET_FIELDS]
+    joined, params = "", [value]
+    # A scope that sees no contact at all compiles to nothing: no join, no contact.
+    asked = contacts is not None and not contacts.query.is_empty()
+    if asked:
+        found = contacts.order_by().values(contact_pk=F("pk"), contact_key=F("key"))[:1]
+        contact_sql, contact_params = found.query.get_compiler(using=alias).as_sql()
+        columns += ["c.contact_pk", "c.contact_key"]
+        joined, params = f" LEFT JOIN ({contact_sql}) c ON 1 = 1", [*contact_params, value]
+    with db.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)} m{joined} "
+                       f"WHERE m.{quote(column)} = %s", params)
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    market = _loaded(Market, _MARKET_FIELDS, list(row[:len(_MARKET_FIELDS)]), alias)
+    found = asked and row[-2] is not None
+    return market, _loaded(Contact, ["id", "key"], list(row[-2:]), alias) if found else None
+
+
+def _loaded(model, names: list[str], values: list, alias: str):
+    """A `model` instance of the columns `names` (the others deferred) read from `alias`."""
+    convert = _converter(model, names, alias)
+    return model.from_db(alias, names, convert(values) if convert else values)
+
+
 # --- Resolving in the database -------------------------------------------------
 
 
@@ -102,29 +153,62 @@ RESOLVED_FIELDS = ("id", "version", "product", "currency", "sale_type",
                    "sale_code", "min_quantity", "unit_price", "valid_from", "valid_until")
 
 
-_MARKET_CACHE = PriceRow._meta.get_field("market")
+# Their attribute names, in the same order: how a winner's values are stored.
+RESOLVED_ATTNAMES = tuple(PriceRow._meta.get_field(name).attname for name in RESOLVED_FIELDS)
+
+_MARKET_FIELD = PriceRow._meta.get_field("market")
+_PRODUCT_FIELD = PriceRow._meta.get_field("product")
 
 
-def _row_loader():
-    """A function making a PriceRow of the resolver's columns (RESOLVED_FIELDS)
-    as Django's own loading would — the database's converters, then
-    `Model.from_db` — without a RawQuerySet's per-query column mapping, which
-    cost more than the query on SQLite."""
-    fields = [PriceRow._meta.get_field(name) for name in RESOLVED_FIELDS]
-    names = [f.attname for f in fields]
+def _converter(model, names, using=None):
+    """A function converting a row of `model`'s columns `names` in place as
+    Django's own loading would (the database's converters, then the
+    fields'); None where no column needs one (PostgreSQL, for the
+    resolver's)."""
+    db = connections[using] if using else connection
     converters = []
-    for index, f in enumerate(fields):
-        col = f.get_col(PriceRow._meta.db_table)
-        for convert in connection.ops.get_db_converters(col) + f.get_db_converters(connection):
+    for index, name in enumerate(names):
+        f = model._meta.get_field(name)
+        col = f.get_col(model._meta.db_table)
+        for convert in db.ops.get_db_converters(col) + f.get_db_converters(db):
             converters.append((index, convert, col))
-    alias = connection.alias
+    if not converters:
+        return None
 
-    def load(values: list) -> PriceRow:
+    def convert_all(values: list) -> list:
         for index, convert, col in converters:
-            values[index] = convert(values[index], col, connection)
-        return PriceRow.from_db(alias, names, values)
+            values[index] = convert(values[index], col, db)
+        return values
 
-    return load
+    return convert_all
+
+
+def winning_row(values, *, for_sku: str, variant_id: UUID, product_key: str | None, market: Market,
+                db: str) -> PriceRow:
+    """The PriceRow of a winner's RESOLVED_FIELDS `values` (converted), with
+    what callers show of it at hand: its market, and its SKU (`for_sku`, read
+    by PriceRow.sku) or its product's key. Its timestamps are deferred:
+    loaded from the database if ever read.
+
+    Built as unpickling builds a model instance: the values straight into its
+    __dict__, without `Model.__init__` (`from_db`), whose per-field
+    descriptor calls for the 50 winners of a batch cost more than reading
+    them. PriceRow has no post_init receivers for that to skip."""
+    row = PriceRow.__new__(PriceRow)
+    row._state = ModelState()
+    row._state.adding = False
+    row._state.db = db
+    fields = row.__dict__
+    fields.update(zip(RESOLVED_ATTNAMES, values))
+    fields["for_sku"] = for_sku
+    fields["market_id"] = market.pk
+    _MARKET_FIELD.set_cached_value(row, market)
+    if fields["product_id"]:
+        fields["variant_id"] = None
+        _PRODUCT_FIELD.set_cached_value(row, Product(id=fields["product_id"], key=product_key))
+    else:
+        fields["variant_id"] = variant_id
+    return row
 
 
 def _sku_count(skus: list[str]) -> int | None:
@@ -234,20 +318,6 @@ def _as_uuid(value) -> UUID:
     return value if isinstance(value, UUID) else UUID(value)
 
 
-def _place_row(row: PriceRow, *, for_sku: str, variant_id: UUID, product_key: str | None,
-               market: Market) -> PriceRow:
-    # What callers show of the winner is at hand: its market, and its SKU
-    # (`for_sku`, read by PriceRow.sku) or product key. Spare each row a
-    # query for them.
-    row.for_sku = for_sku
-    row.variant_id = None if row.product_id else variant_id
-    row.market_id = market.pk
-    _MARKET_CACHE.set_cached_value(row, market)
-    if row.product_id:
-        row.product = Product(id=row.product_id, key=product_key)
-    return row
-
-
 @metrics.timed_resolver
 def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decimal, market: Market,
                    currency: str, at: datetime | None = None,
@@ -271,7 +341,8 @@ def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
     groups, codes = _visitor_params(contact)
     moment = connection.ops.adapt_datetimefield_value(at)
     quantities = quantities or {}
-    asked = [connection.ops.adapt_decimalfield_value(Decimal(quantities.get(sku, quantity))) for sku in unique]
+    adapt = connection.ops.adapt_decimalfield_value
+    asked = [adapt(Decimal(quantities.get(sku, quantity))) for sku in unique]
     sku_count = _sku_count(unique)
     if sku_count is None:
         asked = [unique, asked]
@@ -284,14 +355,15 @@ def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
     with connections[router.db_for_read(PriceRow)].cursor() as cursor:
         cursor.execute(_resolve_sql(sku_count), params)
         found = cursor.fetchall()
-    load = _row_loader()
+    convert, db = _converter(PriceRow, RESOLVED_FIELDS), connection.alias
     for for_sku, for_variant_id, for_product_key, *values in found:
         resolution = result[for_sku]
         resolution.variant_id = _as_uuid(for_variant_id)
         if values[0] is None:
             continue  # a known SKU without an applicable price
-        resolution.price = _place_row(load(values), for_sku=for_sku, variant_id=resolution.variant_id,
-                                      product_key=for_product_key, market=market)
+        resolution.price = winning_row(convert(values) if convert else values, for_sku=for_sku,
+                                       variant_id=resolution.variant_id, product_key=for_product_key,
+                                       market=market, db=db)
     return {sku: result[sku] for sku in skus}
 
 

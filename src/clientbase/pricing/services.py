@@ -40,6 +40,7 @@ from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
     Visitor,
     effective_group_keys,
     explain_prices,
+    market_and_contact,
     resolve_price_ladders,
     visitor_for,
 )
