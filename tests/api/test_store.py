@@ -81,6 +81,19 @@ def test_a_token_caller_gets_its_own_contacts_prices(shop, gold_shopper):
     assert variant(response.json(), "TS-M")["unit_price"] == "15.00"
 
 
+@pytest.mark.parametrize("code", ["key", "id"])
+def test_a_token_caller_gets_the_customer_price_set_for_its_contact(shop, gold_shopper, price, code):
+    # given: a price for the Gold shopper's contact, by its key or its id
+    contact = gold_shopper.contact
+    price("TS-M", "9.00", sale_type="customer", sale_code=contact.key if code == "key" else str(contact.pk))
+    _, raw = ApiToken.issue(gold_shopper)
+    # when
+    response = Client().get("/api/v1/store/products", headers={"Authorization": f"Bearer {raw}"})
+    # then: its own price, the list price beside it
+    tshirt = next(p for p in response.json()["items"] if p["key"] == "TSHIRT")
+    assert (variant(tshirt, "TS-M")["unit_price"], variant(tshirt, "TS-M")["list_price"]) == ("9.00", "20.00")
+
+
 def test_a_token_that_matches_nothing_is_refused_rather_than_taken_for_anonymous(shop):
     response = Client().get("/api/v1/store/products", headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401

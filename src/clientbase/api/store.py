@@ -88,8 +88,8 @@ class StoreProductParams(Schema):
 @router.get("/products", response=StoreProductPage, summary="Products on sale, at the caller's prices",
             openapi_extra=STORE_SECURITY)
 def list_store_products(request: HttpRequest, params: Query[StoreParams]):
-    storefront = listing.storefront_market(params.market, params.currency)
-    page = listing.list_products(contact=listing.shopper_contact(request.user), storefront=storefront,
+    storefront, contact = listing.shopper_storefront(request.user, params.market, params.currency)
+    page = listing.list_products(contact=contact, storefront=storefront,
                                  q=params.q, limit=params.limit, cursor=params.cursor)
     return {"items": [StoreProductOut.shape(p) for p in page.items], "next_cursor": page.next_cursor,
             "market": storefront.market.key, "currency": storefront.currency}
@@ -98,9 +98,8 @@ def list_store_products(request: HttpRequest, params: Query[StoreParams]):
 @router.get("/products/{ident}", response=StoreProductOut,
             summary="A product on sale by key or id, at the caller's prices", openapi_extra=STORE_SECURITY)
 def get_store_product(request: HttpRequest, ident: IdOrKey, params: Query[StoreProductParams]):
-    storefront = listing.storefront_market(params.market, params.currency)
-    return StoreProductOut.shape(
-        listing.get_product(ident, contact=listing.shopper_contact(request.user), storefront=storefront))
+    storefront, contact = listing.shopper_storefront(request.user, params.market, params.currency)
+    return StoreProductOut.shape(listing.get_product(ident, contact=contact, storefront=storefront))
 
 
 # --- quotes: the price with the caller's promotions ---------------------------------------

@@ -29,7 +29,7 @@ DEFAULT_LIMIT = 50
 class KeysetPage:
     """One page: its rows, and the cursor of the next page (None on the last)."""
 
-    items: list[Model]
+    items: list
     next_cursor: str | None
 
 
@@ -56,7 +56,13 @@ class Keyset:
         `limit` rows (default 50). Invalid (on `limit` or `cursor`) for a
         limit out of 1..500 or a cursor this ordering did not give out."""
         limit = DEFAULT_LIMIT if limit is None else limit
-        items = list(self.query(queryset, limit=limit, cursor=cursor))
+        return self.page_of(list(self.query(queryset, limit=limit, cursor=cursor)), limit)
+
+    def page_of(self, items: list, limit: int) -> KeysetPage:
+        """The page of `items`, read in this ordering as `query` reads them:
+        at most `limit` and one more, which tells whether there is a next
+        page. Items are anything with the ordering's attributes (a model
+        instance, or the values a hand-written query read)."""
         if len(items) <= limit:
             return KeysetPage(items, None)
         items = items[:limit]
@@ -65,8 +71,7 @@ class Keyset:
     def query(self, queryset: QuerySet, *, limit: int, cursor: str | None = None) -> QuerySet:
         """The one query a page runs: its rows and one more, which tells
         whether there is a next page."""
-        if not 1 <= limit <= MAX_LIMIT:
-            raise Invalid.on("limit", f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit")
+        check_limit(limit)
         queryset = queryset.order_by(*self.ordering)
         if cursor:
             queryset = queryset.filter(self.after(cursor, queryset.model))
@@ -100,6 +105,12 @@ class Keyset:
     def cursor_of(self, obj: Model) -> str:
         """The cursor of the page that starts after `obj`."""
         return encode_cursor([_attr(obj, path.removeprefix("-")) for path in self.ordering])
+
+
+def check_limit(limit: int) -> None:
+    """Invalid (on `limit`) for a page size out of 1..MAX_LIMIT."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid.on("limit", f"limit must be between 1 and {MAX_LIMIT}.", code="invalid_limit")
 
 
 def encode_cursor(values: list[Any]) -> str:

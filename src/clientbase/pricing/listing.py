@@ -10,7 +10,7 @@ an account without a contact, e.g. staff: they see what anyone sees). Prices
 come from the one resolver, in batches: a page of products costs a fixed
 number of queries however many products and variants it holds —
 
-    the page of products, their variants on sale, the visitor's price
+    the page of products with their variants on sale, the visitor's price
     ladders (one query for every SKU, which for a contact also answers the
     list prices: the anonymous visitor's).
 
@@ -21,20 +21,22 @@ see a missing price to fix it. A product is listed only when at least one of
 its variants is on sale (there is nothing else to buy).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
+from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import connection, connections, router
 from django.utils import timezone
 
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import looks_like_uuid
-from clientbase.core.pagination import Keyset
-from clientbase.customers.models import Contact
-from clientbase.pricing.resolver import Ladder, resolve_price_ladders
+from clientbase.core.pagination import Keyset, check_limit
+from clientbase.customers.models import Account, Contact
+from clientbase.pricing.resolver import Ladder, resolve_price_ladders, value_loader
 
 # A page of the storefront's grid: 4 rows of 6, 6 of 4, 12 of 2.
 PAGE_SIZE = 24
@@ -69,27 +71,72 @@ def storefront_market(market: str | None = None, currency: str | None = None) ->
     STOREFRONT_MARKET naming no active market is a mistake of the set-up:
     Invalid too, naming the setting, rather than prices in another market.
     """
-    markets = Market.objects.on_sale()
+    return _storefront(market, currency, contact_id=None)[0]
+
+
+def shopper_storefront(account, market: str | None = None,
+                       currency: str | None = None) -> tuple[Storefront, Contact | None]:
+    """`storefront_market(market, currency)` and `shopper_contact(account)`
+    in one query: the contact's id and key, all a listing reads of it, come
+    along with the market (its other fields are deferred: read from the
+    database if ever asked for)."""
+    if not _shops_as_itself(account) or account.contact_id is None or Account.contact.is_cached(account):
+        return _storefront(market, currency, contact_id=None)[0], shopper_contact(account)
+    storefront, key = _storefront(market, currency, contact_id=account.contact_id)
+    return storefront, Contact.from_db(storefront.market._state.db, ["id", "key"], [account.contact_id, key])
+
+
+def _storefront(market: str | None, currency: str | None, *,
+                contact_id: UUID | None) -> tuple[Storefront, str | None]:
+    """storefront_market's answer, and with `contact_id` that contact's key."""
     if market is not None:
         market = market.strip()
-        lookup = {"pk": market} if looks_like_uuid(market) else {"key": market}
-        found = markets.filter(**lookup).first()
+        by = "id" if looks_like_uuid(market) else "key"
+        found, key = _open_market(by, _db_id(UUID(market)) if by == "id" else market, contact_id)
         if found is None:
             raise Invalid.on("market", f"No market '{market}' is open.", code="unknown_market")
     elif configured := getattr(settings, "STOREFRONT_MARKET", ""):
-        found = markets.filter(key=configured).first()
+        found, key = _open_market("key", configured, contact_id)
         if found is None:
             raise Invalid.on("market", f"STOREFRONT_MARKET names no open market: '{configured}'.",
                              code="unknown_market")
     else:
-        found = markets.order_by("key").first()
+        found, key = _open_market(None, None, contact_id)
         if found is None:
             raise NotFound(detail="The shop has no open market yet.", code="no_market")
     chosen = (currency or found.default_currency).strip().upper()
     if chosen not in found.currencies:
         raise Invalid.on("currency", f"Market {found.key} sells in {', '.join(found.currencies)}, "
                                      f"not {chosen}.", code="unknown_currency")
-    return Storefront(found, chosen)
+    return Storefront(found, chosen), key
+
+
+@lru_cache(maxsize=8)
+def _market_sql(by: str | None, with_contact: bool) -> str:
+    """SQL: the first open market by key (`CatalogQuerySet.on_sale`:
+    active); with `by` ("id" or "key"), the one whose column is the value
+    bound last. With `with_contact`, the key of the contact whose id is bound
+    first, as a last column. Built once: the ORM's building and compiling of
+    the lookup cost more CPU than the database's answer."""
+    market, contact = Market._meta.db_table, Contact._meta.db_table
+    columns = ", ".join(f"m.{f.column}" for f in Market._meta.concrete_fields)
+    key = f", (SELECT c.key FROM {contact} c WHERE c.id = %s)" if with_contact else ""
+    where = f" AND m.{by} = %s" if by else ""
+    return f"SELECT {columns}{key} FROM {market} m WHERE m.is_active{where} ORDER BY m.key LIMIT 1"
+
+
+def _open_market(by: str | None, value, contact_id: UUID | None) -> tuple[Market | None, str | None]:
+    """(the open market `_market_sql` finds, the contact's key); (None, None) for none."""
+    params = ([] if contact_id is None else [_db_id(contact_id)]) + ([] if by is None else [value])
+    alias = router.db_for_read(Market)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_market_sql(by, contact_id is not None), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    fields = Market._meta.concrete_fields
+    loaded = [value_loader(f.name, Market)(column) for f, column in zip(fields, row)]
+    return Market.from_db(alias, [f.attname for f in fields], loaded), row[len(fields)] if contact_id else None
 
 
 def storefront_choices() -> list[Storefront]:
@@ -101,42 +148,34 @@ def shopper_contact(account) -> Contact | None:
     """The contact whose prices `account` sees: its own contact; None (the
     anonymous visitor's prices) for an anonymous visitor, an inactive
     account, or an account without a contact (staff)."""
-    if account is None or not account.is_authenticated or not account.is_active:
-        return None
-    return account.contact
+    return account.contact if _shops_as_itself(account) else None
+
+
+def _shops_as_itself(account) -> bool:
+    return account is not None and account.is_authenticated and account.is_active
 
 
 # --- What the visitor sees ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuantityBreak:
     min_quantity: Decimal
     unit_price: Decimal
 
 
-@dataclass
+@dataclass(slots=True)
 class ListedVariant:
     """A variant with the visitor's prices. `unit_price` None: unavailable
     to this visitor (no price applies at quantity 1)."""
 
-    variant: Variant
+    sku: str
+    name: str
+    options: dict
     currency: str
     unit_price: Decimal | None
     list_price: Decimal | None
-    quantity_breaks: list[QuantityBreak] = field(default_factory=list)
-
-    @property
-    def sku(self) -> str:
-        return self.variant.sku
-
-    @property
-    def name(self) -> str:
-        return self.variant.name
-
-    @property
-    def options(self) -> dict:
-        return self.variant.options
+    quantity_breaks: list[QuantityBreak]
 
     @property
     def available(self) -> bool:
@@ -149,31 +188,21 @@ class ListedVariant:
                 and self.unit_price < self.list_price)
 
 
-@dataclass
+@dataclass(slots=True)
 class ListedProduct:
-    product: Product
-    variants: list[ListedVariant]
+    """A product on sale with its variants on sale. `variants` holds, until
+    the product is priced, the variants as read: (sku, name, options)."""
 
-    @property
-    def id(self):
-        return self.product.pk
-
-    @property
-    def key(self) -> str | None:
-        return self.product.key
+    id: UUID
+    key: str | None
+    name: str
+    description: str
+    variants: list
 
     @property
     def ident(self) -> str:
         """What names the product in a URL: its key, or its id when it has none."""
-        return self.product.key or str(self.product.pk)
-
-    @property
-    def name(self) -> str:
-        return self.product.name
-
-    @property
-    def description(self) -> str:
-        return self.product.description
+        return self.key or str(self.id)
 
     @property
     def from_price(self) -> Decimal | None:
@@ -197,32 +226,18 @@ class ProductPage:
     next_cursor: str | None
 
 
-def products_on_sale(q: str | None = None) -> QuerySet:
-    """Active products with at least one variant on sale; with `q`, those
-    whose name or key contains it, or one of whose variants on sale has a
-    SKU containing it (any case)."""
-    variants = Variant.objects.on_sale().filter(product=OuterRef("pk"))
-    products = Product.objects.on_sale().filter(Exists(variants))
-    if q := (q or "").strip():
-        products = products.filter(Q(name__icontains=q) | Q(key__icontains=q)
-                                   | Exists(variants.filter(sku__icontains=q)))
-    return products
-
-
-def _with_variants(products: QuerySet) -> QuerySet:
-    return products.prefetch_related(
-        Prefetch("variants", queryset=Variant.objects.on_sale().order_by("sku"), to_attr="on_sale"))
-
-
 def list_products(*, contact: Contact | None, storefront: Storefront, q: str | None = None,
                   limit: int = PAGE_SIZE, cursor: str | None = None,
                   at: datetime | None = None) -> ProductPage:
-    """A page of the products on sale (`products_on_sale(q)`, by name), each
-    with its variants on sale priced for `contact`. Invalid on `limit` or
-    `cursor` for a bad page (core.pagination)."""
-    page = PRODUCT_ORDER.page(_with_variants(products_on_sale(q)), limit=limit, cursor=cursor)
-    return ProductPage(price_products(page.items, contact=contact, storefront=storefront, at=at),
-                       page.next_cursor)
+    """A page of the products on sale, by name: active products with at
+    least one variant on sale; with `q`, those whose name or key contains
+    it, or one of whose variants on sale has a SKU containing it (any case).
+    Each with its variants on sale priced for `contact`. Invalid on `limit`
+    or `cursor` for a bad page (core.pagination)."""
+    check_limit(limit)
+    after = PRODUCT_ORDER.values(cursor, Product) if cursor else None
+    page = PRODUCT_ORDER.page_of(_products_on_sale(q=(q or "").strip(), after=after, limit=limit), limit)
+    return ProductPage(_priced(page.items, contact=contact, storefront=storefront, at=at), page.next_cursor)
 
 
 def get_product(ident: str, *, contact: Contact | None, storefront: Storefront,
@@ -230,34 +245,118 @@ def get_product(ident: str, *, contact: Contact | None, storefront: Storefront,
     """One product on sale by key or id, priced for `contact`; NotFound when
     there is none (or it is not on sale: a shopper cannot tell the two apart)."""
     ident = str(ident).strip()
-    lookup = {"pk": ident} if looks_like_uuid(ident) else {"key": ident}
-    product = _with_variants(products_on_sale()).filter(**lookup).first()
-    if product is None:
+    found = _products_on_sale(ident=ident)
+    if not found:
         raise NotFound(detail=f"No product '{ident}'.", code="not_found")
-    return price_products([product], contact=contact, storefront=storefront, at=at)[0]
+    return _priced(found, contact=contact, storefront=storefront, at=at)[0]
 
 
-def price_products(products: list[Product], *, contact: Contact | None, storefront: Storefront,
-                   at: datetime | None = None) -> list[ListedProduct]:
-    """The products (their variants prefetched `on_sale`) priced for
-    `contact`: one query for the visitor's ladders and, for a contact, the
-    list prices — whatever the number of SKUs."""
+# --- Reading the products: one statement ---------------------------------------------
+
+
+def _icontains(column: str) -> str:
+    """SQL: `column` contains the pattern bound next, in any case, as the
+    ORM's `icontains` lookup writes it for this database."""
+    return f"{connection.ops.lookup_cast('icontains', 'CharField') % column} {connection.operators['icontains']}"
+
+
+@lru_cache(maxsize=8)
+def _products_sql(*, searching: bool, after: bool, by: str | None) -> str:
+    """SQL: the products on sale in PRODUCT_ORDER, as many as bound last,
+    each with its variants on sale (a row each, by SKU). With `searching`, those
+    matching the pattern bound three times first; with `after`, those after
+    the (name, id) bound next (the keyset condition); with `by` ("id" or
+    "key"), the one whose column is the value bound next.
+
+    Written by hand, and built once for each of these shapes: the ORM took
+    ~1.6 ms of CPU to build and compile this query on every request, and
+    a model instance for each product and variant cost more again (see
+    docs/benchmarks.md, store listing). "On sale" is the rule of
+    `CatalogQuerySet.on_sale`: active products, their active variants."""
+    product, variant = Product._meta.db_table, Variant._meta.db_table
+    conditions = ""
+    if searching:
+        conditions += f"""
+           AND ({_icontains("p.name")} OR {_icontains("p.key")}
+                OR EXISTS (SELECT 1 FROM {variant} s
+                            WHERE s.product_id = p.id AND s.is_active AND {_icontains("s.sku")}))"""
+    if after:
+        # Row comparison: both databases seek the (name, id) index with it.
+        conditions += "\n           AND (p.name, p.id) > (%s, %s)"
+    if by:
+        conditions += f"\n           AND p.{by} = %s"
+    return f"""
+    SELECT p.id, p.key, p.name, p.description, v.sku, v.name, v.options
+      FROM (SELECT p.id, p.key, p.name, p.description FROM {product} p
+             WHERE p.is_active
+               AND EXISTS (SELECT 1 FROM {variant} s WHERE s.product_id = p.id AND s.is_active){conditions}
+             ORDER BY p.name, p.id LIMIT %s) p
+      CROSS JOIN {variant} v
+     WHERE v.product_id = p.id AND v.is_active
+     ORDER BY p.name, p.id, v.sku"""
+
+
+def _products_on_sale(*, q: str = "", after: list | None = None, ident: str | None = None,
+                      limit: int = 1) -> list[ListedProduct]:
+    """The products on sale (`list_products`), with their variants as read:
+    matching `q`; after the ordering values `after`; the one named `ident`
+    (key or id). At most `limit` and one more (Keyset.page_of)."""
+    params: list = []
+    if q:
+        params += [f"%{connection.ops.prep_for_like_query(q)}%"] * 3
+    if after:
+        params += [after[0], _db_id(after[1])]
+    by = None
+    if ident is not None:
+        by = "id" if looks_like_uuid(ident) else "key"
+        params.append(_db_id(UUID(ident)) if by == "id" else ident)
+    params.append(limit + 1)
+    with connections[router.db_for_read(Product)].cursor() as cursor:
+        cursor.execute(_products_sql(searching=bool(q), after=bool(after), by=by), params)
+        rows = cursor.fetchall()
+    load_id, load_options = value_loader("id", Product), value_loader("options", Variant)
+    products: list[ListedProduct] = []
+    read_id = None
+    for product_id, key, name, description, sku, variant_name, options in rows:
+        if product_id != read_id:  # the rows of a product come together (ORDER BY)
+            products.append(ListedProduct(load_id(product_id), key, name, description, []))
+            read_id = product_id
+        products[-1].variants.append((sku, variant_name, load_options(options)))
+    return products
+
+
+def _db_id(value: UUID):
+    # Every catalog and contact id is a UUIDField (core.models.BaseModel).
+    return Product._meta.pk.get_db_prep_value(value, connection)
+
+
+# --- Pricing them -------------------------------------------------------------------
+
+
+def _priced(products: list[ListedProduct], *, contact: Contact | None, storefront: Storefront,
+            at: datetime | None = None) -> list[ListedProduct]:
+    """The products (their variants as read) priced for `contact`: one query
+    for the visitor's ladders and, for a contact, the list prices — whatever
+    the number of SKUs."""
     at = at or timezone.now()
-    skus = [v.sku for p in products for v in p.on_sale]
+    skus = [sku for p in products for sku, _, _ in p.variants]
     market, currency = storefront.market, storefront.currency
+    anonymous = contact is None
     # For a contact, the list prices (the anonymous visitor's) come along in
     # the same query.
     ladders = resolve_price_ladders(skus, contact=contact, market=market, currency=currency, at=at,
-                                    anonymous_at=None if contact is None else ONE)
-    return [ListedProduct(p, [_listed(v, ladders[v.sku], currency, anonymous=contact is None)
-                              for v in p.on_sale])
-            for p in products]
+                                    anonymous_at=None if anonymous else ONE)
+    for product in products:
+        product.variants = [_listed(sku, name, options, ladders[sku], currency, anonymous=anonymous)
+                            for sku, name, options in product.variants]
+    return products
 
 
-def _listed(variant: Variant, ladder: Ladder, currency: str, *, anonymous: bool) -> ListedVariant:
+def _listed(sku: str, name: str, options: dict, ladder: Ladder, currency: str, *,
+            anonymous: bool) -> ListedVariant:
     unit_price = ladder.unit_price_at(ONE)
     return ListedVariant(
-        variant=variant, currency=currency, unit_price=unit_price,
+        sku=sku, name=name, options=options, currency=currency, unit_price=unit_price,
         list_price=unit_price if anonymous else ladder.anonymous_unit_price,
         quantity_breaks=[QuantityBreak(q, price) for q, price in ladder.breaks(after=ONE)],
     )

@@ -23,7 +23,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.db import connection, connections, router
-from django.db.models import F, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.db.models.base import ModelState
 from django.utils import timezone
 
@@ -431,47 +431,64 @@ class Ladder:
         return found
 
 
+# No effective groups: the anonymous visitor's.
+_NO_GROUP_KEYS = "(key) AS (SELECT CAST(NULL AS TEXT) WHERE 1 = 0)"
+
+
 @lru_cache(maxsize=128)
-def _ladder_sql(sku_count: int | None, with_anonymous: bool = False) -> str:
-    # Every minimum quantity of a row that applies is a step; at each, the
-    # rows applying from there or below compete as in `_resolve_sql`.
+def _ladder_sql(sku_count: int | None, for_contact: bool, with_anonymous: bool = False) -> str:
+    # A row per SKU found (its variant id), then the candidate rows that
+    # apply, best first by the resolver's rank: the winner at a quantity is
+    # the first of a SKU's rows whose minimum quantity is at or below it
+    # (`_ladder_steps`). Ranking each step's rows in SQL instead joined every
+    # step to every row of its SKU; PostgreSQL, which cannot estimate a
+    # CTE's rows, ran that as a nested loop of ~46,000 comparisons for a Gold
+    # page of 24 products (and a join of the SKUs to their rows, ~22,000):
+    # hence no join here.
+    # Without a contact, no group CTE: the anonymous visitor has no groups,
+    # and planning that CTE was half the statement's planning time.
     # With the anonymous visitor's price too: the same candidates judged by
     # the same rule for a visitor with no customer codes and no groups, at
     # the quantity bound last.
-    anonymous = f""",
-      no_group_keys(key) AS (SELECT CAST(NULL AS TEXT) WHERE 1 = 0),
-      anonymous AS (
-        SELECT c.for_sku, c.id, c.unit_price,
-               ROW_NUMBER() OVER (PARTITION BY c.for_sku ORDER BY {_rank_sql("c")}) AS place
-          FROM candidates c WHERE {_applies_sql("no_group_keys")} AND c.min_quantity <= %s
-      )""" if with_anonymous else ""
+    groups = group_keys_cte() if for_contact else f"\n      group_keys{_NO_GROUP_KEYS}"
+    anonymous = "0"
+    no_group_keys = ""
+    if with_anonymous:
+        anonymous = f"CASE WHEN {_applies_sql('no_group_keys')} AND c.min_quantity <= %s THEN 1 ELSE 0 END"
+        no_group_keys = f"\n      no_group_keys{_NO_GROUP_KEYS},"
     return f"""
-    WITH RECURSIVE {group_keys_cte()},{_candidates_sql(sku_count)},
-      applicable AS (
-        SELECT c.* FROM candidates c WHERE {_APPLIES_SQL}
-      ),
-      steps(for_sku, step) AS (
-        SELECT DISTINCT for_sku, min_quantity FROM applicable
-      ),
-      ranked AS (
-        SELECT s.step AS step, a.*, ROW_NUMBER() OVER (
-                 PARTITION BY a.for_sku, s.step ORDER BY {_rank_sql("a")}) AS place
-          FROM steps s CROSS JOIN applicable a
-         WHERE a.for_sku = s.for_sku AND a.min_quantity <= s.step
-      ){anonymous}
-    SELECT w.sku AS for_sku, w.variant_id AS for_variant_id, r.step AS step, r.id, r.unit_price,
-           {"an.id, an.unit_price" if with_anonymous else "NULL, NULL"}
-      FROM wanted w
-      LEFT JOIN ranked r ON r.for_sku = w.sku AND r.place = 1
-      {"LEFT JOIN anonymous an ON an.for_sku = w.sku AND an.place = 1" if with_anonymous else ""}
+    WITH RECURSIVE {groups},{_candidates_sql(sku_count)},{no_group_keys}
+      judged AS (
+        SELECT c.for_sku, c.id, c.min_quantity, c.unit_price, c.sale_type,
+               CASE WHEN {_APPLIES_SQL} THEN 1 ELSE 0 END AS applies, {anonymous} AS anonymous
+          FROM candidates c
+      )
+    SELECT for_sku, variant_id, min_quantity, id, unit_price, applies, anonymous FROM (
+      SELECT w.sku AS for_sku, w.variant_id, NULL AS min_quantity, NULL AS id, NULL AS unit_price,
+             NULL AS sale_type, 0 AS applies, 0 AS anonymous
+        FROM wanted w
+      UNION ALL
+      SELECT j.for_sku, NULL, j.min_quantity, j.id, j.unit_price, j.sale_type, j.applies, j.anonymous
+        FROM judged j WHERE j.applies = 1 OR j.anonymous = 1
+    ) found
+    ORDER BY {_rank_sql("found")}
     """
 
 
-def value_loader(name: str):
-    """A function reading a PriceRow column's database value as the model
-    field would (the database's converters, then the field's)."""
-    f = PriceRow._meta.get_field(name)
-    col = f.get_col(PriceRow._meta.db_table)
+def _ladder_steps(ranked: list[tuple[Decimal, Rung]]) -> list[tuple[Decimal, Rung]]:
+    """The steps of a ladder from the rows that apply, best first as
+    (minimum quantity, row): at each minimum quantity, ascending, the best
+    row at or below it."""
+    return [(step, next(rung for quantity, rung in ranked if quantity <= step))
+            for step in sorted({quantity for quantity, _ in ranked})]
+
+
+def value_loader(name: str, model: type[Model] = PriceRow):
+    """A function reading a column's database value (by default a
+    PriceRow's) as the model field would (the database's converters, then
+    the field's)."""
+    f = model._meta.get_field(name)
+    col = f.get_col(model._meta.db_table)
     converters = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
 
     def load(value):
@@ -500,27 +517,29 @@ def resolve_price_ladders(skus: list[str], *, contact: Contact | None, market: M
     groups, codes = _visitor_params(contact)
     moment = connection.ops.adapt_datetimefield_value(at)
     sku_count = _sku_count(unique)
-    params = [*groups, *_sku_params(unique, sku_count), *_market_params(market, currency),
+    params = [*(groups if contact else []), *_sku_params(unique, sku_count), *_market_params(market, currency),
               moment, moment, *codes]
     if anonymous_at is not None:
         _, anonymous_codes = _visitor_params(None)
         params += [moment, moment, *anonymous_codes,
                    connection.ops.adapt_decimalfield_value(Decimal(anonymous_at))]
     with connections[router.db_for_read(PriceRow)].cursor() as cursor:
-        cursor.execute(_ladder_sql(sku_count, anonymous_at is not None), params)
+        cursor.execute(_ladder_sql(sku_count, contact is not None, anonymous_at is not None), params)
         found = cursor.fetchall()
     load_quantity, load_id, load_price = (value_loader(name) for name in ("min_quantity", "id", "unit_price"))
-    for for_sku, for_variant_id, step, row_id, unit_price, anonymous_id, anonymous_price in found:
-        ladder = result[for_sku]
-        ladder.variant_id = _as_uuid(for_variant_id)
-        if anonymous_id is not None and ladder.anonymous is None:
-            ladder.anonymous = Rung(load_id(anonymous_id), Decimal(load_price(anonymous_price)))
+    ranked: dict[str, list[tuple[Decimal, Rung]]] = {sku: [] for sku in unique}
+    for sku, variant_id, min_quantity, row_id, unit_price, applies, anonymous in found:
+        ladder = result[sku]
         if row_id is None:
-            continue  # a known SKU without any applicable row
+            ladder.variant_id = _as_uuid(variant_id)
+            continue
         rung = Rung(load_id(row_id), Decimal(load_price(unit_price)))
-        ladder.steps.append((Decimal(load_quantity(step)), rung))
-    for ladder in result.values():
-        ladder.steps.sort(key=lambda s: s[0])
+        if anonymous and ladder.anonymous is None:
+            ladder.anonymous = rung
+        if applies:
+            ranked[sku].append((Decimal(load_quantity(min_quantity)), rung))
+    for sku, ladder in result.items():
+        ladder.steps = _ladder_steps(ranked[sku])
     return {sku: result[sku] for sku in skus}
 
 
