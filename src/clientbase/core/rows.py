@@ -22,6 +22,8 @@ def converter(fields: Sequence[Field], connection) -> Callable[[Sequence], list]
         col = f.get_col(f.model._meta.db_table)
         for convert in connection.ops.get_db_converters(col) + f.get_db_converters(connection):
             steps.append((index, convert, col))
+    if not steps:
+        return list  # as they are (most columns on PostgreSQL)
 
     def convert_row(row: Sequence) -> list:
         values = list(row)
@@ -30,6 +32,20 @@ def converter(fields: Sequence[Field], connection) -> Callable[[Sequence], list]
         return values
 
     return convert_row
+
+
+def value_converter(field: Field, connection) -> Callable:
+    """A function turning one database value of `field`'s column into what
+    Django's own loading gives (converter's, for a single column)."""
+    col = field.get_col(field.model._meta.db_table)
+    steps = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+
+    def convert_value(value):
+        for convert in steps:
+            value = convert(value, col, connection)
+        return value
+
+    return convert_value
 
 
 def fetch(connection, sql: str, params: Sequence) -> list[tuple]:

@@ -32,6 +32,7 @@ from clientbase.core import metrics
 from clientbase.core.currencies import quantize
 from clientbase.core.models import looks_like_uuid
 from clientbase.core.moments import aware
+from clientbase.core.rows import converter, value_converter
 from clientbase.customers.models import Contact
 from clientbase.customers.services.memberships import (  # noqa: F401  (effective_group_keys: part of this API)
     effective_group_keys, group_keys_cte,
@@ -140,7 +141,7 @@ def market_and_contact(market_ident: str, contacts: QuerySet | None) -> tuple[Ma
 def _loaded(model, names: list[str], values: list, alias: str):
     """A `model` instance of the columns `names` (the others deferred) read from `alias`."""
     convert = _converter(model, names, alias)
-    return model.from_db(alias, names, convert(values) if convert else values)
+    return model.from_db(alias, names, convert(values))
 
 
 # --- Resolving in the database -------------------------------------------------
@@ -161,26 +162,9 @@ _PRODUCT_FIELD = PriceRow._meta.get_field("product")
 
 
 def _converter(model, names, using=None):
-    """A function converting a row of `model`'s columns `names` in place as
-    Django's own loading would (the database's converters, then the
-    fields'); None where no column needs one (PostgreSQL, for the
-    resolver's)."""
-    db = connections[using] if using else connection
-    converters = []
-    for index, name in enumerate(names):
-        f = model._meta.get_field(name)
-        col = f.get_col(model._meta.db_table)
-        for convert in db.ops.get_db_converters(col) + f.get_db_converters(db):
-            converters.append((index, convert, col))
-    if not converters:
-        return None
-
-    def convert_all(values: list) -> list:
-        for index, convert, col in converters:
-            values[index] = convert(values[index], col, db)
-        return values
-
-    return convert_all
+    """core.rows.converter for `model`'s columns `names` on `using` (by default
+    the default connection)."""
+    return converter([model._meta.get_field(name) for name in names], connections[using] if using else connection)
 
 
 def winning_row(values, *, for_sku: str, variant_id: UUID, product_key: str | None, market: Market,
@@ -361,7 +345,7 @@ def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
         resolution.variant_id = _as_uuid(for_variant_id)
         if values[0] is None:
             continue  # a known SKU without an applicable price
-        resolution.price = winning_row(convert(values) if convert else values, for_sku=for_sku,
+        resolution.price = winning_row(convert(values), for_sku=for_sku,
                                        variant_id=resolution.variant_id, product_key=for_product_key,
                                        market=market, db=db)
     return {sku: result[sku] for sku in skus}
@@ -485,18 +469,8 @@ def _ladder_steps(ranked: list[tuple[Decimal, Rung]]) -> list[tuple[Decimal, Run
 
 def value_loader(name: str, model: type[Model] = PriceRow):
     """A function reading a column's database value (by default a
-    PriceRow's) as the model field would (the database's converters, then
-    the field's)."""
-    f = model._meta.get_field(name)
-    col = f.get_col(model._meta.db_table)
-    converters = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
-
-    def load(value):
-        for convert in converters:
-            value = convert(value, col, connection)
-        return value
-
-    return load
+    PriceRow's) as the model field would (core.rows.value_converter)."""
+    return value_converter(model._meta.get_field(name), connection)
 
 
 def resolve_price_ladders(skus: list[str], *, contact: Contact | None, market: Market, currency: str,

@@ -27,6 +27,7 @@ from uuid import UUID
 from django.db import connections, router
 from django.db.models import Model
 
+from clientbase.core.rows import converter
 from clientbase.customers.models import Account, Address, Contact, CustomerGroup, GrantLevel, Organization
 from clientbase.customers.models.visibility import contact_scope, member_of_scope_sql
 
@@ -76,17 +77,11 @@ def _contact_select(using: str, by: str) -> _ContactSelect:
     qn = connection.ops.quote_name
     fields = Contact._meta.concrete_fields
     table = Contact._meta.db_table
-    converters = []
-    for index, f in enumerate(fields):
-        col = f.get_col(table)
-        converters += [(index, convert, col) for convert in
-                       connection.ops.get_db_converters(col) + f.get_db_converters(connection)]
+    convert = converter(fields, connection)
     names = [f.attname for f in fields]
 
     def load(values: list) -> Contact:
-        for index, convert, col in converters:
-            values[index] = convert(values[index], col, connection)
-        return Contact.from_db(using, names, values)
+        return Contact.from_db(using, names, convert(values))
 
     id_column = f"c.{qn(Contact._meta.pk.column)}"
     login = Account._meta.get_field("contact")
