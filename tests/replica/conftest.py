@@ -38,6 +38,7 @@ from clientbase.settings import replica_databases
 
 ALIAS = "replica_1"
 REPLICATION_LINE = "host replication all 127.0.0.1/32 trust"
+PRIMARY_FILE = "clientbase-primary.json"  # in the standby's directory: where its slot is
 
 
 @contextmanager
@@ -142,16 +143,20 @@ def _start_standby(primary: dict) -> tuple[int, Path, Path]:
             standby_port = _free_port()
             data = Path(tempfile.mkdtemp(prefix="clientbase-replica-"))
             conf = _standby_settings(cursor, standby_port, data)
+    primary_info = {"host": host, "port": port, "user": user}
+    slot = _slot_name(data)
     try:
         if os.geteuid() == 0:
             shutil.chown(data, "postgres", "postgres")
         data.chmod(0o700)
         for attempt in range(3):
+            _drop_slot(primary_info, slot)  # one a failed attempt created
             try:
                 # A throwaway copy: no manifest to checksum, no fsync of its files.
                 _as_postgres(str(bindir / "pg_basebackup"), "-h", host, "-p", str(port), "-U", user,
                              "-D", str(data), "-X", "stream", "-c", "fast", "-R", "--no-manifest",
-                             "--no-sync", timeout=1200)
+                             "--no-sync", "-C", "-S", slot, timeout=1200)
+                (data / PRIMARY_FILE).write_text(json.dumps(primary_info))
                 break
             except subprocess.CalledProcessError:
                 # On a shared server another test run may end every backend
@@ -168,14 +173,41 @@ def _start_standby(primary: dict) -> tuple[int, Path, Path]:
                      "-w", "-t", "600", "start")
     except BaseException:
         _stop_standby(data, bindir)  # whatever got that far: a half-started server, the copy
+        _drop_slot(primary_info, slot)
         raise
     return standby_port, data, bindir
+
+
+def _slot_name(data: Path) -> str:
+    """The standby's replication slot on the primary. It keeps the WAL the
+    standby has not received: without one, a busy primary recycled segments
+    between the base backup and the standby's start ("requested WAL segment
+    ... has already been removed") and the standby never caught up."""
+    return "clientbase_tests_" + data.name.rsplit("-", 1)[-1]
+
+
+def _drop_slot(primary_info: dict, slot: str) -> None:
+    """Drop the slot if it is there, once no standby streams from it (a stopped
+    standby's sender may take a moment to go): a slot left behind would keep
+    the shared server's WAL for ever."""
+    import psycopg
+
+    with psycopg.connect(**primary_info, dbname="postgres", autocommit=True) as conn:
+        deadline = time.monotonic() + 60
+        while conn.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", [slot]).fetchone():
+            conn.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                         "WHERE slot_name = %s AND NOT active", [slot])
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"replication slot {slot} is still in use; drop it by hand")
+            time.sleep(0.2)
 
 
 def _stop_standby(data: Path, bindir: Path) -> None:
     try:
         if (data / "postmaster.pid").exists():
             _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop", timeout=60)
+        if (data / PRIMARY_FILE).exists():
+            _drop_slot(json.loads((data / PRIMARY_FILE).read_text()), _slot_name(data))
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
