@@ -73,6 +73,38 @@ def cheap_argon2():
      Argon2PasswordHasher.parallelism) = saved
 
 
+@pytest.fixture(autouse=True, scope="session")
+def flush_by_delete():
+    """On PostgreSQL, empty the tables after a transactional test with DELETE
+    rather than Django's TRUNCATE. The flush empties every table (70) while
+    the tests leave a handful of rows: TRUNCATE gives each table new files,
+    which took 2.5 s of wall-clock (0.16 s of the server's CPU) per flush on a
+    loaded machine, where the DELETEs take 0.03 s (0.01 s) — and every
+    transactional test ends with a flush. The end state is the same: no rows,
+    sequences untouched (Django's TRUNCATE does not restart them either unless
+    asked, and then TRUNCATE is kept). The order of the DELETEs does not
+    matter: every foreign key Django creates is checked at commit, and the
+    flush is one transaction."""
+    from django.db import connections
+
+    if connections["default"].vendor != "postgresql":
+        yield
+        return
+    operations = type(connections["default"].ops)
+    truncate = operations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or allow_cascade:
+            return truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        return [f"DELETE FROM {self.quote_name(table)}" for table in tables]
+
+    operations.sql_flush = sql_flush
+    try:
+        yield
+    finally:
+        operations.sql_flush = truncate
+
+
 @pytest.fixture
 def world(db):
     """The seed's example organizations and customer groups, by key."""

@@ -25,7 +25,10 @@ def slow(request: HttpRequest) -> HttpResponse:
     if not re.fullmatch(r"[a-z0-9]{1,20}", name):
         return HttpResponse("name: a-z0-9\n", status=400)
     folder = Path(os.environ["SLOW_DIR"])
-    (folder / f"{name}.started").write_text(str(os.getpid()))
+    # Written aside and renamed: the test, polling for the file, reads it whole.
+    partial = folder / f"{name}.started.partial"
+    partial.write_text(str(os.getpid()))
+    partial.replace(folder / f"{name}.started")
     deadline = time.monotonic() + 120
     while not (folder / f"{name}.release").exists() and time.monotonic() < deadline:
         time.sleep(0.05)

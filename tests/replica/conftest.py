@@ -3,11 +3,13 @@ router's rules, on either database) and a real streaming standby of the
 PostgreSQL server (for what a lagging replica would show).
 
 The standby: when the suite runs on PostgreSQL with CI=true (or
-REPLICA_TESTS=1), each test process (pytest-xdist worker) starts a hot
-standby of 127.0.0.1:5432 with `pg_basebackup` into a temporary directory,
-on a free port, as the `postgres` OS user, and removes it at the end. It
-replicates the whole cluster, so the worker's test database (test_..._gw0)
-is there too and the replica alias reads it by the same name. The primary
+REPLICA_TESTS=1), the first test process (pytest-xdist worker) to reach
+these tests starts a hot standby of 127.0.0.1:5432 with `pg_basebackup` into
+a temporary directory, on a free port, as the `postgres` OS user; the other
+processes use the same one, and the last to finish this package stops and
+removes it. It replicates the whole cluster, so every worker's test database
+(test_..._gw0, _gw1) is there too and the replica alias reads it by the same
+name. The primary
 must accept replication connections from 127.0.0.1: when its pg_hba.conf has
 no such line, the fixture appends `host replication all 127.0.0.1/32 trust`
 and reloads the server (a test machine's trust set-up, like the rest of its
@@ -15,6 +17,8 @@ pg_hba.conf). Under CI=true, a standby that cannot start fails the run;
 elsewhere the real-replica tests are skipped.
 """
 
+import fcntl
+import json
 import os
 import shutil
 import socket
@@ -34,6 +38,7 @@ from clientbase.settings import replica_databases
 
 ALIAS = "replica_1"
 REPLICATION_LINE = "host replication all 127.0.0.1/32 trust"
+PRIMARY_FILE = "clientbase-primary.json"  # in the standby's directory: where its slot is
 
 
 @contextmanager
@@ -138,14 +143,20 @@ def _start_standby(primary: dict) -> tuple[int, Path, Path]:
             standby_port = _free_port()
             data = Path(tempfile.mkdtemp(prefix="clientbase-replica-"))
             conf = _standby_settings(cursor, standby_port, data)
+    primary_info = {"host": host, "port": port, "user": user}
+    slot = _slot_name(data)
     try:
         if os.geteuid() == 0:
             shutil.chown(data, "postgres", "postgres")
         data.chmod(0o700)
         for attempt in range(3):
+            _drop_slot(primary_info, slot)  # one a failed attempt created
             try:
+                # A throwaway copy: no manifest to checksum, no fsync of its files.
                 _as_postgres(str(bindir / "pg_basebackup"), "-h", host, "-p", str(port), "-U", user,
-                             "-D", str(data), "-X", "stream", "-c", "fast", "-R", timeout=1200)
+                             "-D", str(data), "-X", "stream", "-c", "fast", "-R", "--no-manifest",
+                             "--no-sync", "-C", "-S", slot, timeout=1200)
+                (data / PRIMARY_FILE).write_text(json.dumps(primary_info))
                 break
             except subprocess.CalledProcessError:
                 # On a shared server another test run may end every backend
@@ -162,34 +173,92 @@ def _start_standby(primary: dict) -> tuple[int, Path, Path]:
                      "-w", "-t", "600", "start")
     except BaseException:
         _stop_standby(data, bindir)  # whatever got that far: a half-started server, the copy
+        _drop_slot(primary_info, slot)
         raise
     return standby_port, data, bindir
+
+
+def _slot_name(data: Path) -> str:
+    """The standby's replication slot on the primary. It keeps the WAL the
+    standby has not received: without one, a busy primary recycled segments
+    between the base backup and the standby's start ("requested WAL segment
+    ... has already been removed") and the standby never caught up."""
+    return "clientbase_tests_" + data.name.rsplit("-", 1)[-1]
+
+
+def _drop_slot(primary_info: dict, slot: str) -> None:
+    """Drop the slot if it is there, once no standby streams from it (a stopped
+    standby's sender may take a moment to go): a slot left behind would keep
+    the shared server's WAL for ever."""
+    import psycopg
+
+    with psycopg.connect(**primary_info, dbname="postgres", autocommit=True) as conn:
+        deadline = time.monotonic() + 60
+        while conn.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", [slot]).fetchone():
+            conn.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                         "WHERE slot_name = %s AND NOT active", [slot])
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"replication slot {slot} is still in use; drop it by hand")
+            time.sleep(0.2)
 
 
 def _stop_standby(data: Path, bindir: Path) -> None:
     try:
         if (data / "postmaster.pid").exists():
             _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop", timeout=60)
+        if (data / PRIMARY_FILE).exists():
+            _drop_slot(json.loads((data / PRIMARY_FILE).read_text()), _slot_name(data))
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def streaming_cluster(django_db_setup):
-    """The port of a hot standby of the test server, for the session."""
+@contextmanager
+def _standby_register(directory: Path):
+    """The shared standby's record ({port, data, bindir, users}) under a file
+    lock, for the block to read and change: saved on leaving, removed when empty."""
+    record = directory / "clientbase-standby.json"
+    with (directory / "clientbase-standby.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = json.loads(record.read_text()) if record.exists() else {}
+        yield state
+        if state:
+            record.write_text(json.dumps(state))
+        else:
+            record.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="package")
+def streaming_cluster(django_db_setup, tmp_path_factory, worker_id):
+    """The port of a hot standby of the test server, while this package's tests run.
+
+    One standby serves every test process of the run: a base backup copies
+    the whole cluster (with whatever other databases the server holds) and the
+    standby then replays all of the server's writes, so a second one doubled
+    both costs. The first process to need it starts it; the last to finish
+    stops it (a record under a file lock in the run's shared temporary
+    directory counts who uses it). A process alone (no xdist) has its own."""
     if connections["default"].vendor != "postgresql":
         pytest.skip("a streaming replica needs PostgreSQL")
     if not _wanted():
         pytest.skip("set REPLICA_TESTS=1 (CI=true does) to start a streaming replica")
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    with _standby_register(shared) as standby:
+        if not standby:
+            try:
+                port, data, bindir = _start_standby(connections["default"].settings_dict)
+            except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+                detail = getattr(error, "stderr", "") or error
+                pytest.fail(f"the streaming replica did not start: {detail}")
+            standby.update(port=port, data=str(data), bindir=str(bindir), users=[])
+        standby["users"].append(worker_id)
     try:
-        port, data, bindir = _start_standby(connections["default"].settings_dict)
-    except (OSError, RuntimeError, subprocess.SubprocessError) as error:
-        detail = getattr(error, "stderr", "") or error
-        pytest.fail(f"the streaming replica did not start: {detail}")
-    try:
-        yield port
+        yield standby["port"]
     finally:
-        _stop_standby(data, bindir)
+        with _standby_register(shared) as standby:
+            standby["users"].remove(worker_id)
+            if not standby["users"]:
+                _stop_standby(Path(standby["data"]), Path(standby["bindir"]))
+                standby.clear()
 
 
 def wait_for_replay(alias: str = ALIAS, timeout: float = 30) -> None:

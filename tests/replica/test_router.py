@@ -21,7 +21,10 @@ from clientbase.settings import replica_databases
 from tests.conftest import make_account
 from tests.replica.conftest import _free_port as free_port, database_alias
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The mirror sees committed data only: tests that touch the database run
+# outside a test transaction (mirror_replica asks for that); the rules that
+# read no database (is_write, the settings) need none.
+TRANSACTIONAL = pytest.mark.django_db(transaction=True)
 
 
 def contact_reads(alias: str, queries) -> list[str]:
@@ -56,6 +59,7 @@ def token_client(raw: str) -> Client:
     return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
 
+@TRANSACTIONAL
 def test_without_replicas_every_read_goes_to_the_primary(db, rf):
     with routing.read_scope(rf.get("/")):
         assert router.db_for_read(Contact) == "default"
@@ -231,6 +235,7 @@ def test_replicas_without_a_shared_cache_are_refused():
     assert subprocess.run([sys.executable, "-c", "import clientbase.settings"], env=env).returncode == 0
 
 
+@TRANSACTIONAL
 @override_settings(DATABASE_REPLICAS=[])
 def test_the_middleware_sets_no_pin_without_replicas(staff):
     changed = Client(HTTP_AUTHORIZATION=f"Bearer {staff['token']}").patch(
