@@ -44,6 +44,7 @@ from pathlib import Path
 from bench.__main__ import (
     _ensure_database, _reset_database, _server_version, add_server_arguments, use_database,
 )
+from bench.store import _cpu_of
 
 ADMIN_EMAIL = "bench-admin@example.com"
 RESOLVE_SKUS = 50
@@ -66,6 +67,7 @@ class Result:
     queries: int
     size: int
     cpu_ms: float
+    db_cpu_ms: float | None
     profile: dict[str, float] = field(default_factory=dict)
 
     def pct(self, p: float) -> float:
@@ -147,6 +149,16 @@ def profile_breakdown(stats: pstats.Stats, view_name: str) -> dict[str, float]:
 # --- Running ------------------------------------------------------------------------
 
 
+def _database_backend(connection) -> int | None:
+    """The process id of the PostgreSQL backend serving this process's
+    connection, whose CPU (/proc) is the database's share of a request when
+    the server runs on this machine; None on SQLite (its work is in this
+    process) or without an open connection (a pool hands out another)."""
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return None
+    return connection.connection.info.backend_pid
+
+
 def measure(app, case: Case, requests: int, warmup: int, profile: bool, view_name: str,
             dump: Path | None = None, show_queries: bool = False) -> Result:
     from django.db import connection
@@ -176,13 +188,18 @@ def measure(app, case: Case, requests: int, warmup: int, profile: bool, view_nam
         for sql in queries:
             print(f"   {sql[:300]}", file=sys.stderr)
     times = []
+    backend = _database_backend(connection)
+    db_cpu_started = _cpu_of(backend) if backend else None
     cpu_started = time.process_time()
     for _ in range(requests):
         started = time.perf_counter()
         call(app, env)
         times.append((time.perf_counter() - started) * 1000)
     cpu_ms = (time.process_time() - cpu_started) * 1000 / requests
-    result = Result(case, times, len(queries), len(body), cpu_ms)
+    db_cpu_ms = None
+    if db_cpu_started is not None and backend == _database_backend(connection):
+        db_cpu_ms = (_cpu_of(backend) - db_cpu_started) * 1000 / requests
+    result = Result(case, times, len(queries), len(body), cpu_ms, db_cpu_ms)
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -246,9 +263,12 @@ def prepare(args: argparse.Namespace, url: str):
 
 
 def markdown(results: list[Result], title: str, facts: list[str], profile: bool) -> str:
-    lines = [f"### {title}", "", "| case | p50 ms | p99 ms | CPU ms | queries | bytes |", "|---|---|---|---|---|---|"]
+    lines = [f"### {title}", "", "| case | p50 ms | p99 ms | CPU ms | DB CPU ms | queries | bytes |",
+             "|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.case.name} | {r.pct(50):.2f} | {r.pct(99):.2f} | {r.cpu_ms:.2f} | {r.queries} | {r.size:,} |")
+        db_cpu = "n/a" if r.db_cpu_ms is None else f"{r.db_cpu_ms:.2f}"
+        lines.append(f"| {r.case.name} | {r.pct(50):.2f} | {r.pct(99):.2f} | {r.cpu_ms:.2f} | {db_cpu} | "
+                     f"{r.queries} | {r.size:,} |")
     if profile:
         lines += ["", "Profile (share of the whole request, cumulative; parts nest):", "",
                   "| case | " + " | ".join(label.strip() for label, *_ in PROFILE_POINTS[1:]) + " |",
@@ -303,7 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     facts = [
         f"{args.requests} timed requests per case after {args.warmup} warm-up ones, one after another, "
         "through django.core.handlers.wsgi.WSGIHandler (every middleware), bearer tokens; CPU ms: "
-        "this process's CPU time per request (the database's own work is not in it)",
+        "this process's CPU time per request (the database's own work is not in it); DB CPU ms: the "
+        "PostgreSQL backend's CPU time per request (/proc, 10 ms ticks: run enough requests; n/a "
+        "for SQLite or a server elsewhere)",
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
         f"at the end; Python {platform.python_version()}",
     ]

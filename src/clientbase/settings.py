@@ -14,6 +14,13 @@ DATABASE_POOL  PostgreSQL only: a pool of this many connections per server
                process (psycopg's pool; `on` = 4, about one per request thread);
                CONN_MAX_AGE is then 0. Default: off. With PgBouncer in front
                instead, leave it off (docs/scaling.md, "Connection pooling").
+DATABASE_PREPARED  PostgreSQL only: on (the default) binds query parameters on
+               the server and lets psycopg prepare a statement from its 6th run
+               on a connection, so that PostgreSQL stops planning the hot
+               queries anew on every request (and may keep one generic plan);
+               `off` for PgBouncer older than 1.21 in transaction pooling, or
+               without `max_prepared_statements` (docs/scaling.md, "Prepared
+               statements"). SQLite is left as it is.
 SECRET_KEY     default: generated on first start and kept in
                `CLIENTBASE_HOME/.clientbase-secret-key` (mode 0600); delete that
                file and restart to rotate it (sessions and signed cookies end)
@@ -136,6 +143,27 @@ def database_pool(value: str, engine: str) -> dict | None:
         raise ImproperlyConfigured("DATABASE_POOL needs PostgreSQL (psycopg's pool).")
     # Kept open at its full size: a pool that shrinks reconnects under the next burst.
     return {"min_size": size, "max_size": size, "timeout": 10}
+
+
+# psycopg's own default: a statement is prepared on its 6th run on a connection.
+PREPARE_THRESHOLD = 5
+
+
+def database_prepared(value: str, engine: str) -> dict:
+    """Django's OPTIONS for DATABASE_PREPARED's `value` ("" is the default):
+    on PostgreSQL, unless off (0, off, false, no), parameters are bound on
+    the server (psycopg's `Cursor`, not the `ClientCursor` Django takes by
+    default) and psycopg prepares each statement from its 6th run on a
+    connection, so that PostgreSQL stops planning it anew every time (and
+    may keep a generic plan). {} (Django's defaults: nothing prepared) when
+    off, and for any other database. ImproperlyConfigured for a value that
+    is neither on nor off."""
+    value = value.strip().lower()
+    if value not in {"", "1", "on", "true", "yes", "0", "off", "false", "no"}:
+        raise ImproperlyConfigured(f"DATABASE_PREPARED={value!r}: on or off.")
+    if value in {"0", "off", "false", "no"} or engine != "django.db.backends.postgresql":
+        return {}
+    return {"server_side_binding": True, "prepare_threshold": PREPARE_THRESHOLD}
 
 
 def read_or_create_secret_key(path: Path) -> str:
@@ -296,6 +324,10 @@ def replica_databases(urls: str, primary: dict) -> dict[str, dict]:
 # Read replicas (clientbase.core.routing): off unless DATABASE_REPLICA_URLS is set.
 DATABASES.update(replica_databases(os.environ.get("DATABASE_REPLICA_URLS", ""), DATABASES["default"]))
 DATABASE_REPLICAS = [alias for alias in DATABASES if alias.startswith("replica_")]
+# Prepared statements (DATABASE_PREPARED) on the primary and on each replica alike.
+for _database in DATABASES.values():
+    _database.setdefault("OPTIONS", {}).update(
+        database_prepared(os.environ.get("DATABASE_PREPARED", ""), _database["ENGINE"]))
 REPLICA_PIN_SECONDS = float(os.environ.get("REPLICA_PIN_SECONDS", "10"))
 REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "1"))
 DATABASE_ROUTERS = ["clientbase.core.routing.ReadReplicaRouter"]
