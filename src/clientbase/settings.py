@@ -121,11 +121,16 @@ def _ensure_home() -> Path:
     return WORK_DIR
 
 
+# How a switch in the environment is written, in lower case.
+ON_WORDS = {"1", "true", "yes", "on"}
+OFF_WORDS = {"0", "false", "no", "off"}
+
+
 def _env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value.strip().lower() in ON_WORDS
 
 
 def database_pool(value: str, engine: str) -> dict | None:
@@ -134,9 +139,9 @@ def database_pool(value: str, engine: str) -> dict | None:
     true or yes. ImproperlyConfigured for another value, or for a database
     other than PostgreSQL."""
     value = value.strip().lower()
-    if value in {"", "0", "off", "false", "no"}:
+    if value == "" or value in OFF_WORDS:
         return None
-    size = 4 if value in {"on", "true", "yes"} else int(value) if value.isdigit() else None
+    size = 4 if value in ON_WORDS - {"1"} else int(value) if value.isdigit() else None
     if size is None:
         raise ImproperlyConfigured(f"DATABASE_POOL={value!r}: a number of connections, on or off.")
     if engine != "django.db.backends.postgresql":
@@ -159,9 +164,9 @@ def database_prepared(value: str, engine: str) -> dict:
     off, and for any other database. ImproperlyConfigured for a value that
     is neither on nor off."""
     value = value.strip().lower()
-    if value not in {"", "1", "on", "true", "yes", "0", "off", "false", "no"}:
+    if value not in {"", *ON_WORDS, *OFF_WORDS}:
         raise ImproperlyConfigured(f"DATABASE_PREPARED={value!r}: on or off.")
-    if value in {"0", "off", "false", "no"} or engine != "django.db.backends.postgresql":
+    if value in OFF_WORDS or engine != "django.db.backends.postgresql":
         return {}
     return {"server_side_binding": True, "prepare_threshold": PREPARE_THRESHOLD}
 
