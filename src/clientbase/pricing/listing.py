@@ -35,6 +35,7 @@ from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import looks_like_uuid
 from clientbase.core.pagination import Keyset, check_limit
+from clientbase.core.rows import converter
 from clientbase.customers.models import Account, Contact
 from clientbase.pricing.resolver import Ladder, resolve_price_ladders, value_loader
 
@@ -135,7 +136,7 @@ def _open_market(by: str | None, value, contact_id: UUID | None) -> tuple[Market
     if row is None:
         return None, None
     fields = Market._meta.concrete_fields
-    loaded = [value_loader(f.name, Market)(column) for f, column in zip(fields, row)]
+    loaded = converter(fields, connections[alias])(row[:len(fields)])
     return Market.from_db(alias, [f.attname for f in fields], loaded), row[len(fields)] if contact_id else None
 
 
