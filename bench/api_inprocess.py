@@ -25,6 +25,12 @@ queries one call runs, and with `--profile` where the time goes (cProfile
 over the same calls; the shares are of the profiled time, which cProfile
 inflates for Python-heavy parts — and for pydantic-core's serialiser, which
 it slows down many times over: time `model_dump` apart before believing it).
+
+Then, as a yardstick that travels between machines (these figures double on
+a busy or slower host), the four endpoints of `scripts/bench http` next to
+their bare Django views (bench/http_views.py: hand-written SQL,
+`json.dumps`), called the same way in the same run: CPU ms of each and the
+ratio. The answers are checked equal first. `--no-bare` leaves this out.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ class Result:
     cpu_ms: float
     db_cpu_ms: float | None
     profile: dict[str, float] = field(default_factory=dict)
+    bare: "Result | None" = None
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.times_ms)
@@ -216,15 +223,13 @@ def prepare(args: argparse.Namespace, url: str):
     from django.db import connection
 
     from bench import generate as gen
-    from bench import store
+    from bench import http, store
     from bench.generate import progress_bar
-    from bench.scales import SCALES
     from clientbase.catalog.models import Variant
-    from clientbase.customers.models import Account, Contact
+    from clientbase.customers.models import Account, Contact, Grant
     from clientbase.customers.services.accounts import issue_token
 
     call_command("migrate", verbosity=0)
-    scale = SCALES[args.scale]
     # Both generators ran to the end when the store's Gold contact exists
     # (it comes last but for the rows); anything else starts afresh.
     if not Contact.objects.filter(key=store.GOLD_CONTACT).exists():
@@ -233,9 +238,13 @@ def prepare(args: argparse.Namespace, url: str):
             _reset_database(url)
             call_command("migrate", verbosity=0)
         with progress_bar() as progress:
-            gen.generate(scale, progress)
-            store.generate(store.SCALES[args.scale], progress)
+            http.generate(args.scale, progress)
     else:
+        if not http.existing():
+            # Built before the bare comparison: the Gold shopper joins the
+            # granted subtree's root, as bench.http.generate puts them.
+            root = Grant.objects.get(account__email=gen.BENCH_EMAIL).organization_id
+            Contact.objects.get(key=store.GOLD_CONTACT).organizations.add(root)
         gen.analyze()
 
     csr = Account.objects.get(email=gen.BENCH_EMAIL)
@@ -262,7 +271,60 @@ def prepare(args: argparse.Namespace, url: str):
     ]
 
 
-def markdown(results: list[Result], title: str, facts: list[str], profile: bool) -> str:
+def bare_pairs() -> list[tuple[Case, Case]]:
+    """bench.http's endpoints (API request, bare request), as in-process
+    cases; its callers' tokens are issued now and handed to the bare views."""
+    from bench import http, http_views
+
+    tokens = http.callers()
+    http_views.CALLERS.update(tokens)
+
+    def case(name: str, request) -> Case:
+        path, _, query = request.path.partition("?")
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or None
+        return Case(name, request.method, path, token, json.loads(request.body) if request.body else None, query)
+
+    return [(case(e.name, e.api), case(f"{e.name} (bare)", e.bare)) for e in http.endpoints(tokens)]
+
+
+def measure_pair(app, api: Case, bare: Case, requests: int, warmup: int) -> Result:
+    """Both cases timed alternately in rounds (so that a change of the
+    machine's load falls on both), after checking that they answer the same
+    JSON; the API's Result with the bare one attached."""
+    from bench.http import _difference
+
+    answers = [json.loads(call(app, environ_for(c))[1]) for c in (api, bare)]
+    if answers[0] != answers[1]:
+        raise SystemExit(f"{api.name}: the API and the bare view differ: {_difference(*answers)}")
+    rounds = 5
+    results: list[Result] = []
+    for i in range(rounds):
+        for c in (api, bare):
+            results.append(measure(app, c, max(1, requests // rounds), warmup if i == 0 else 0, False, ""))
+    api_runs, bare_runs = results[0::2], results[1::2]
+
+    def merged(runs: list[Result]) -> Result:
+        times = [t for r in runs for t in r.times_ms]
+        return Result(runs[0].case, times, runs[0].queries, runs[0].size,
+                      sum(r.cpu_ms for r in runs) / len(runs), None)
+
+    result = merged(api_runs)
+    result.bare = merged(bare_runs)
+    return result
+
+
+def bare_markdown(pairs: list[Result]) -> list[str]:
+    lines = ["", "Next to bare Django views in the same process (bench/http_views.py; same JSON, same callers "
+             "as `scripts/bench http`, alternating rounds):", "",
+             "| endpoint | API CPU ms | bare CPU ms | bare/API | API queries | bare queries |", "|---|---|---|---|---|---|"]
+    for r in pairs:
+        lines.append(f"| {r.case.name} | {r.cpu_ms:.2f} | {r.bare.cpu_ms:.2f} | {r.bare.cpu_ms / r.cpu_ms:.2f}× | "
+                     f"{r.queries} | {r.bare.queries} |")
+    return lines
+
+
+def markdown(results: list[Result], title: str, facts: list[str], profile: bool,
+             pairs: list[Result] = ()) -> str:
     lines = [f"### {title}", "", "| case | p50 ms | p99 ms | CPU ms | DB CPU ms | queries | bytes |",
              "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -276,6 +338,8 @@ def markdown(results: list[Result], title: str, facts: list[str], profile: bool)
         for r in results:
             lines.append(f"| {r.case.name} | " + " | ".join(
                 f"{r.profile.get(label, 0) * 100:.0f} %" for label, *_ in PROFILE_POINTS[1:]) + " |")
+    if pairs:
+        lines += bare_markdown(pairs)
     lines += [""] + [f"- {fact}" for fact in facts]
     return "\n".join(lines) + "\n"
 
@@ -292,6 +356,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, help="append the markdown table to this file")
     parser.add_argument("--queries", action="store_true", help="print each case's SQL to stderr")
     parser.add_argument("--dump", type=Path, help="write each case's answer into this directory")
+    parser.add_argument("--no-bare", dest="bare", action="store_false",
+                        help="leave out the comparison with the bare Django views")
     add_server_arguments(parser)
     return parser.parse_args(argv)
 
@@ -304,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         url = f"sqlite:///{args.workdir / f'bench-api-{args.scale}.sqlite3'}"
     (_reset_database if args.regenerate else _ensure_database)(url)
+    # The product's settings with the bare views' URLs added (and nothing else).
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.http_settings")
     use_database(url, args.workdir)
     os.environ.setdefault("CONN_MAX_AGE", "600")
 
@@ -317,7 +385,9 @@ def main(argv: list[str] | None = None) -> int:
 
     cases = [(c, v) for c, v in prepare(args, url) if args.only in c.name]
     app = WSGIHandler()
+    bare_cases = [(api, bare) for api, bare in (bare_pairs() if args.bare else []) if args.only in api.name]
     results = [measure(app, case, args.requests, args.warmup, args.profile, view, args.dump, args.queries) for case, view in cases]
+    pairs = [measure_pair(app, api, bare, args.requests, args.warmup) for api, bare in bare_cases]
 
     title = f"{report.now_utc()} — API in process, {args.scale}, {_server_version(connection)}"
     facts = [
@@ -329,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
         f"at the end; Python {platform.python_version()}",
     ]
-    text = markdown(results, title, facts, args.profile)
+    text = markdown(results, title, facts, args.profile, pairs)
     print(text)
     if args.output:
         with args.output.open("a") as out:

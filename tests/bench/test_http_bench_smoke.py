@@ -77,3 +77,24 @@ def test_wrk_loads_an_endpoint_and_its_figures_are_read_back(tokens, live_server
     assert load.requests > 0 and load.errors == 0
     assert 0 < load.p50_ms <= load.p99_ms
     assert cpu > 0
+
+
+def test_the_in_process_bench_times_each_endpoint_next_to_its_bare_view(tokens):
+    # given the in-process bench's pairs, through the whole WSGI stack
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from bench import api_inprocess
+
+    app = WSGIHandler()
+    pairs = api_inprocess.bare_pairs()
+    assert [api.path for api, _ in pairs][2] == "/api/v1/prices/resolve"
+    # when
+    timed = [api_inprocess.measure_pair(app, api, bare, requests=5, warmup=1) for api, bare in pairs]
+    # then each has its figures and its bare twin's, which answered the same JSON
+    for result in timed:
+        assert len(result.times_ms) == 5 and len(result.bare.times_ms) == 5
+        assert result.cpu_ms > 0 and result.bare.cpu_ms > 0 and result.bare.queries > 0
+    table = "\n".join(api_inprocess.bare_markdown(timed))
+    for api, _ in pairs:
+        assert f"| {api.name} | " in table
+    assert table.count("×") == len(pairs)
