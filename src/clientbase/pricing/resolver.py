@@ -173,6 +173,7 @@ RESOLVED_ATTNAMES = tuple(PriceRow._meta.get_field(name).attname for name in RES
 
 _MARKET_FIELD = PriceRow._meta.get_field("market")
 _PRODUCT_FIELD = PriceRow._meta.get_field("product")
+_MARKET_PK = Market._meta.pk.attname
 
 
 def winning_row(values, *, for_sku: str, variant_id: UUID, product_key: str | None, market: Market,
@@ -187,17 +188,18 @@ def winning_row(values, *, for_sku: str, variant_id: UUID, product_key: str | No
     descriptor calls for the 50 winners of a batch cost more than reading
     them. PriceRow has no post_init receivers for that to skip."""
     row = PriceRow.__new__(PriceRow)
-    row._state = ModelState()
-    row._state.adding = False
-    row._state.db = db
+    state = row._state = ModelState()
+    state.adding = False
+    state.db = db
+    # The related objects at hand, as ForeignKey.set_cached_value keeps them.
+    state.fields_cache = cached = {_MARKET_FIELD.cache_name: market}
     fields = row.__dict__
     fields.update(zip(RESOLVED_ATTNAMES, values))
     fields["for_sku"] = for_sku
-    fields["market_id"] = market.pk
-    _MARKET_FIELD.set_cached_value(row, market)
+    fields["market_id"] = market.__dict__[_MARKET_PK]
     if fields["product_id"]:
         fields["variant_id"] = None
-        _PRODUCT_FIELD.set_cached_value(row, Product(id=fields["product_id"], key=product_key))
+        cached[_PRODUCT_FIELD.cache_name] = Product(id=fields["product_id"], key=product_key)
     else:
         fields["variant_id"] = variant_id
     return row
