@@ -5,10 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from clientbase.customers.models import Contact
+from clientbase.customers.models.visibility import ContactScope, OrganizationScope
 from clientbase.pricing.services import explain_prices, market_and_contact, resolve_price, resolve_prices
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=tz.utc)
+EVERYONE = ContactScope(everything=True)
 
 
 def resolve(catalog, sku="TS-M", contact=None, quantity=1, market="EU", currency=None, at=NOW,
@@ -276,13 +277,23 @@ def test_the_market_and_the_contact_to_price_for_take_one_query(catalog, contact
     contact = contact_in(key="C-ONE")
     ident = str(catalog["EU"].pk) if ident == "id" else ident
     with django_assert_num_queries(1):
-        market, found = market_and_contact(ident, Contact.objects.filter(key="C-ONE"))
+        market, found = market_and_contact(ident, " C-ONE ", scope=EVERYONE)
         assert (market, market.currencies, found.pk, found.key) == (catalog["EU"], ["EUR"], contact.pk, "C-ONE")
+    assert market_and_contact("EU", str(contact.pk), scope=EVERYONE)[1].pk == contact.pk
+
+
+def test_the_contact_to_price_for_is_one_the_scope_sees(catalog, contact_in, world):
+    contact = contact_in(key="C-ONE", organizations=["EU-MGMT"])
+    seeing = OrganizationScope(single_ids=(world["EU-MGMT"].pk,))
+    assert market_and_contact("EU", "C-ONE", scope=ContactScope(organizations=seeing))[1].pk == contact.pk
+    elsewhere = OrganizationScope(subtree_paths=(world["US-HQ"].path,))
+    assert market_and_contact("EU", "C-ONE", scope=ContactScope(organizations=elsewhere)) == (catalog["EU"], None)
 
 
 @pytest.mark.parametrize("contacts", ["nobody matching", "a scope that sees no one", "none asked"])
-def test_the_context_without_a_contact(catalog, contacts):
-    scoped = {"nobody matching": Contact.objects.filter(key="C-NOBODY"),
-              "a scope that sees no one": Contact.objects.none(), "none asked": None}[contacts]
-    assert market_and_contact("EU", scoped) == (catalog["EU"], None)
-    assert market_and_contact("NOWHERE", scoped) == (None, None)
+def test_the_context_without_a_contact(catalog, contact_in, contacts):
+    contact_in(key="C-ONE")
+    ident, scope = {"nobody matching": ("C-NOBODY", EVERYONE), "a scope that sees no one": ("C-ONE", ContactScope()),
+                    "none asked": (None, EVERYONE)}[contacts]
+    assert market_and_contact("EU", ident, scope=scope) == (catalog["EU"], None)
+    assert market_and_contact("NOWHERE", ident, scope=scope) == (None, None)

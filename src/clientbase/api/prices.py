@@ -9,13 +9,14 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, Shaped, UUIDId, by_id_or_key, by_id_or_key_query,
+    IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, Shaped, UUIDId, by_id_or_key,
     if_match, not_found, require_perm, resolve_ref, set_etag, unknown_refs,
 )
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.pagination import Keyset
 from clientbase.customers.models import Contact
+from clientbase.customers.models.visibility import ContactScope, contact_scope
 from clientbase.pricing import services
 from clientbase.pricing.models import PriceRow, SaleType
 
@@ -235,8 +236,11 @@ def resolve_prices(request: HttpRequest, payload: BatchIn):
     for sku in skus:
         r = resolutions[sku]
         problem = None if r.price else ("no_price" if r.known else "unknown_sku")
-        items.append({"sku": sku, "unit_price": r.unit_price, "currency": currency,
-                      "price": PriceOut.shape(r.price), "problem": problem})
+        # The winner is in the currency asked: its shown price is the
+        # resolution's unit price, rounded once rather than twice.
+        price = PriceOut.shape(r.price)
+        items.append({"sku": sku, "unit_price": price["unit_price"] if price else None, "currency": currency,
+                      "price": price, "problem": problem})
     return {"items": items, "market": market.key, "currency": currency,
             "contact": contact.pk if contact else None}
 
@@ -273,9 +277,8 @@ def _context(request: HttpRequest, market_ident: str, currency: str | None,
     (422), the permission to see contacts (403), a contact the caller
     cannot see (404)."""
     # Staff may price only for contacts they may see; others answer 404.
-    contacts = (by_id_or_key_query(Contact.objects.visible_to(request.user), contact_ident)
-                if contact_ident else None)
-    market, contact = services.market_and_contact(market_ident, contacts)
+    scope = contact_scope(request.user) if contact_ident else ContactScope()
+    market, contact = services.market_and_contact(market_ident, contact_ident or None, scope=scope)
     if market is None:
         raise unknown_refs(Market.objects.all(), [market_ident], "market")
     currency = (currency or market.default_currency).upper()

@@ -24,6 +24,10 @@ EXPONENTS: dict[str, int] = {
     **{code: 4 for code in _FOUR.split()},
 }
 
+# Each currency's minor unit, made once: quantizing every price of a batch
+# made it anew each time.
+_MINOR_UNITS: dict[str, Decimal] = {code: Decimal(1).scaleb(-exponent) for code, exponent in EXPONENTS.items()}
+
 
 def is_currency(code: str) -> bool:
     return code in EXPONENTS
@@ -31,12 +35,12 @@ def is_currency(code: str) -> bool:
 
 def minor_unit(code: str) -> Decimal:
     """The smallest amount of the currency: Decimal('0.01') for EUR, Decimal('1') for JPY."""
-    return Decimal(1).scaleb(-EXPONENTS[code])
+    return _MINOR_UNITS[code]
 
 
 def quantize(amount: Decimal, code: str) -> Decimal:
     """Round once, half up, to the currency's minor unit."""
-    return Decimal(amount).quantize(minor_unit(code), rounding=ROUND_HALF_UP)
+    return Decimal(amount).quantize(_MINOR_UNITS[code], rounding=ROUND_HALF_UP)
 
 
 def has_precision(amount: Decimal, code: str) -> bool:

@@ -9,8 +9,20 @@ a moment, and 0 or 1 for a boolean.
 """
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
-from django.db.models import Field
+from django.db import connections
+from django.db.models import Field, UUIDField
+
+# Every id is a UUIDField (core.models.BaseModel, the accounts too): how one
+# is bound is the field's rule, whichever model it is the id of.
+_ID = UUIDField()
+
+
+def bound_id(value, connection):
+    """An id (a UUID, or its text) as the database binds it: a UUID on
+    PostgreSQL, 32 hex digits on SQLite; None stays None."""
+    return _ID.get_db_prep_value(value, connection)
 
 
 def converter(fields: Sequence[Field], connection) -> Callable[[Sequence], list]:
@@ -32,6 +44,19 @@ def converter(fields: Sequence[Field], connection) -> Callable[[Sequence], list]
         return values
 
     return convert_row
+
+
+def model_converter(model, names: Sequence[str], connection) -> Callable[[Sequence], list]:
+    """`converter` for the fields of `model` named `names` (names or
+    attribute names), built once per model, names and connection alias:
+    building one cost more than converting the row it is for. (The steps
+    are the same for any connection of an alias: same database, same kind.)"""
+    return _model_converter(model, tuple(names), connection.alias)
+
+
+@lru_cache(maxsize=256)
+def _model_converter(model, names: tuple[str, ...], alias: str) -> Callable[[Sequence], list]:
+    return converter([model._meta.get_field(name) for name in names], connections[alias])
 
 
 def value_converter(field: Field, connection) -> Callable:

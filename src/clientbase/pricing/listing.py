@@ -35,7 +35,7 @@ from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import looks_like_uuid
 from clientbase.core.pagination import Keyset, check_limit
-from clientbase.core.rows import converter
+from clientbase.core.rows import bound_id, model_converter
 from clientbase.customers.models import Account, Contact
 from clientbase.pricing.resolver import Ladder, resolve_price_ladders, value_loader
 
@@ -93,7 +93,7 @@ def _storefront(market: str | None, currency: str | None, *,
     if market is not None:
         market = market.strip()
         by = "id" if looks_like_uuid(market) else "key"
-        found, key = _open_market(by, _db_id(UUID(market)) if by == "id" else market, contact_id)
+        found, key = _open_market(by, bound_id(market, connection) if by == "id" else market, contact_id)
         if found is None:
             raise Invalid.on("market", f"No market '{market}' is open.", code="unknown_market")
     elif configured := getattr(settings, "STOREFRONT_MARKET", ""):
@@ -112,6 +112,9 @@ def _storefront(market: str | None, currency: str | None, *,
     return Storefront(found, chosen), key
 
 
+_MARKET_FIELDS = [f.attname for f in Market._meta.concrete_fields]
+
+
 @lru_cache(maxsize=8)
 def _market_sql(by: str | None, with_contact: bool) -> str:
     """SQL: the first open market by key (`CatalogQuerySet.on_sale`:
@@ -128,16 +131,16 @@ def _market_sql(by: str | None, with_contact: bool) -> str:
 
 def _open_market(by: str | None, value, contact_id: UUID | None) -> tuple[Market | None, str | None]:
     """(the open market `_market_sql` finds, the contact's key); (None, None) for none."""
-    params = ([] if contact_id is None else [_db_id(contact_id)]) + ([] if by is None else [value])
+    params = ([] if contact_id is None else [bound_id(contact_id, connection)]) + ([] if by is None else [value])
     alias = router.db_for_read(Market)
     with connections[alias].cursor() as cursor:
         cursor.execute(_market_sql(by, contact_id is not None), params)
         row = cursor.fetchone()
     if row is None:
         return None, None
-    fields = Market._meta.concrete_fields
-    loaded = converter(fields, connections[alias])(row[:len(fields)])
-    return Market.from_db(alias, [f.attname for f in fields], loaded), row[len(fields)] if contact_id else None
+    names = _MARKET_FIELDS
+    loaded = model_converter(Market, names, connections[alias])(row[:len(names)])
+    return Market.from_db(alias, names, loaded), row[len(names)] if contact_id else None
 
 
 def storefront_choices() -> list[Storefront]:
@@ -306,11 +309,11 @@ def _products_on_sale(*, q: str = "", after: list | None = None, ident: str | No
     if q:
         params += [f"%{connection.ops.prep_for_like_query(q)}%"] * 3
     if after:
-        params += [after[0], _db_id(after[1])]
+        params += [after[0], bound_id(after[1], connection)]
     by = None
     if ident is not None:
         by = "id" if looks_like_uuid(ident) else "key"
-        params.append(_db_id(UUID(ident)) if by == "id" else ident)
+        params.append(bound_id(ident, connection) if by == "id" else ident)
     params.append(limit + 1)
     with connections[router.db_for_read(Product)].cursor() as cursor:
         cursor.execute(_products_sql(searching=bool(q), after=bool(after), by=by), params)
@@ -324,11 +327,6 @@ def _products_on_sale(*, q: str = "", after: list | None = None, ident: str | No
             read_id = product_id
         products[-1].variants.append((sku, variant_name, load_options(options)))
     return products
-
-
-def _db_id(value: UUID):
-    # Every catalog and contact id is a UUIDField (core.models.BaseModel).
-    return Product._meta.pk.get_db_prep_value(value, connection)
 
 
 # --- Pricing them -------------------------------------------------------------------

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from clientbase.catalog.models import Market, Variant
 from clientbase.core import caching
+from clientbase.core.rows import bound_id
 from clientbase.customers.cache_names import TREES, contact_version
 from clientbase.customers.models import Contact
 from clientbase.pricing import resolver
@@ -131,7 +132,7 @@ def _boundaries(skus: list[str], market: Market, currency: str, now: datetime) -
     sql = " UNION ALL ".join([half.format(link=f"{column['variant']} = v.id"),
                               half.format(link=f"{column['product']} = v.{variant_product}")])
     moment = connection.ops.adapt_datetimefield_value(now)
-    params = [*skus, resolver._db(market.pk), currency, moment, moment] * 2
+    params = [*skus, bound_id(market.pk, connection), currency, moment, moment] * 2
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()

@@ -23,7 +23,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from django.db import connection, connections, router
-from django.db.models import F, Model, QuerySet
+from django.db.models import Model
 from django.db.models.base import ModelState
 from django.utils import timezone
 
@@ -32,8 +32,9 @@ from clientbase.core import metrics
 from clientbase.core.currencies import quantize
 from clientbase.core.models import looks_like_uuid
 from clientbase.core.moments import aware
-from clientbase.core.rows import converter, value_converter
+from clientbase.core.rows import bound_id, model_converter, value_converter
 from clientbase.customers.models import Contact
+from clientbase.customers.models.visibility import ContactScope, member_of_scope_sql
 from clientbase.customers.services.memberships import (  # noqa: F401  (effective_group_keys: part of this API)
     effective_group_keys, group_keys_cte,
 )
@@ -87,10 +88,6 @@ class Visitor:
     group_keys: frozenset[str] = frozenset()
 
 
-def _db(value: UUID):
-    return Contact._meta.pk.get_db_prep_value(value, connection)
-
-
 def visitor_for(contact: Contact | None) -> Visitor:
     return Visitor(contact, effective_group_keys(contact))
 
@@ -100,48 +97,65 @@ def visitor_for(contact: Contact | None) -> Visitor:
 _MARKET_FIELDS = [f.attname for f in Market._meta.concrete_fields]
 
 
-def market_and_contact(market_ident: str, contacts: QuerySet | None) -> tuple[Market | None, Contact | None]:
+def market_and_contact(market_ident: str, contact_ident: str | UUID | None, *,
+                       scope: ContactScope) -> tuple[Market | None, Contact | None]:
     """The market whose id or key is `market_ident` (None: no such market)
-    and the first of `contacts`, a caller's scoped lookup (None: none
-    matches, or none asked), with only its id and key loaded, all the
-    resolver needs of it (its other fields are read if ever used).
+    and the contact whose id or key is `contact_ident` among those `scope`
+    sees (customers.models.visibility: `contact_scope`; None: none asked, or
+    none there), with only its id and key loaded, all the resolver needs of
+    it (its other fields are read if ever used). Each ident is an id when
+    it looks like one, else a key (api.common.id_or_key_lookup's rule).
 
-    One query: the market's hand-written, joined to the contacts' as Django
-    compiles it. Built through the ORM, with the contact as two annotations,
-    it cost several times the query itself (a quarter of a batch resolve's
-    Python time)."""
+    One statement, written by hand, the contact's visibility by the one rule
+    (`member_of_scope_sql`): built through the ORM, the contact's lookup
+    cost several times the query itself."""
     alias = router.db_for_read(Market)
     db = connections[alias]
-    meta, quote = Market._meta, db.ops.quote_name
-    ident = str(market_ident).strip()
-    if looks_like_uuid(ident):
-        column, value = meta.pk.column, meta.pk.get_db_prep_value(UUID(ident), db)
-    else:
-        column, value = meta.get_field("key").column, ident
-    columns = [f"m.{quote(meta.get_field(name).column)}" for name in _MARKET_FIELDS]
-    joined, params = "", [value]
-    # A scope that sees no contact at all compiles to nothing: no join, no contact.
-    asked = contacts is not None and not contacts.query.is_empty()
+    market_by, market_value = _id_or_key(market_ident, db)
+    params = [market_value]
+    # A scope that sees no contact at all asks nothing: no contact.
+    asked = contact_ident is not None and (scope.everything or not scope.organizations.nothing)
+    contact_by, visible = None, ""
     if asked:
-        found = contacts.order_by().values(contact_pk=F("pk"), contact_key=F("key"))[:1]
-        contact_sql, contact_params = found.query.get_compiler(using=alias).as_sql()
-        columns += ["c.contact_pk", "c.contact_key"]
-        joined, params = f" LEFT JOIN ({contact_sql}) c ON 1 = 1", [*contact_params, value]
+        contact_by, contact_value = _id_or_key(contact_ident, db)
+        params = [contact_value, market_value]
+        if not scope.everything:
+            visible, visible_params = member_of_scope_sql(scope.organizations, "c.id", db)
+            params = [contact_value, *visible_params, market_value]
     with db.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)} FROM {quote(meta.db_table)} m{joined} "
-                       f"WHERE m.{quote(column)} = %s", params)
+        cursor.execute(_market_and_contact_sql(alias, market_by, contact_by, visible), params)
         row = cursor.fetchone()
     if row is None:
         return None, None
-    market = _loaded(Market, _MARKET_FIELDS, list(row[:len(_MARKET_FIELDS)]), alias)
-    found = asked and row[-2] is not None
-    return market, _loaded(Contact, ["id", "key"], list(row[-2:]), alias) if found else None
+    market = Market.from_db(alias, _MARKET_FIELDS,
+                            model_converter(Market, _MARKET_FIELDS, db)(row[:len(_MARKET_FIELDS)]))
+    if not asked or row[-2] is None:
+        return market, None
+    return market, Contact.from_db(alias, ["id", "key"], model_converter(Contact, ["id", "key"], db)(row[-2:]))
 
 
-def _loaded(model, names: list[str], values: list, alias: str):
-    """A `model` instance of the columns `names` (the others deferred) read from `alias`."""
-    convert = _converter(model, names, alias)
-    return model.from_db(alias, names, convert(values))
+def _id_or_key(ident, connection) -> tuple[str, object]:
+    """("id", the id as bound) for an ident that looks like an id, else ("key", the key)."""
+    ident = str(ident).strip()
+    return ("id", bound_id(ident, connection)) if looks_like_uuid(ident) else ("key", ident)
+
+
+@lru_cache(maxsize=32)
+def _market_and_contact_sql(alias: str, market_by: str, contact_by: str | None, visible: str) -> str:
+    """SQL: the market whose column `market_by` ("id" or "key") is the value
+    bound last; with `contact_by`, the id and key of the contact `c` whose
+    column `contact_by` is the value bound first and, when given, for which
+    the condition `visible` holds (its parameters bound next), as two last
+    columns (NULL for none). Names quoted for the database of `alias`."""
+    quote = connections[alias].ops.quote_name
+    market, contact = quote(Market._meta.db_table), quote(Contact._meta.db_table)
+    columns = ", ".join(f"m.{quote(Market._meta.get_field(name).column)}" for name in _MARKET_FIELDS)
+    if contact_by is None:
+        return f"SELECT {columns} FROM {market} m WHERE m.{market_by} = %s"
+    visible = f" AND {visible}" if visible else ""
+    return (f"SELECT {columns}, c.id, c.key FROM {market} m "
+            f"LEFT JOIN (SELECT c.id, c.key FROM {contact} c WHERE c.{contact_by} = %s{visible} LIMIT 1) c ON 1 = 1 "
+            f"WHERE m.{market_by} = %s")
 
 
 # --- Resolving in the database -------------------------------------------------
@@ -159,12 +173,7 @@ RESOLVED_ATTNAMES = tuple(PriceRow._meta.get_field(name).attname for name in RES
 
 _MARKET_FIELD = PriceRow._meta.get_field("market")
 _PRODUCT_FIELD = PriceRow._meta.get_field("product")
-
-
-def _converter(model, names, using=None):
-    """core.rows.converter for `model`'s columns `names` on `using` (by default
-    the default connection)."""
-    return converter([model._meta.get_field(name) for name in names], connections[using] if using else connection)
+_MARKET_PK = Market._meta.pk.attname
 
 
 def winning_row(values, *, for_sku: str, variant_id: UUID, product_key: str | None, market: Market,
@@ -179,17 +188,18 @@ def winning_row(values, *, for_sku: str, variant_id: UUID, product_key: str | No
     descriptor calls for the 50 winners of a batch cost more than reading
     them. PriceRow has no post_init receivers for that to skip."""
     row = PriceRow.__new__(PriceRow)
-    row._state = ModelState()
-    row._state.adding = False
-    row._state.db = db
+    state = row._state = ModelState()
+    state.adding = False
+    state.db = db
+    # The related objects at hand, as ForeignKey.set_cached_value keeps them.
+    state.fields_cache = cached = {_MARKET_FIELD.cache_name: market}
     fields = row.__dict__
     fields.update(zip(RESOLVED_ATTNAMES, values))
     fields["for_sku"] = for_sku
-    fields["market_id"] = market.pk
-    _MARKET_FIELD.set_cached_value(row, market)
+    fields["market_id"] = market.__dict__[_MARKET_PK]
     if fields["product_id"]:
         fields["variant_id"] = None
-        _PRODUCT_FIELD.set_cached_value(row, Product(id=fields["product_id"], key=product_key))
+        cached[_PRODUCT_FIELD.cache_name] = Product(id=fields["product_id"], key=product_key)
     else:
         fields["variant_id"] = variant_id
     return row
@@ -263,11 +273,16 @@ def _columns_sql() -> str:
 
 
 @lru_cache(maxsize=64)
-def _resolve_sql(sku_count: int | None) -> str:
+def _resolve_sql(sku_count: int | None, one_quantity: bool = False) -> str:
     product = Product._meta.db_table
-    # Each SKU with the quantity it is priced at: two arrays (SKUs,
-    # quantities) with the SKUs as one array, else (sku, quantity) pairs.
-    if sku_count is None:
+    # Each SKU with the quantity it is priced at. With `one_quantity`, every
+    # SKU at the quantity bound once (the SKUs found are those `wanted`
+    # holds: only they have candidates); else two arrays (SKUs, quantities)
+    # with the SKUs as one array, or (sku, quantity) pairs. Bound once, the
+    # quantity spares adapting and sending one per SKU.
+    if one_quantity:
+        asked = f"SELECT sku, {'CAST(%s AS numeric)' if sku_count is None else '%s'} FROM wanted"
+    elif sku_count is None:
         asked = "SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS numeric[]))"
     else:
         asked = "VALUES " + ", ".join(["(%s, %s)"] * sku_count)
@@ -289,13 +304,13 @@ def _resolve_sql(sku_count: int | None) -> str:
 def _visitor_params(contact: Contact | None) -> tuple[list, list]:
     """(the group CTE's parameters, the customer sale codes' parameters)."""
     # A contact id that matches nothing stands for the anonymous visitor.
-    contact_id = _db(contact.pk if contact else UUID(int=0))
+    contact_id = bound_id(contact.pk if contact else UUID(int=0), connection)
     codes = [(contact.key or "") if contact else "", str(contact.pk) if contact else ""]
     return [contact_id, contact_id], codes
 
 
 def _market_params(market: Market, currency: str) -> list:
-    return [_db(market.pk), currency] * 3
+    return [bound_id(market.pk, connection), currency] * 3
 
 
 def _as_uuid(value) -> UUID:
@@ -324,22 +339,28 @@ def resolve_prices(skus: list[str], *, contact: Contact | None, quantity: Decima
         return result
     groups, codes = _visitor_params(contact)
     moment = connection.ops.adapt_datetimefield_value(at)
-    quantities = quantities or {}
     adapt = connection.ops.adapt_decimalfield_value
-    asked = [adapt(Decimal(quantities.get(sku, quantity))) for sku in unique]
     sku_count = _sku_count(unique)
-    if sku_count is None:
-        asked = [unique, asked]
+    # A cart's lines each at its own quantity; when they all have the same
+    # one (a batch at one quantity), it is bound once.
+    amounts = {Decimal(quantities.get(sku, quantity)) for sku in unique} if quantities else {Decimal(quantity)}
+    one_quantity = len(amounts) == 1
+    if one_quantity:
+        asked = [adapt(amounts.pop())]
     else:
-        asked = [value for pair in zip(unique, asked) for value in pair]
+        asked = [adapt(Decimal(quantities.get(sku, quantity))) for sku in unique]
+        if sku_count is None:
+            asked = [unique, asked]
+        else:
+            asked = [value for pair in zip(unique, asked) for value in pair]
     params = [*groups, *_sku_params(unique, sku_count), *_market_params(market, currency), *asked,
               moment, moment, *codes]
     # A replica's, when the request reads from one (core.routing); the
     # converters above are the same for any connection to the same kind of database.
     with connections[router.db_for_read(PriceRow)].cursor() as cursor:
-        cursor.execute(_resolve_sql(sku_count), params)
+        cursor.execute(_resolve_sql(sku_count, one_quantity), params)
         found = cursor.fetchall()
-    convert, db = _converter(PriceRow, RESOLVED_FIELDS), connection.alias
+    convert, db = model_converter(PriceRow, RESOLVED_FIELDS, connection), connection.alias
     for for_sku, for_variant_id, for_product_key, *values in found:
         resolution = result[for_sku]
         resolution.variant_id = _as_uuid(for_variant_id)

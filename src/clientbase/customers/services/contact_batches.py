@@ -20,6 +20,7 @@ from clientbase.core.batches import (
 )
 from clientbase.core.errors import DomainError, FieldError, Forbidden
 from clientbase.core.permissions import require
+from clientbase.core.rows import bound_id
 from clientbase.customers.cache_names import contact_version
 from clientbase.customers.models import Address, Contact, ContactSource, CustomerGroup, GrantLevel, Organization
 from clientbase.customers.models.visibility import organization_scope
@@ -83,7 +84,7 @@ def _links(through, target: str, contact_ids) -> Iterator[tuple[int, Any, Any]]:
     select = (f"SELECT {qn('id')}, CAST({qn('contact_id')} AS text), CAST({qn(target)} AS text) "
               f"FROM {qn(through._meta.db_table)} WHERE ")
     with connection.cursor() as cursor:
-        ids = [_db_id(pk, connection) for pk in contact_ids]
+        ids = [bound_id(pk, connection) for pk in contact_ids]
         if connection.vendor == "postgresql":  # one array, as the any_of lookup sends it
             cursor.execute(select + f"{qn('contact_id')} = ANY(%s)", [ids])
         else:
@@ -94,10 +95,6 @@ def _links(through, target: str, contact_ids) -> Iterator[tuple[int, Any, Any]]:
             if (target_id := targets.get(target_value)) is None:
                 target_id = targets[target_value] = to_id(target_value)
             yield row_id, contact_id, target_id
-
-
-def _db_id(pk, connection):
-    return Contact._meta.pk.get_db_prep_value(pk, connection)
 
 
 def _memberships(through, target: str, contact_ids) -> dict[Any, dict[Any, int]]:

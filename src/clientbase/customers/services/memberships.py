@@ -14,16 +14,13 @@ from uuid import UUID
 from django.db import connection
 
 from clientbase.core import caching
+from clientbase.core.rows import bound_id
 from clientbase.customers.cache_names import ROLES, TREES, account_version, contact_version
 from clientbase.customers.models import Account, Contact, CustomerGroup, Organization
 
 # The length of one materialized-path segment (32 hex digits and "/"), see
 # clientbase.core.models.path_for.
 SEGMENT = 33
-
-
-def _db(value: UUID):
-    return Contact._meta.pk.get_db_prep_value(value, connection)
 
 
 def group_keys_cte() -> str:
@@ -81,7 +78,7 @@ def effective_group_keys(contact: Contact | None) -> frozenset[str]:
 def _effective_group_keys(contact: Contact) -> frozenset[str]:
     with connection.cursor() as cursor:
         cursor.execute(f"WITH RECURSIVE {group_keys_cte()} SELECT key FROM group_keys",
-                       [_db(contact.pk), _db(contact.pk)])
+                       [bound_id(contact.pk, connection)] * 2)
         return frozenset(row[0] for row in cursor.fetchall())
 
 
@@ -119,14 +116,14 @@ def _memberships(contact: Contact | None, account: Account | None,
     contact_orgs = Contact.organizations.through._meta.db_table
     account_roles = Account.groups.through._meta.db_table
     role = Account.groups.field.related_model._meta.db_table
-    contact_id = _db(contact.pk) if contact is not None else _db(UUID(int=0))
+    contact_id = bound_id(contact.pk if contact is not None else UUID(int=0), connection)
     parts = [("SELECT 'g', key FROM group_keys", []),
              (f"SELECT 'o', CAST(o.path AS TEXT) FROM {contact_orgs} m CROSS JOIN {org} o "
               f"WHERE m.contact_id = %s AND o.id = m.organization_id", [contact_id])]
     if account is not None:
         parts.append((f"SELECT 'r', r.name FROM {account_roles} ar CROSS JOIN {role} r "
                       f"WHERE ar.account_id = %s AND r.id = ar.group_id",
-                      [Account._meta.pk.get_db_prep_value(account.pk, connection)]))
+                      [bound_id(account.pk, connection)]))
     keys = sorted(organization_keys)
     if keys:
         parts.append((f"SELECT 'k' || key, CAST(path AS TEXT) FROM {org} "

@@ -37,7 +37,7 @@ from django.db import connections, router
 from django.utils import timezone
 
 from clientbase.core import caching
-from clientbase.core.rows import converter, fetch
+from clientbase.core.rows import bound_id, converter, fetch, model_converter
 from clientbase.customers.cache_names import ROLES, TREES, account_version, token_version
 from clientbase.customers.models import Account, ApiToken, Grant, Organization
 from clientbase.customers.models.accounts import hash_token
@@ -57,7 +57,7 @@ _TOKEN_FIELDS = [f.attname for f in ApiToken._meta.concrete_fields
 def _statements() -> dict[str, str]:
     """The statements of this module, by name. Plain SQL that SQLite and
     PostgreSQL both run; the ids are bound as each database stores them
-    (`_bound`)."""
+    (`core.rows.bound_id`)."""
     account = Account._meta.db_table
     account_roles = Account.groups.through._meta.db_table
     account_permissions = Account.user_permissions.through._meta.db_table
@@ -146,8 +146,8 @@ def _from_database(token_hash: str, with_access: bool) -> Account | None:
         return None
     split = len(_TOKEN_FIELDS)
     token = ApiToken.from_db(connection.alias, _TOKEN_FIELDS,
-                             converter(_model_fields(ApiToken, _TOKEN_FIELDS), connection)(rows[0][:split]))
-    fields = converter(_model_fields(Account, _FIELDS), connection)(rows[0][split:])
+                             model_converter(ApiToken, _TOKEN_FIELDS, connection)(rows[0][:split]))
+    fields = model_converter(Account, _FIELDS, connection)(rows[0][split:])
     record = dict(zip(_FIELDS, fields))
     if not token.is_active or not record["is_active"]:
         return None
@@ -165,15 +165,6 @@ def _primary():
     # cached must not come from a lagging replica: read after a bump, it
     # would be stored under the new versions.
     return connections[router.db_for_write(Account)]
-
-
-def _model_fields(model, names: list[str]) -> list:
-    return [model._meta.get_field(name) for name in names]
-
-
-def _bound(value, connection):
-    # An id as the database stores it (SQLite: 32 hex digits).
-    return Account._meta.pk.get_db_prep_value(value, connection)
 
 
 def _token(token_hash: str):
@@ -212,12 +203,12 @@ def _account_values(account_id, fields: list | None = None):
     `fields`: the columns when they were read already (with the token);
     else a statement reads them first. None when the account does not exist."""
     connection = _primary()
-    account_id = _bound(account_id, connection)
+    account_id = bound_id(account_id, connection)
     if fields is None:
         rows = fetch(connection, _SQL["account"], [account_id])
         if not rows:
             return None
-        fields = converter(_model_fields(Account, _FIELDS), connection)(rows[0])
+        fields = model_converter(Account, _FIELDS, connection)(rows[0])
     record = dict(zip(_FIELDS, fields))
     if record["is_superuser"]:
         rows = fetch(connection, _SQL["superuser details"], [account_id])
