@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
@@ -200,6 +202,34 @@ def test_pages_follow_each_other_by_cursor(shop):
     assert [p.key for p in first.items] == ["P-A", "P-B", "P-C", "P-D"]
     assert [p.key for p in second.items] == ["P-E", "TSHIRT"]
     assert second.next_cursor is None
+
+
+# Products, each (active, [its variants' active flags]).
+active_flags = st.lists(st.tuples(st.booleans(), st.lists(st.booleans(), max_size=3)), max_size=6)
+EXAMPLES = hsettings(max_examples=40, deadline=None, derandomize=True,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@EXAMPLES
+@given(products=active_flags)
+def test_the_listing_lists_what_the_orm_finds_on_sale(shop, products):
+    """The listing's hand-written statement and `on_sale()` say "on sale"
+    with the one rule (catalog.models.ON_SALE)."""
+    with transaction.atomic():
+        # given
+        for n, (active, variants) in enumerate(products):
+            product = Product.objects.create(key=f"H-{n}", name=f"H {n}", is_active=active)
+            for m, variant_active in enumerate(variants):
+                Variant.objects.create(sku=f"H-{n}-{m}", product=product, is_active=variant_active)
+        # when
+        page = listing.list_products(contact=None, storefront=shop, limit=500)
+        # then
+        on_sale = Variant.objects.on_sale()
+        expected = {p.key: list(on_sale.filter(product=p).order_by("sku").values_list("sku", flat=True))
+                    for p in Product.objects.on_sale().order_by("name", "id")}
+        assert [(p.key, [v.sku for v in p.variants]) for p in page.items] == [
+            (key, skus) for key, skus in expected.items() if skus]
+        transaction.set_rollback(True)
 
 
 def test_a_bad_cursor_is_invalid(shop):
