@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from clientbase.catalog.models import Market, Product, Variant
@@ -229,6 +230,34 @@ def test_the_listing_lists_what_the_orm_finds_on_sale(shop, products):
                     for p in Product.objects.on_sale().order_by("name", "id")}
         assert [(p.key, [v.sku for v in p.variants]) for p in page.items] == [
             (key, skus) for key, skus in expected.items() if skus]
+        transaction.set_rollback(True)
+
+
+@EXAMPLES
+@given(names=st.lists(st.tuples(st.sampled_from(["A", "B", "T-shirt"]), st.booleans()), max_size=8),
+       limit=st.integers(min_value=1, max_value=3))
+def test_paging_the_listing_walks_what_keyset_pages_over_the_orm(shop, names, limit):
+    """The listing's keyset condition (PRODUCT_ORDER.sql_after) and the
+    ORM's (Keyset.page) give the same pages, products of one name included."""
+    with transaction.atomic():
+        # given: products by name, on sale or not
+        for n, (name, active) in enumerate(names):
+            product = Product.objects.create(key=f"H-{n}", name=name, is_active=active)
+            Variant.objects.create(sku=f"H-{n}-1", product=product)
+        on_sale = Product.objects.on_sale().filter(
+            Exists(Variant.objects.on_sale().filter(product=OuterRef("pk"))))
+        # when
+        listed, orm, cursor, orm_cursor = [], [], None, None
+        while True:
+            page = listing.list_products(contact=None, storefront=shop, limit=limit, cursor=cursor)
+            orm_page = listing.PRODUCT_ORDER.page(on_sale, limit=limit, cursor=orm_cursor)
+            listed.append([p.id for p in page.items])
+            orm.append([p.id for p in orm_page.items])
+            cursor, orm_cursor = page.next_cursor, orm_page.next_cursor
+            if cursor is None or orm_cursor is None:
+                break
+        # then
+        assert listed == orm and cursor == orm_cursor
         transaction.set_rollback(True)
 
 

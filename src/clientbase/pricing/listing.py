@@ -262,12 +262,13 @@ def _icontains(column: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _products_sql(*, searching: bool, after: bool, by: str | None) -> str:
+def _products_sql(*, searching: bool, after: str | None, by: str | None) -> str:
     """SQL: the products on sale in PRODUCT_ORDER, as many as bound last,
     each with its variants on sale (a row each, by SKU). With `searching`, those
-    matching the pattern bound three times first; with `after`, those after
-    the (name, id) bound next (the keyset condition); with `by` ("id" or
-    "key"), the one whose column is the value bound next.
+    matching the pattern bound three times first; with `after`, those the
+    keyset condition `after` (PRODUCT_ORDER.sql_after) lets through, its
+    values bound next; with `by` ("id" or "key"), the one whose column is
+    the value bound next.
 
     Written by hand, and built once for each of these shapes: the ORM took
     ~1.6 ms of CPU to build and compile this query on every request, and
@@ -285,8 +286,7 @@ def _products_sql(*, searching: bool, after: bool, by: str | None) -> str:
                 OR EXISTS (SELECT 1 FROM {variant} s
                             WHERE s.product_id = p.id AND {variant_on_sale["s"]} AND {_icontains("s.sku")}))"""
     if after:
-        # Row comparison: both databases seek the (name, id) index with it.
-        conditions += "\n           AND (p.name, p.id) > (%s, %s)"
+        conditions += f"\n           AND {after}"
     if by:
         conditions += f"\n           AND p.{by} = %s"
     return f"""
@@ -309,15 +309,17 @@ def _products_on_sale(*, q: str = "", after: list | None = None, ident: str | No
     params: list = []
     if q:
         params += [f"%{connection.ops.prep_for_like_query(q)}%"] * 3
+    after_sql = None
     if after:
-        params += [after[0], _db_id(after[1])]
+        after_sql, after_params = PRODUCT_ORDER.sql_after(("p.name", "p.id"), [after[0], _db_id(after[1])])
+        params += after_params
     by = None
     if ident is not None:
         by = "id" if looks_like_uuid(ident) else "key"
         params.append(_db_id(UUID(ident)) if by == "id" else ident)
     params.append(limit + 1)
     with connections[router.db_for_read(Product)].cursor() as cursor:
-        cursor.execute(_products_sql(searching=bool(q), after=bool(after), by=by), params)
+        cursor.execute(_products_sql(searching=bool(q), after=after_sql, by=by), params)
         rows = cursor.fetchall()
     load_id, load_options = value_loader("id", Product), value_loader("options", Variant)
     products: list[ListedProduct] = []
