@@ -1,10 +1,15 @@
-"""Bulk writes send no signals: imports of prices and memberships (and the
-back office's bulk actions, through the same membership writer) move the
-cache's versions themselves, so what they change shows at once."""
+"""Bulk writes send no post_save but core.batches.rows_written, on which the
+domains move the cache's versions (customers.signals, pricing.signals): what
+imports of prices, contacts and memberships (and the back office's bulk
+actions, through the same writers) change shows at once. One test per
+writer: pricing's create_price_rows and update_price_rows, customers'
+contact batches and membership batches."""
 
 import pytest
 
 from clientbase.customers.models import Contact
+from clientbase.pricing.models import PriceRow
+from clientbase.pricing.services import update_price_rows
 from tests.cache.test_lookups import gold_prices, unit_price  # noqa: F401  (fixture)
 from tests.transfer.conftest import run, write_csv  # noqa: F401  (fixture)
 
@@ -49,3 +54,33 @@ def test_imported_memberships_show_at_once(redis_cache, accounts, token_of, gold
     # then
     assert Contact.objects.get(key="BUYER").customer_groups.filter(key="GOLD").exists()
     assert unit_price(admin, "BUYER") == "15.00"
+
+
+def test_imported_contacts_groups_show_at_once(redis_cache, accounts, token_of, gold_prices, contact_in, run,
+                                               tmp_path):
+    # given a contact's price, resolved (and cached) twice
+    contact_in(key="BUYER")
+    admin = token_of("admin")
+    assert unit_price(admin, "BUYER") == unit_price(admin, "BUYER") == "20.00"
+    # when a contact import puts the contact in Gold (customers.services.contact_batches)
+    contacts = write_csv(tmp_path / "contacts.csv", [["key", "customer_groups"], ["BUYER", "GOLD"]])
+    out, error = run("import", "contacts", str(contacts))
+    assert error is None and "1 updated" in out, out
+    # then
+    assert unit_price(admin, "BUYER") == "15.00"
+
+
+def test_a_price_row_moved_in_bulk_leaves_its_old_sku_at_once(redis_cache, accounts, token_of, gold_prices,
+                                                              price, contact_in):
+    # given the Gold price of TS-M and the price of TS-S, each resolved (and cached) twice
+    price("TS-S", "25.00")
+    contact_in(key="BUYER", groups=["GOLD"])
+    admin = token_of("admin")
+    assert unit_price(admin, "BUYER") == unit_price(admin, "BUYER") == "15.00"
+    assert unit_price(admin, "BUYER", "TS-S") == unit_price(admin, "BUYER", "TS-S") == "25.00"
+    # when a batch update moves the Gold row to TS-S
+    row = PriceRow.objects.get(sale_code="GOLD")
+    assert update_price_rows([(row, {"variant": gold_prices["TS-S"]})], actor=None) == [None]
+    # then both SKUs' answers change: where it priced before, and where it prices now
+    assert unit_price(admin, "BUYER") == "20.00"
+    assert unit_price(admin, "BUYER", "TS-S") == "15.00"

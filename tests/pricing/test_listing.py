@@ -6,6 +6,9 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.core.errors import Invalid, NotFound
@@ -200,6 +203,62 @@ def test_pages_follow_each_other_by_cursor(shop):
     assert [p.key for p in first.items] == ["P-A", "P-B", "P-C", "P-D"]
     assert [p.key for p in second.items] == ["P-E", "TSHIRT"]
     assert second.next_cursor is None
+
+
+# Products, each (active, [its variants' active flags]).
+active_flags = st.lists(st.tuples(st.booleans(), st.lists(st.booleans(), max_size=3)), max_size=6)
+EXAMPLES = hsettings(max_examples=40, deadline=None, derandomize=True,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@EXAMPLES
+@given(products=active_flags)
+def test_the_listing_lists_what_the_orm_finds_on_sale(shop, products):
+    """The listing's hand-written statement and `on_sale()` say "on sale"
+    with the one rule (catalog.models.ON_SALE)."""
+    with transaction.atomic():
+        # given
+        for n, (active, variants) in enumerate(products):
+            product = Product.objects.create(key=f"H-{n}", name=f"H {n}", is_active=active)
+            for m, variant_active in enumerate(variants):
+                Variant.objects.create(sku=f"H-{n}-{m}", product=product, is_active=variant_active)
+        # when
+        page = listing.list_products(contact=None, storefront=shop, limit=500)
+        # then
+        on_sale = Variant.objects.on_sale()
+        expected = {p.key: list(on_sale.filter(product=p).order_by("sku").values_list("sku", flat=True))
+                    for p in Product.objects.on_sale().order_by("name", "id")}
+        assert [(p.key, [v.sku for v in p.variants]) for p in page.items] == [
+            (key, skus) for key, skus in expected.items() if skus]
+        transaction.set_rollback(True)
+
+
+@EXAMPLES
+@given(names=st.lists(st.tuples(st.sampled_from(["A", "B", "T-shirt"]), st.booleans()), max_size=8),
+       limit=st.integers(min_value=1, max_value=3))
+def test_paging_the_listing_walks_what_keyset_pages_over_the_orm(shop, names, limit):
+    """The listing's keyset condition (PRODUCT_ORDER.sql_after) and the
+    ORM's (Keyset.page) give the same pages, products of one name included."""
+    with transaction.atomic():
+        # given: products by name, on sale or not
+        for n, (name, active) in enumerate(names):
+            product = Product.objects.create(key=f"H-{n}", name=name, is_active=active)
+            Variant.objects.create(sku=f"H-{n}-1", product=product)
+        on_sale = Product.objects.on_sale().filter(
+            Exists(Variant.objects.on_sale().filter(product=OuterRef("pk"))))
+        # when
+        listed, orm, cursor, orm_cursor = [], [], None, None
+        while True:
+            page = listing.list_products(contact=None, storefront=shop, limit=limit, cursor=cursor)
+            orm_page = listing.PRODUCT_ORDER.page(on_sale, limit=limit, cursor=orm_cursor)
+            listed.append([p.id for p in page.items])
+            orm.append([p.id for p in orm_page.items])
+            cursor, orm_cursor = page.next_cursor, orm_page.next_cursor
+            if cursor is None or orm_cursor is None:
+                break
+        # then
+        assert listed == orm and cursor == orm_cursor
+        transaction.set_rollback(True)
 
 
 def test_a_bad_cursor_is_invalid(shop):

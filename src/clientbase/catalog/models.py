@@ -14,10 +14,35 @@ class CatalogQuerySet(models.QuerySet):
 
     def on_sale(self) -> "CatalogQuerySet":
         """What a shopper may find and buy: active markets, active products,
-        and the active variants of active products."""
-        if self.model is Variant:
-            return self.filter(is_active=True, product__is_active=True)
-        return self.filter(is_active=True)
+        and the active variants of active products (ON_SALE)."""
+        return self.filter(**{path: True for path in ON_SALE[self.model.__name__]})
+
+
+# What "on sale" means, the one place it is said: the flags that must all be
+# true for a row of each model, as field paths (a variant's product's through
+# its relation). `CatalogQuerySet.on_sale` filters by them and `on_sale_sql`
+# writes them for a statement written by hand (pricing.listing).
+ON_SALE = {
+    "Market": ("is_active",),
+    "Product": ("is_active",),
+    "Variant": ("is_active", "product__is_active"),
+}
+
+
+def on_sale_sql(model, alias: str, **related: str) -> str:
+    """SQL: the row `alias` of `model` is on sale — `on_sale()`'s condition
+    for a statement written by hand. A flag of a related row (a variant's
+    product's) is read from that row under the alias given by the relation's
+    name, e.g. `on_sale_sql(Variant, "v", product="p")`: the statement joins
+    it (a derived table must select its flag columns)."""
+    conditions = []
+    for path in ON_SALE[model.__name__]:
+        *relation, flag = path.split("__")
+        holder, row = model, alias
+        for name in relation:  # a KeyError names a relation the caller did not join
+            holder, row = holder._meta.get_field(name).related_model, related[name]
+        conditions.append(f"{row}.{holder._meta.get_field(flag).column}")
+    return " AND ".join(conditions)
 
 
 class Market(BaseModel):

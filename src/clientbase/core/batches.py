@@ -1,5 +1,8 @@
 """Batch writes (imports): the outcome of each row, and the history of rows
 written with bulk_create/bulk_update, which skip save() and its signals.
+`insert_rows` and `update_rows` send `rows_written` instead, where a domain
+hangs what must follow any write of its rows (the shared cache's versions:
+customers.signals, pricing.signals), as it does on post_save.
 
 A batch service judges every row by the same rules as the single-object
 service (permission, scope, invariants), writes the good rows with a few
@@ -17,6 +20,7 @@ from typing import Any
 from django.db import connections, models, router
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models.fields import AutoFieldMixin
+from django.dispatch import Signal
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -45,6 +49,15 @@ class RowOutcome:
         """A service's error as a failed row: its field errors, or its detail
         on `field_name` when it names none."""
         return cls.failed(exc.errors or [FieldError(field_name, exc.detail, exc.code)])
+
+
+# Sent by insert_rows and update_rows once their rows are written, in the
+# writer's transaction (a receiver that acts outside the database waits for
+# the commit: transaction.on_commit). sender: the model; rows: the objects as
+# written; fields: the field names written, None for rows inserted; before:
+# for an update, when the writer knows them, each row's values of the fields
+# written as they were before (by attname, in the order of `rows`), else None.
+rows_written = Signal()
 
 
 _HISTORY_FIELDS = ("history_id", "history_date", "history_change_reason", "history_type", "history_user_id")
@@ -193,6 +206,7 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
     model = type(objs[0])
     fields = model._meta.concrete_fields
     _insert(model, fields, map(attrgetter(*(f.attname for f in fields)), objs))
+    rows_written.send(sender=model, rows=objs, fields=None, before=None)
 
 
 def new_objects(model: type[models.Model], count: int) -> Callable[[Mapping[str, Any]], models.Model]:
@@ -268,13 +282,15 @@ def by_refs(queryset: models.QuerySet, refs: Iterable[str]) -> dict[str, Any]:
             **{k: found[k] for k in keys if k in found}}
 
 
-def update_rows(objs: Sequence[models.Model], fields: Iterable[str]) -> None:
+def update_rows(objs: Sequence[models.Model], fields: Iterable[str],
+                before: Sequence[Mapping[str, Any]] | None = None) -> None:
     """Write `fields` of each of `objs` (rows that exist) with one UPDATE
     statement run for every object (executemany): Django's bulk_update builds
     a CASE per field and row, and costs a hundred times more on a batch of a
-    thousand."""
+    thousand. `before`: what the rows held before (rows_written)."""
     if not objs:
         return
+    fields = list(fields)
     model = type(objs[0])
     connection = _connection(model)
     columns = [model._meta.get_field(name) for name in fields]
@@ -286,3 +302,4 @@ def update_rows(objs: Sequence[models.Model], fields: Iterable[str]) -> None:
                        connection)
     with connection.cursor() as cursor:
         cursor.executemany(sql, list(params))
+    rows_written.send(sender=model, rows=objs, fields=fields, before=before)

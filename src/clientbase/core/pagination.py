@@ -10,6 +10,7 @@ padding; clients treat it as opaque.
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,6 +83,26 @@ class Keyset:
     def after(self, cursor: str, model: type[Model] | None = None) -> Q:
         """The condition for the rows after the one `cursor` names."""
         return _after(list(self.ordering), self.values(cursor, model))
+
+    def sql_after(self, columns: Sequence[str], values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """`after`'s condition for a statement written by hand, and its
+        parameters: the rows after the one whose ordering values are
+        `values` (as the database takes them: `values(cursor, model)`, ids
+        prepared), `columns` the SQL of the ordering's fields, in its order.
+
+        A row comparison, `(a, b) > (%s, %s)`, when every field sorts the
+        same way (both databases seek the ordering index with it); for mixed
+        directions the expanded form `after` builds, `a >= x AND (a > x OR
+        (a = x AND …))`, a descending field coming after when smaller."""
+        if len(columns) != len(self.ordering) or len(values) != len(self.ordering):
+            raise ValueError(f"sql_after: {len(self.ordering)} columns and values, one per ordering field")
+        descending = [path.startswith("-") for path in self.ordering]
+        if len(set(descending)) == 1:
+            beyond = "<" if descending[0] else ">"
+            if len(columns) == 1:
+                return f"{columns[0]} {beyond} %s", [values[0]]
+            return f"({', '.join(columns)}) {beyond} ({', '.join(['%s'] * len(values))})", list(values)
+        return _sql_after(list(zip(columns, descending)), list(values))
 
     def values(self, cursor: str, model: type[Model] | None = None) -> list[Any]:
         """The ordering values a cursor holds; Invalid for one that is not ours.
@@ -183,6 +204,17 @@ def _after(ordering: list[str], values: list[Any]) -> Q:
     return Q(**{f"{first}__{reached}": values[0]}) & (
         Q(**{f"{first}__{beyond}": values[0]}) | (Q(**{first: values[0]}) & _after(rest, values[1:]))
     )
+
+
+def _sql_after(columns: list[tuple[str, bool]], values: list[Any]) -> tuple[str, list[Any]]:
+    # _after's condition in SQL: (column, descending) pairs.
+    (column, descending), *rest = columns
+    beyond, reached = ("<", "<=") if descending else (">", ">=")
+    if not rest:
+        return f"{column} {beyond} %s", [values[0]]
+    inner, params = _sql_after(rest, values[1:])
+    return (f"({column} {reached} %s AND ({column} {beyond} %s OR ({column} = %s AND {inner})))",
+            [values[0]] * 3 + params)
 
 
 def _attr(obj: Model, path: str) -> Any:

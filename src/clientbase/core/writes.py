@@ -111,7 +111,7 @@ def create_many(objs: Sequence[M], *, actor, check_many: BatchCheck) -> list[Dom
     """`create` for a batch of new objects (of one model, with their primary
     keys set): Forbidden for every object without the add permission, else
     the errors of `check_many`; the objects without an error are inserted
-    in bulk (no save(), no signals: the model must need none) with a
+    in bulk (no save(), no post_save: `rows_written` instead) with a
     history record each, by `actor`."""
     if not objs:
         return []
@@ -136,7 +136,8 @@ def update_many(changes: Sequence[tuple[M, Mapping[str, Any]]], *, actor,
     each row is read again, locked (NotFound for one deleted meanwhile,
     `related` selected with it), given its changes and judged by
     `check_many`; those without an error are written in bulk — the changed
-    fields, the next version, the time — with a history record each."""
+    fields, the next version, the time — with a history record each (and
+    `rows_written` knows what the changed fields held before)."""
     if not changes:
         return []
     model = type(changes[0][0])
@@ -146,25 +147,29 @@ def update_many(changes: Sequence[tuple[M, Mapping[str, Any]]], *, actor,
         **({"of": ("self",)} if related else {})).filter(pk__in=[obj.pk for obj, _ in changes])
     current = {row.pk: row for row in rows}
     errors: list[DomainError | None] = [None] * len(changes)
-    judged, where = [], []
+    judged, where, before = [], [], []
     for index, (obj, fields) in enumerate(changes):
         row = current.get(obj.pk)
         if row is None:
             errors[index] = NotFound(detail=f"The {model._meta.verbose_name} was deleted since you read it.",
                                      code="not_found")
             continue
+        attnames = (model._meta.get_field(name).attname for name in fields)
+        before.append({attname: getattr(row, attname) for attname in attnames})
         for name, value in fields.items():
             setattr(row, name, value)
         judged.append(row)
         where.append(index)
     for index, error in zip(where, check_many(judged)):
         errors[index] = error
-    good = [row for row, index in zip(judged, where) if errors[index] is None]
+    passed = [index for index, i in enumerate(where) if errors[i] is None]
+    good = [judged[index] for index in passed]
     if good:
         _stamp(good, timezone.now(), adding=False)
         names = {name for _, fields in changes for name in fields}
         update_rows(good, sorted(names | {f.name for f in model._meta.concrete_fields
-                                          if f.attname == "version" or getattr(f, "auto_now", False)}))
+                                          if f.attname == "version" or getattr(f, "auto_now", False)}),
+                    before=[before[index] for index in passed])
         if hasattr(model, "history"):
             record_history(model, good, actor=actor, update=True, reason="import")
     return errors

@@ -1,9 +1,9 @@
 """Bump the customers domain's cache versions (customers.cache_names) when
 what they name changes: after every save, delete and membership change of
-a row, whichever door or service made it. Batch writes that bypass Django's
-signals (customers.services.membership_rows, contact_batches, and the
-GDPR erasure's token update) bump the contacts and tokens they touch
-themselves.
+a row, whichever door or service made it, and after every batch of rows
+written in bulk (core.batches.rows_written: contact imports, membership
+batches). The GDPR erasure's token update, a queryset update, bumps the
+tokens it touches itself.
 
 Every bump waits for the transaction's commit (core.caching.bump).
 """
@@ -11,6 +11,7 @@ Every bump waits for the transaction's commit (core.caching.bump).
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
+from clientbase.core.batches import rows_written
 from clientbase.core.caching import bump
 from clientbase.customers.cache_names import ROLES, TREES, account_version, contact_version, token_version
 from clientbase.customers.models import Account, ApiToken, Contact, CustomerGroup, Grant, Organization
@@ -60,6 +61,13 @@ def _contact_changed(sender, instance: Contact, created: bool = False, **kwargs)
         bump(contact_version(instance.pk))
 
 
+def _contacts_written(sender, rows, fields=None, **kwargs) -> None:
+    # A batch of contacts updated in bulk (their fields, or their memberships:
+    # each moves on a version); new ones, as created above, change no answer.
+    if fields is not None:
+        bump(*(contact_version(contact.pk) for contact in rows))
+
+
 def _membership_receiver(version, member: str):
     """An m2m_changed receiver that bumps `version(id)` for every row of
     the `member` column (contact_id, account_id) whose links changed, from
@@ -97,6 +105,7 @@ def connect() -> None:
         signal.connect(_tree_changed, sender=CustomerGroup, dispatch_uid=f"{uid}group.{name}")
         signal.connect(_contact_changed, sender=Contact, dispatch_uid=f"{uid}contact.{name}")
     pre_save.connect(_grant_before, sender=Grant, dispatch_uid=f"{uid}grant.before")
+    rows_written.connect(_contacts_written, sender=Contact, dispatch_uid=f"{uid}contact.rows")
     contact_links = _membership_receiver(contact_version, "contact_id")
     for through in (Contact.organizations.through, Contact.customer_groups.through):
         m2m_changed.connect(contact_links, sender=through, weak=False, dispatch_uid=f"{uid}{through.__name__}")

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import connection, connections, router
 from django.utils import timezone
 
-from clientbase.catalog.models import Market, Product, Variant
+from clientbase.catalog.models import Market, Product, Variant, on_sale_sql
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import looks_like_uuid
 from clientbase.core.pagination import Keyset, check_limit
@@ -117,8 +117,8 @@ _MARKET_FIELDS = [f.attname for f in Market._meta.concrete_fields]
 
 @lru_cache(maxsize=8)
 def _market_sql(by: str | None, with_contact: bool) -> str:
-    """SQL: the first open market by key (`CatalogQuerySet.on_sale`:
-    active); with `by` ("id" or "key"), the one whose column is the value
+    """SQL: the first open market by key (`CatalogQuerySet.on_sale`,
+    written by `on_sale_sql`); with `by` ("id" or "key"), the one whose column is the value
     bound last. With `with_contact`, the key of the contact whose id is bound
     first, as a last column. Built once: the ORM's building and compiling of
     the lookup cost more CPU than the database's answer."""
@@ -126,7 +126,7 @@ def _market_sql(by: str | None, with_contact: bool) -> str:
     columns = ", ".join(f"m.{f.column}" for f in Market._meta.concrete_fields)
     key = f", (SELECT c.key FROM {contact} c WHERE c.id = %s)" if with_contact else ""
     where = f" AND m.{by} = %s" if by else ""
-    return f"SELECT {columns}{key} FROM {market} m WHERE m.is_active{where} ORDER BY m.key LIMIT 1"
+    return f"SELECT {columns}{key} FROM {market} m WHERE {on_sale_sql(Market, 'm')}{where} ORDER BY m.key LIMIT 1"
 
 
 def _open_market(by: str | None, value, contact_id: UUID | None) -> tuple[Market | None, str | None]:
@@ -265,38 +265,42 @@ def _icontains(column: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _products_sql(*, searching: bool, after: bool, by: str | None) -> str:
+def _products_sql(*, searching: bool, after: str | None, by: str | None) -> str:
     """SQL: the products on sale in PRODUCT_ORDER, as many as bound last,
     each with its variants on sale (a row each, by SKU). With `searching`, those
-    matching the pattern bound three times first; with `after`, those after
-    the (name, id) bound next (the keyset condition); with `by` ("id" or
-    "key"), the one whose column is the value bound next.
+    matching the pattern bound three times first; with `after`, those the
+    keyset condition `after` (PRODUCT_ORDER.sql_after) lets through, its
+    values bound next; with `by` ("id" or "key"), the one whose column is
+    the value bound next.
 
     Written by hand, and built once for each of these shapes: the ORM took
     ~1.6 ms of CPU to build and compile this query on every request, and
     a model instance for each product and variant cost more again (see
     docs/benchmarks.md, store listing). "On sale" is the rule of
-    `CatalogQuerySet.on_sale`: active products, their active variants."""
+    `CatalogQuerySet.on_sale`, written by `catalog.models.on_sale_sql`."""
     product, variant = Product._meta.db_table, Variant._meta.db_table
+    # The product `p` is selected whole, so that a variant's rule may read its flags.
+    product_on_sale = on_sale_sql(Product, "p")
+    variant_on_sale = {alias: on_sale_sql(Variant, alias, product="p") for alias in ("s", "v")}
     conditions = ""
     if searching:
         conditions += f"""
            AND ({_icontains("p.name")} OR {_icontains("p.key")}
                 OR EXISTS (SELECT 1 FROM {variant} s
-                            WHERE s.product_id = p.id AND s.is_active AND {_icontains("s.sku")}))"""
+                            WHERE s.product_id = p.id AND {variant_on_sale["s"]} AND {_icontains("s.sku")}))"""
     if after:
-        # Row comparison: both databases seek the (name, id) index with it.
-        conditions += "\n           AND (p.name, p.id) > (%s, %s)"
+        conditions += f"\n           AND {after}"
     if by:
         conditions += f"\n           AND p.{by} = %s"
     return f"""
     SELECT p.id, p.key, p.name, p.description, v.sku, v.name, v.options
-      FROM (SELECT p.id, p.key, p.name, p.description FROM {product} p
-             WHERE p.is_active
-               AND EXISTS (SELECT 1 FROM {variant} s WHERE s.product_id = p.id AND s.is_active){conditions}
+      FROM (SELECT p.* FROM {product} p
+             WHERE {product_on_sale}
+               AND EXISTS (SELECT 1 FROM {variant} s
+                            WHERE s.product_id = p.id AND {variant_on_sale["s"]}){conditions}
              ORDER BY p.name, p.id LIMIT %s) p
       CROSS JOIN {variant} v
-     WHERE v.product_id = p.id AND v.is_active
+     WHERE v.product_id = p.id AND {variant_on_sale["v"]}
      ORDER BY p.name, p.id, v.sku"""
 
 
@@ -308,15 +312,17 @@ def _products_on_sale(*, q: str = "", after: list | None = None, ident: str | No
     params: list = []
     if q:
         params += [f"%{connection.ops.prep_for_like_query(q)}%"] * 3
+    after_sql = None
     if after:
-        params += [after[0], bound_id(after[1], connection)]
+        after_sql, after_params = PRODUCT_ORDER.sql_after(("p.name", "p.id"), [after[0], bound_id(after[1], connection)])
+        params += after_params
     by = None
     if ident is not None:
         by = "id" if looks_like_uuid(ident) else "key"
         params.append(bound_id(ident, connection) if by == "id" else ident)
     params.append(limit + 1)
     with connections[router.db_for_read(Product)].cursor() as cursor:
-        cursor.execute(_products_sql(searching=bool(q), after=bool(after), by=by), params)
+        cursor.execute(_products_sql(searching=bool(q), after=after_sql, by=by), params)
         rows = cursor.fetchall()
     load_id, load_options = value_loader("id", Product), value_loader("options", Variant)
     products: list[ListedProduct] = []

@@ -43,9 +43,11 @@ def sku_version(sku: str) -> str:
 
 
 def bump_priced_by(places) -> None:
-    """After a bulk write of price rows (which sends no signals), move on the
-    versions of every SKU the rows price: `places` are (variant id, product
-    id) pairs, either may be None; a product's row prices all its variants."""
+    """After a bulk write of price rows (which sends no post_save: see
+    pricing.signals, rows_written), move on the versions of every SKU the
+    rows price when the transaction commits: `places` are (variant id,
+    product id) pairs, either may be None; a product's row prices all its
+    variants."""
     variant_ids = {v for v, _ in places if v}
     product_ids = {p for v, p in places if p and not v}
     if not (variant_ids or product_ids):

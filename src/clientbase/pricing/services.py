@@ -31,7 +31,6 @@ from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.customers.models.visibility import contact_scope
 from clientbase.customers.services.groups import delete_customer_group
 from clientbase.pricing.models import PriceRow, SaleType
-from clientbase.pricing.price_cache import bump_priced_by
 from clientbase.pricing.price_cache import resolve_price, resolve_prices  # noqa: F401  (re-exported)
 from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
     Candidate,
@@ -183,9 +182,7 @@ def create_price_rows(rows: Sequence[PriceRow], *, actor) -> list[DomainError | 
     permission and rules, a few queries and statements for the batch; one
     error per row, in order (None: created, with its history record). All
     rows go into the same transaction."""
-    errors = writes.create_many(rows, actor=actor, check_many=_batch_checker(actor))
-    bump_priced_by([(row.variant_id, row.product_id) for row, error in zip(rows, errors) if error is None])
-    return errors
+    return writes.create_many(rows, actor=actor, check_many=_batch_checker(actor))
 
 
 def update_price_rows(changes: Sequence[tuple[PriceRow, Mapping[str, Any]]], *,
@@ -193,24 +190,7 @@ def update_price_rows(changes: Sequence[tuple[PriceRow, Mapping[str, Any]]], *,
     """`update_price_row` for many (row, changes) pairs at once: the same
     permission and rules; each row locked, its version moved on, a history
     record; one error per pair, in order (None: changed)."""
-    errors = writes.update_many(changes, actor=actor, check_many=_batch_checker(actor), related=("market",))
-    # Where each changed row priced before, and where it prices now.
-    places = []
-    for (row, fields), error in zip(changes, errors):
-        if error is None:
-            places.append((row.variant_id, row.product_id))
-            places.append((_given_id(fields, "variant", row.variant_id), _given_id(fields, "product", row.product_id)))
-    bump_priced_by(places)
-    return errors
-
-
-def _given_id(fields: Mapping[str, Any], name: str, default):
-    """The id `fields` set for the relation `name` (as `name` or `name_id`), else `default`."""
-    if f"{name}_id" in fields:
-        return fields[f"{name}_id"]
-    if name in fields:
-        return getattr(fields[name], "pk", None)
-    return default
+    return writes.update_many(changes, actor=actor, check_many=_batch_checker(actor), related=("market",))
 
 
 def delete_price_row(row: PriceRow, *, actor, expected_version: ExpectedVersion = None) -> None:

@@ -10,12 +10,13 @@ change a resolved price bumps its SKU's version in the price cache.
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
+from clientbase.core.batches import rows_written
 from clientbase.core.caching import bump
 from clientbase.core.errors import Conflict
 from clientbase.catalog.models import Market, Product, Variant
 from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.pricing.models import PriceRow, SaleType
-from clientbase.pricing.price_cache import sku_version
+from clientbase.pricing.price_cache import bump_priced_by, sku_version
 from clientbase.pricing.services import check_market_currencies
 
 
@@ -91,6 +92,16 @@ def _price_row_before(sender, instance: PriceRow, **kwargs) -> None:
 def _price_row_changed(sender, instance: PriceRow, **kwargs) -> None:
     skus = _row_skus(instance) | getattr(instance, "_cache_old_skus", set())
     bump(*(sku_version(sku) for sku in sorted(skus)))
+
+
+@receiver(rows_written, sender=PriceRow)
+def _price_rows_written(sender, rows, before=None, **kwargs) -> None:
+    # Rows written in bulk (imports: pricing.services.create_price_rows,
+    # update_price_rows): where each prices now and, updated, where it priced before.
+    places = [(row.variant_id, row.product_id) for row in rows]
+    places += [(old.get("variant_id", row.variant_id), old.get("product_id", row.product_id))
+               for row, old in zip(rows, before or ())]
+    bump_priced_by(places)
 
 
 @receiver(pre_save, sender=Variant)

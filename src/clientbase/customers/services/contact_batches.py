@@ -13,7 +13,6 @@ from typing import Any, Protocol
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from clientbase.core import caching
 from clientbase.core.batches import (
     RowOutcome, RowStatus, by_refs, insert_rows, insert_values, new_objects, record_history, reserve_ids,
     update_rows,
@@ -21,7 +20,6 @@ from clientbase.core.batches import (
 from clientbase.core.errors import DomainError, FieldError, Forbidden
 from clientbase.core.permissions import require
 from clientbase.core.rows import bound_id
-from clientbase.customers.cache_names import contact_version
 from clientbase.customers.models import Address, Contact, ContactSource, CustomerGroup, GrantLevel, Organization
 from clientbase.customers.models.visibility import organization_scope
 from clientbase.customers.services.access import is_unrestricted, view_only
@@ -311,7 +309,6 @@ def upsert_contacts(rows: Sequence[ContactRow], *, actor, earlier_keys: KeySet |
     insert_rows(created)
     update_rows(updated, sorted({*changed_fields, "version", "updated_at", "search_first_name", "search_last_name"}))
     written = [c.pk for c in (*created, *updated)]
-    caching.bump(*(contact_version(c.pk) for c in updated))  # bulk statements send no signals
     org_rows = _replace_memberships(org_through, "organization_id", final_orgs, current_orgs, written)
     group_rows = _replace_memberships(group_through, "customergroup_id", final_groups, current_groups, written)
     record_history(Contact, created, actor=actor, update=False,

@@ -20,11 +20,9 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from clientbase.core import caching
 from clientbase.core.batches import record_history, update_rows
 from clientbase.core.errors import Forbidden, NotFound
 from clientbase.core.permissions import require
-from clientbase.customers.cache_names import contact_version
 from clientbase.customers.models import Contact, CustomerGroup, GrantLevel, Organization
 from clientbase.customers.services.contact_batches import _memberships, _replace_memberships
 
@@ -165,6 +163,5 @@ def write_memberships(contacts: Sequence[Contact], changes: Mapping[str, tuple[s
         contact.version += 1
         contact.updated_at = now
     update_rows(contacts, ["version", "updated_at"])
-    caching.bump(*(contact_version(c.pk) for c in contacts))  # bulk statements send no signals
     record_history(Contact, contacts, actor=actor, update=True, reason=reason[:100],  # the column's length
                    memberships=snapshots)
