@@ -16,9 +16,7 @@ def rendered_as_ninja_would(monkeypatch):
 
     def checked_render(self, writer, answer, context):
         written = render(self, writer, answer, context)
-        dumped = writer.to_python(answer, by_alias=self.by_alias, exclude_unset=self.exclude_unset,
-                                  exclude_defaults=self.exclude_defaults, exclude_none=self.exclude_none,
-                                  context=context)
+        dumped = writer.to_python(answer, context=context, **self._dump_options())
         old = self.api.renderer.render(context["request"], dumped, response_status=context["response_status"])
         assert json.loads(written) == json.loads(old), (self.view_func.__name__, written, old)
         checked.append((self.view_func.__name__, written))

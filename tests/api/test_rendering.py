@@ -151,3 +151,16 @@ def test_problems_are_written_as_before(admin_api, rendered_as_ninja_would):
     assert response["Content-Type"] == "application/problem+json"
     assert response.content.startswith(b'{"type": "urn:clientbase:problem:')  # json.dumps, as ever
     assert rendered_as_ninja_would == []
+
+
+def test_what_only_pythons_encoder_can_write_is_left_to_it(rf):
+    class Answer(BaseModel):
+        sku: str
+
+    operation = rendering.RenderedOperation("/x", ["GET"], lambda request: None, response=Answer)
+    operation.api = api
+    request = rf.get("/x")
+    response = operation._result_to_response(request, {"sku": "a\ud800b"}, api.create_temporal_response(request))
+    assert response.status_code == 200 and response.content == b'{"sku": "a\\ud800b"}'
+    response = operation._result_to_response(request, {"sku": "Zürich"}, api.create_temporal_response(request))
+    assert response.content == '{"sku":"Zürich"}'.encode()

@@ -28,6 +28,7 @@ from ninja.errors import ConfigError
 from ninja.operation import Operation, ResponseObject
 from ninja.responses import Status
 from pydantic import BaseModel, TypeAdapter
+from pydantic_core import PydanticSerializationError
 
 # Types pydantic writes unlike Django's encoder (unless the schema gives them
 # a serializer of their own): datetime and time (microseconds, `+00:00`),
@@ -134,14 +135,20 @@ class RenderedOperation(Operation):
             return super()._result_to_response(request, Status(status, result), temporal_response)
 
         temporal_response.status_code = status
-        temporal_response.content = self._render(writer, answer, context)
+        try:
+            temporal_response.content = self._render(writer, answer, context)
+        except PydanticSerializationError:
+            # What only Python's encoder writes (a lone surrogate, as `\ud800`): ninja's way.
+            dumped = writer.to_python(answer, context=context, **self._dump_options())
+            return self.api.create_response(request, dumped, temporal_response=temporal_response)
         return temporal_response
 
     def _render(self, writer: Any, answer: Any, context: dict) -> bytes:
-        return writer.to_json(
-            answer, by_alias=self.by_alias, exclude_unset=self.exclude_unset,
-            exclude_defaults=self.exclude_defaults, exclude_none=self.exclude_none, context=context,
-        )
+        return writer.to_json(answer, context=context, **self._dump_options())
+
+    def _dump_options(self) -> dict:
+        return {"by_alias": self.by_alias, "exclude_unset": self.exclude_unset,
+                "exclude_defaults": self.exclude_defaults, "exclude_none": self.exclude_none}
 
 
 def install(router) -> None:
