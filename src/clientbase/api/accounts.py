@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    AccountIdent, Id, IdOrKey, Page, if_match, require_perm, resolve_ref, set_etag,
+    AccountIdent, Id, IdOrKey, Moment, Page, if_match, require_perm, resolve_ref, set_etag,
 )
 from clientbase.core.pagination import Keyset
 from clientbase.core.errors import NotFound
@@ -41,10 +41,10 @@ class AccountOut(Schema):
     roles: list[str]
     is_active: bool
     is_superuser: bool
-    date_joined: datetime
-    last_login: datetime | None
+    date_joined: Moment
+    last_login: Moment | None
     version: int
-    updated_at: datetime
+    updated_at: Moment
 
     @staticmethod
     def resolve_roles(obj: Account) -> list[str]:
@@ -87,10 +87,10 @@ class TokenOut(Schema):
     id: UUID
     name: str
     hint: str = Field(..., description="The first characters of the token, to recognise it.")
-    created_at: datetime
-    last_used_at: datetime | None
-    expires_at: datetime | None
-    revoked_at: datetime | None
+    created_at: Moment
+    last_used_at: Moment | None
+    expires_at: Moment | None
+    revoked_at: Moment | None
     is_active: bool
 
 

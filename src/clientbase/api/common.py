@@ -1,18 +1,18 @@
 """Helpers every router uses: permissions, id-or-key lookups, ETags, pages
 (cursors: clientbase.core.pagination)."""
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Iterable
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
-from ninja.schema import DjangoGetter
 from pydantic import (
-    AfterValidator, BeforeValidator, PlainSerializer, StringConstraints, ValidationInfo, WithJsonSchema,
-    model_validator,
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer, StringConstraints, WithJsonSchema,
 )
 
 from clientbase.core.errors import Invalid, NotFound
@@ -130,6 +130,18 @@ QuantityIn = Annotated[Decimal, WithJsonSchema({
 })]
 
 
+# --- moments -------------------------------------------------------------------
+#
+# A moment in an answer (created_at, valid_from...) is written as Django's JSON
+# encoder writes it, and as the API always has: ISO 8601 to the millisecond,
+# `Z` for UTC ("2026-12-02T18:57:03.493Z"). pydantic's own JSON would give
+# microseconds and `+00:00`-less `Z` ("...03.493123Z"); answers written by
+# pydantic-core (api.rendering) need this type for every datetime, and
+# api.rendering leaves an answer with a bare datetime to ninja's encoder.
+# Only JSON: model_dump keeps the datetime (ninja's encoder writes it the same).
+Moment = Annotated[datetime, PlainSerializer(DjangoJSONEncoder().default, when_used="json")]
+
+
 def require_perm(request: HttpRequest, *perms: str) -> None:
     """403 unless the caller holds every permission named (app_label.codename)."""
     require(request.user, *perms)
@@ -216,24 +228,29 @@ def set_etag(response: HttpResponse, obj: Model) -> None:
     response["ETag"] = obj.etag
 
 
-class Shaped(Schema):
+class Shaped(BaseModel):
     """An answer's schema that takes an already-shaped dict as it is.
 
     ninja validates an answer through a getter that asks the object for each
     field in Python (a `resolve_<field>` method, else the attribute); for a
-    list of 50 prices that is ~850 Python calls, a third of a request. A dict
-    handed to a Shaped schema goes straight to pydantic, which validates its
-    keys in Rust: the schema's `shape` classmethod (the one place that says
-    how an object becomes this answer) builds that dict, and the answer's
-    JSON is the same to the byte. Anything else (a model instance) still goes
-    through ninja's getter."""
+    list of 50 prices that is ~850 Python calls, a third of a request. A
+    Shaped schema is a plain pydantic model: no Python runs while it is
+    validated. A dict goes straight to pydantic, which validates its keys in
+    Rust: the schema's `shape` classmethod (the one place that says how an
+    object becomes this answer) builds that dict, and the answer's JSON is
+    the same to the byte. Anything else (a model instance) is read attribute
+    by attribute, in Rust too (`from_attributes`): a field that is not a
+    plain attribute (a relation's manager, a method, a `resolve_<field>`)
+    belongs in `shape`, and a Shaped schema with a resolver is refused."""
 
-    @model_validator(mode="wrap")
+    model_config = ConfigDict(from_attributes=True)
+
     @classmethod
-    def _run_root_validator(cls, values, handler, info: ValidationInfo):
-        if type(values) is dict:
-            return handler(values)
-        return handler(DjangoGetter(values, cls, info.context))
+    def __pydantic_init_subclass__(cls, **kwargs) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if resolvers := sorted(name for name in dir(cls) if name.startswith("resolve_")):
+            raise TypeError(f"{cls.__name__}: a Shaped schema has no resolvers ({', '.join(resolvers)}); "
+                            "build the field in its shape().")
 
     @classmethod
     def shape(cls, obj) -> dict:
@@ -242,8 +259,19 @@ class Shaped(Schema):
         return {name: getattr(obj, name) for name in cls.model_fields}
 
 
-class Page(Schema):
+class _NextCursor(BaseModel):
     next_cursor: str | None = None
+
+
+# A page of a list: its items (a subclass's `items`) and the cursor of the next.
+# (Comments, not docstrings: a docstring would become the schema's description.)
+class Page(Schema, _NextCursor):
+    pass
+
+
+# A Page of Shaped items, itself Shaped (its view answers a dict).
+class ShapedPage(Shaped, _NextCursor):
+    pass
 
 
 # The query of a plain list (markets, products, variants): a prefix search, and the page.

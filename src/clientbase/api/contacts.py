@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    IdOrKey, KeyStr, Page, Shaped, id_or_key_lookup, if_match, not_found, require_perm, resolve_ref, resolve_refs,
+    IdOrKey, KeyStr, Moment, Shaped, ShapedPage, id_or_key_lookup, if_match, not_found, require_perm, resolve_ref, resolve_refs,
     set_etag,
 )
 from clientbase.core.pagination import Keyset, KeysetPage
@@ -68,8 +68,8 @@ class ContactOut(Shaped):
     addresses: list[AddressOut]
     account: UUID | None = Field(None, description="The account that logs in as this contact.")
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
     @classmethod
     def shape(cls, contact: Contact, viewer=None) -> dict:
@@ -165,7 +165,7 @@ class ContactPatch(Schema):
     addresses: list[AddressIn] | None = Field(None, max_length=100, description="Replaces all addresses.")
 
 
-class ContactPage(Page, Shaped):
+class ContactPage(ShapedPage):
     items: list[ContactOut]
 
 

@@ -3,7 +3,6 @@
 Customer groups are shop-wide: every caller with `view_customergroup` sees them all.
 """
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -18,7 +17,7 @@ from pydantic import ConfigDict, StringConstraints
 from clientbase.pricing.services import delete_customer_group_with_prices
 
 from clientbase.api.common import (
-    IdOrKey, KeyStr, Page, by_id_or_key, if_match, require_perm, resolve_ref, set_etag,
+    IdOrKey, KeyStr, Moment, Page, by_id_or_key, if_match, require_perm, resolve_ref, set_etag,
 )
 from clientbase.core.pagination import Keyset
 from clientbase.core.trees import nest
@@ -42,8 +41,8 @@ class CustomerGroupOut(Schema):
     parent: UUID | None = Field(None, alias="parent_id")
     depth: int
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
 
 class CustomerGroupIn(Schema):

@@ -6,7 +6,6 @@ organizations it sees, and may create, change or delete grants only on the
 organizations it manages.
 """
 
-from datetime import datetime
 from uuid import UUID
 
 from django.contrib.auth.models import Group
@@ -16,7 +15,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    AccountIdOrEmail, Id, IdOrKey, Page, RoleIdOrName, by_id_or_key, if_match,
+    AccountIdOrEmail, Id, IdOrKey, Moment, Page, RoleIdOrName, by_id_or_key, if_match,
     require_perm, resolve_ref, set_etag,
 )
 from clientbase.core.pagination import Keyset
@@ -39,8 +38,8 @@ class GrantOut(Schema):
     include_descendants: bool
     level: GrantLevel
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
     @staticmethod
     def resolve_role(obj: Grant) -> str | None:

@@ -4,10 +4,11 @@ from collections import Counter
 
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, re_path
+from django.utils.module_loading import import_string
 from ninja import NinjaAPI
 from ninja.operation import Operation
 
-from clientbase.api import errors
+from clientbase.api import errors, rendering
 from clientbase.api.auth import staff_auth
 
 
@@ -27,6 +28,13 @@ class ProblemNinjaAPI(NinjaAPI):
                     pattern.callback = errors.as_problem(pattern.callback)
         # Last: anything else under /api/v1/ is a 404 problem, not Django's page.
         return [*patterns, re_path(r"^.*$", errors.not_found_view, name="no-such-url")]
+
+    def add_router(self, prefix, router, **kwargs):
+        """ninja's, with the router's answers written by pydantic-core (api.rendering)."""
+        if isinstance(router, str):
+            router = import_string(router)
+        rendering.install(router)
+        super().add_router(prefix, router, **kwargs)
 
     def get_openapi_operation_id(self, operation: Operation) -> str:
         """The view function's name: `list_contacts`, `move_organization`,

@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
 from clientbase.api.common import (
-    IdOrKey, KeyStr, ListParams, Page, by_id_or_key, if_match, require_perm, resolve_refs, set_etag,
+    IdOrKey, KeyStr, ListParams, Moment, Page, by_id_or_key, if_match, require_perm, resolve_refs, set_etag,
 )
 from clientbase.api.contacts import ORDERING as CONTACT_ORDERING, ContactPage, contact_page, for_listing
 from clientbase.api.store import OfferVerdictOut, QuoteOut
@@ -82,8 +82,8 @@ class VisitorGroupOut(Schema):
     threshold: int | None
     criteria: list[CriterionIO]
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
 
 class VisitorGroupIn(Schema):
@@ -161,8 +161,8 @@ class SegmentOut(Schema):
     customer_groups: list[str]
     visitor_groups: list[str]
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
     @staticmethod
     def resolve_customer_groups(obj: Segment) -> list[str]:
@@ -306,14 +306,14 @@ class CampaignOut(Schema):
     key: str
     name: str
     description: str
-    valid_from: datetime | None
-    valid_until: datetime | None
+    valid_from: Moment | None
+    valid_until: Moment | None
     is_active: bool
     segments: list[str]
     promotions: list[PromotionIO]
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
     @staticmethod
     def resolve_segments(obj: Campaign) -> list[str]:
@@ -421,8 +421,8 @@ class ContentSlotOut(Schema):
     default_html: str
     variants: list[SlotVariantIO]
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
     @staticmethod
     def resolve_variants(obj: ContentSlot) -> list[dict]:

@@ -1,13 +1,12 @@
 """/api/v1/markets: where the shop sells, in which currencies."""
 
-from datetime import datetime
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
-from clientbase.api.common import IdOrKey, ListParams, Page, by_id_or_key, if_match, require_perm, set_etag
+from clientbase.api.common import IdOrKey, ListParams, Moment, Page, by_id_or_key, if_match, require_perm, set_etag
 from clientbase.catalog import services
 from clientbase.catalog.models import Market
 from clientbase.core.models import KEY_PATTERN
@@ -26,8 +25,8 @@ class MarketOut(Schema):
     default_currency: str
     is_active: bool
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
 
 class MarketIn(Schema):

@@ -13,7 +13,7 @@ takes an id of a cart, a contact or an account, nor a price, from the client.
 """
 
 import logging
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -28,7 +28,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict, WithJsonSchema
 
 from clientbase.api.auth import shopper_auth
-from clientbase.api.common import Money, Page
+from clientbase.api.common import Moment, Money, Page
 from clientbase.api.contacts import AddressOut
 from clientbase.api.errors import problem
 from clientbase.api.store import visitor_groups
@@ -254,7 +254,7 @@ class OrderOut(Schema):
     total: Money
     shipping_address: OrderAddressOut
     billing_address: OrderAddressOut
-    created_at: datetime
+    created_at: Moment
 
     @staticmethod
     def resolve_market(order: Order) -> str:

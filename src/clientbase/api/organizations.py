@@ -1,6 +1,5 @@
 """/api/v1/organizations: the organization tree."""
 
-from datetime import datetime
 from uuid import UUID
 
 from django.db import transaction
@@ -9,7 +8,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    IdOrKey, KeyStr, Page, by_id_or_key, if_match, require_perm, resolve_ref, resolve_refs,
+    IdOrKey, KeyStr, Moment, Page, by_id_or_key, if_match, require_perm, resolve_ref, resolve_refs,
     set_etag,
 )
 from clientbase.core.pagination import Keyset
@@ -31,8 +30,8 @@ class OrganizationOut(Schema):
     customer_groups: list[UUID]
     depth: int
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
     @staticmethod
     def resolve_customer_groups(obj: Organization) -> list[UUID]:

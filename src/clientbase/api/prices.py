@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    IdOrKey, Money, MoneyIn, Page, Quantity, QuantityIn, Shaped, UUIDId, by_id_or_key,
+    IdOrKey, Moment, Money, MoneyIn, Quantity, QuantityIn, Shaped, ShapedPage, UUIDId, by_id_or_key,
     if_match, not_found, require_perm, resolve_ref, set_etag, unknown_refs,
 )
 from clientbase.catalog.models import Market, Product, Variant
@@ -34,8 +34,8 @@ class PriceOut(Shaped):
     sale_code: str
     min_quantity: Quantity
     unit_price: Money
-    valid_from: datetime | None
-    valid_until: datetime | None
+    valid_from: Moment | None
+    valid_until: Moment | None
     version: int
 
     @classmethod
@@ -91,7 +91,7 @@ class PriceFilters(Schema):
     cursor: str | None = Field(None, max_length=2000)
 
 
-class PricePage(Page, Shaped):
+class PricePage(ShapedPage):
     items: list[PriceOut]
 
 

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from clientbase.api.auth import visitor_auth
-from clientbase.api.common import IdOrKey, Money, Page, Quantity, Shaped
+from clientbase.api.common import IdOrKey, Money, Quantity, Shaped, ShapedPage
 from clientbase.marketing.audience import Request as AudienceRequest, build_audience
 from clientbase.pricing import listing
 from clientbase.shopping.services import quotes
@@ -64,7 +64,7 @@ class StoreProductOut(Shaped):
                 "variants": [StoreVariantOut.shape(v) for v in product.variants]}
 
 
-class StoreProductPage(Page, Shaped):
+class StoreProductPage(ShapedPage):
     items: list[StoreProductOut]
     market: str
     currency: str

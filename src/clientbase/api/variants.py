@@ -1,6 +1,5 @@
 """/api/v1/variants: the SKUs of products."""
 
-from datetime import datetime
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse
@@ -8,7 +7,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from clientbase.api.common import (
-    IdOrKey, ListParams, Page, by_id_or_key, if_match, require_perm, resolve_ref, set_etag,
+    IdOrKey, ListParams, Moment, Page, by_id_or_key, if_match, require_perm, resolve_ref, set_etag,
 )
 from clientbase.catalog import services
 from clientbase.catalog.models import Product, Variant
@@ -28,8 +27,8 @@ class VariantOut(Schema):
     options: dict[str, OptionValue]
     is_active: bool
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Moment
+    updated_at: Moment
 
 
 class VariantIn(Schema):
