@@ -28,9 +28,10 @@ With a shared cache two entries answer a token: `token:<hash>` (which
 account, until when), stamped with the token's version, which its
 revocation (or any save) bumps; and `principal:<id>:<secret tag>` (what
 `_account_values` reads; the tag names the SECRET_KEY its session hash
-was made with), which alone answers a session; stamped with the account's version (its row, its roles, its
-grants), the roles' generation and the trees' (a grant covers the paths of
-the organizations below it). A revoked token, a deactivated account or a
+was made with), which alone answers a session; stamped with the account's
+version (its row, its password, its roles, its grants), the roles'
+generation and the trees' (a grant covers the paths of the organizations
+below it). A revoked token, a deactivated account or a
 role taken away stops working at once, in every process. Without a shared
 cache every request reads the database.
 """
