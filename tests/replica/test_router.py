@@ -40,8 +40,8 @@ def staff(world):
     contact = Contact.objects.create(first_name="Erin", last_name="Eu", email="erin@example.com", key="ERIN")
     contact.organizations.set([world["EU-HQ"]])
     _, raw = issue_token(csr, actor=None)
-    # A token records its use at most once a minute (a write): used once, its
-    # next reads are the ones under test.
+    # A token records its use at most once a minute (a write, though one that
+    # pins nobody): used once, its next reads are the ones under test.
     ApiToken.objects.update(last_used_at=timezone.now())
     return {"account": csr, "contact": contact, "token": raw}
 
@@ -141,6 +141,28 @@ def test_the_pin_ends_with_its_window(mirror_replica, staff):
     _, on_replica, on_primary = read_through(
         mirror_replica, lambda: token_client(staff["token"]).get(f"/api/v1/contacts/{contact.pk}"))
     assert on_replica and not on_primary
+
+
+def test_recording_a_tokens_use_does_not_pin_its_client(mirror_replica, staff):
+    # given a token whose use is due to be recorded
+    ApiToken.objects.update(last_used_at=None)
+    # when it reads
+    client = token_client(staff["token"])
+    response, on_replica, on_primary = read_through(mirror_replica, lambda: client.get("/api/v1/contacts"))
+    # then its use is recorded, and its reads (this request's, the next's) still go to the replica
+    assert response.status_code == 200 and ApiToken.objects.get().last_used_at is not None
+    assert on_replica and not on_primary
+    assert routing.PIN_COOKIE not in response.cookies
+    assert cache.get(routing._pin_key(staff["account"].pk)) is None
+
+
+def test_bookkeeping_writes_leave_the_request_unwritten(mirror_replica, rf, staff):
+    with routing.read_scope(rf.get("/")) as scope:
+        with routing.bookkeeping_writes():
+            ApiToken.objects.update(last_used_at=timezone.now())
+        assert not scope.wrote and router.db_for_read(Contact) == mirror_replica
+        Contact.objects.update(first_name="Erika")
+        assert scope.wrote and router.db_for_read(Contact) == "default"
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ def bearer(raw: str) -> Client:
 
 def fresh_token(account) -> str:
     _, raw = issue_token(account, actor=None)
-    # A token records its use at most once a minute (a write that pins its
-    # account): recorded now, so its reads are the ones under test.
+    # A token records its use at most once a minute (a write, though one that
+    # pins nobody): recorded now, so its reads are the ones under test.
     ApiToken.objects.filter(account=account).update(last_used_at=timezone.now())
     # With the shared cache the once-a-minute mark is a key there: set it too.
     cache.add(f"token-used:{hash_token(raw)}", 1, timeout=USE_RECORDED_EVERY)

@@ -35,6 +35,7 @@ from clientbase.api.store import visitor_groups
 from clientbase.core.currencies import quantize
 from clientbase.core.errors import Conflict, NotFound
 from clientbase.core.pagination import Keyset
+from clientbase.customers.authentication import BACKEND
 from clientbase.customers.models import Account
 from clientbase.customers.services import accounts, verification
 from clientbase.customers.throttling import check_rate, client_address
@@ -385,7 +386,7 @@ def _log_in(request: HttpRequest, response: HttpResponse, account: Account) -> N
     keep the anonymous cart by merging it into the account's by the shop's
     policy (CART_MERGE_POLICY)."""
     anonymous = _cookie_cart(request)
-    login(request, account, backend=getattr(account, "backend", "django.contrib.auth.backends.ModelBackend"))
+    login(request, account, backend=getattr(account, "backend", BACKEND))
     carts.merge_carts(anonymous, account)
     cookie.forget_cart(response)
 

@@ -170,6 +170,23 @@ def primary_reads() -> Iterator[None]:
         scope.primary_depth -= 1
 
 
+@contextmanager
+def bookkeeping_writes() -> Iterator[None]:
+    """Writes inside do not make the request one that wrote (rule 2), nor
+    pin its client: bookkeeping nobody reads back within seconds (when a
+    token was last used), which would otherwise send every read of the
+    request, and the client's next ones, to the primary."""
+    scope = _scope.get()
+    if scope is None:
+        yield
+        return
+    wrote = scope.wrote
+    try:
+        yield
+    finally:
+        scope.wrote = wrote
+
+
 def _cookie_pinned(request: HttpRequest | None) -> bool:
     if request is None or PIN_COOKIE not in request.COOKIES:
         return False

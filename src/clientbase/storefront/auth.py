@@ -17,6 +17,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from clientbase.core.errors import Conflict, DomainError, TooManyRequests
+from clientbase.customers.authentication import BACKEND
 from clientbase.customers.services import accounts, verification
 from clientbase.customers.throttling import check_rate, client_address
 from clientbase.shopping import cookie
@@ -27,9 +28,6 @@ from clientbase.storefront.forms import (
 from clientbase.storefront.pages import (
     add_errors, frame_context, is_shopper, page_storefront, render_page, safe_next, shopper_required,
 )
-
-# The backend login() records for a freshly registered account (no authenticate() ran).
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _merge_cart(request: HttpRequest, response: HttpResponse) -> None:
@@ -75,7 +73,7 @@ def register(request: HttpRequest) -> HttpResponse:
             duplicate = isinstance(error, Conflict) and error.code == "duplicate_email"
             add_errors(form, error)
         else:
-            login(request, account, backend=MODEL_BACKEND)
+            login(request, account, backend=BACKEND)  # no authenticate() ran
             response = HttpResponseRedirect(safe_next(request, data["next"], reverse("storefront:account")))
             _merge_cart(request, response)
             _send_verification(request, account)

@@ -112,6 +112,25 @@ class Account(AbstractBaseUser, PermissionsMixin):
     def etag(self) -> str:
         return f'"{self.version}"'
 
+    def remember_session_check(self, session_auth_hash: str, password_usable: bool) -> None:
+        """What `get_session_auth_hash` and `has_usable_password` answer for
+        an account read without its password hash (customers.services.
+        principals): Django checks every session's request against the
+        former. Good while the hash stays unread: once it is loaded or set
+        (set_password), they answer from it, as Django's do."""
+        self.__dict__["_session_check"] = (session_auth_hash, password_usable)
+
+    def _remembered_session_check(self) -> tuple[str, bool] | None:
+        return None if "password" in self.__dict__ else self.__dict__.get("_session_check")
+
+    def get_session_auth_hash(self) -> str:
+        known = self._remembered_session_check()
+        return known[0] if known is not None else super().get_session_auth_hash()
+
+    def has_usable_password(self) -> bool:
+        known = self._remembered_session_check()
+        return known[1] if known is not None else super().has_usable_password()
+
     @property
     def is_staff(self) -> bool:
         """May use the back office (Django's admin asks this)."""

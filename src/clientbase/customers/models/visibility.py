@@ -146,7 +146,11 @@ def organization_scope(account, level: str = GrantLevel.VIEW) -> OrganizationSco
         return OrganizationScope()
     if account.sees_everything:
         return OrganizationScope(everything=True)
-    cache = account.__dict__.setdefault("_organization_scopes", {})
+    # Through getattr and setattr, never the account's __dict__: request.user
+    # is a lazy object, whose own __dict__ is not the account's.
+    cache = getattr(account, "_organization_scopes", None)
+    if cache is None:
+        cache = account._organization_scopes = {}
     if level in cache:
         return cache[level]
     # Shared by the account's requests (core.caching): its grants, its roles'
@@ -176,7 +180,7 @@ def remember_grants(account, grants: Iterable[tuple[str, UUID, str, bool]]) -> N
     organization's path, include_descendants) each. Its requests then read
     no grant."""
     grants = list(grants)
-    account.__dict__["_organization_scopes"] = {
+    account._organization_scopes = {
         level: _scope_of((org_id, path, include_descendants)
                          for granted, org_id, path, include_descendants in grants if granted in levels)
         for level, levels in _LEVELS.items()
@@ -210,5 +214,8 @@ def contact_scope(account, level: str = GrantLevel.VIEW) -> ContactScope:
 
 def forget_scopes(account) -> None:
     """Drop the scopes cached on an account object (after its grants change)."""
-    account.__dict__.pop("_organization_scopes", None)
-    account.__dict__.pop("_role_names", None)
+    for name in ("_organization_scopes", "_role_names"):
+        try:
+            delattr(account, name)
+        except AttributeError:
+            pass

@@ -1,6 +1,10 @@
-"""Who a personal API token acts as: its account, with its role names, its
-permissions and its grants, read in at most two statements, or from the
-shared cache when there is one (core.caching).
+"""Who a personal API token or a session acts as: its account, with its
+role names, its permissions and its grants, read in at most two
+statements, or from the shared cache when there is one (core.caching).
+A session's account (customers.authentication.AccountBackend) also comes
+with what Django checks the session against on every request, its session
+auth hash (an HMAC of the password hash under SECRET_KEY): the password
+hash itself is neither kept on the account nor cached.
 
 The statements are written out once, below, rather than built by the ORM:
 building and compiling a query cost more CPU than these small queries
@@ -22,21 +26,27 @@ there: core.routing), and as anything cached must be.
 
 With a shared cache two entries answer a token: `token:<hash>` (which
 account, until when), stamped with the token's version, which its
-revocation (or any save) bumps; and `account:<id>` (what `_account_values`
-reads), stamped with the account's version (its row, its roles, its
-grants), the roles' generation and the trees' (a grant covers the paths of
-the organizations below it). A revoked token, a deactivated account or a
+revocation (or any save) bumps; and `principal:<id>:<secret tag>` (what
+`_account_values` reads; the tag names the SECRET_KEY its session hash
+was made with), which alone answers a session; stamped with the account's
+version (its row, its password, its roles, its grants), the roles'
+generation and the trees' (a grant covers the paths of the organizations
+below it). A revoked token, a deactivated account or a
 role taken away stops working at once, in every process. Without a shared
 cache every request reads the database.
 """
 
+from django.conf import settings
+from django.contrib.auth.hashers import is_password_usable
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connections, router
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from clientbase.core import caching
+from clientbase.core.routing import bookkeeping_writes
 from clientbase.core.rows import bound_id, converter, fetch, model_converter
 from clientbase.customers.cache_names import ROLES, TREES, account_version, token_version
 from clientbase.customers.models import Account, ApiToken, Grant, Organization
@@ -79,7 +89,9 @@ def _statements() -> dict[str, str]:
             SELECT {token_columns}, {account_columns}
               FROM {ApiToken._meta.db_table} t JOIN {account} a ON a.id = t.account_id
              WHERE t.token_hash = %s""",
-        "account": f"SELECT {account_columns} FROM {account} a WHERE a.id = %s",
+        # The password hash last: what the session is checked against is made
+        # of it (`_session_check`), and it is kept nowhere.
+        "account": f"SELECT {account_columns}, a.password FROM {account} a WHERE a.id = %s",
         # An account's details, bound to its id five times. The grants come
         # first: PostgreSQL takes a column's type from the first rows that
         # give it one (an organization id, a boolean), not from NULL. Its own
@@ -135,8 +147,23 @@ def account_for_token(raw: str, *, with_access: bool = True) -> Account | None:
     except Exception:  # noqa: BLE001 - recording a use never refuses a caller
         first_use_this_minute = False
     if first_use_this_minute:
-        ApiToken.objects.filter(pk=token_id).update(last_used_at=timezone.now())
+        _record_use(token_id, timezone.now())
     return account
+
+
+def account_for_session(account_id) -> Account | None:
+    """The active account a session is logged in as, with its role names,
+    permissions, grants and session auth hash (from the shared cache when
+    there is one); None when it no longer exists or is inactive."""
+    account = cached_account(account_id)
+    return account if account is not None and account.is_active else None
+
+
+def _record_use(token_id, now) -> None:
+    # Bookkeeping nobody reads back at once: it does not pin the caller to
+    # the primary as its own change would (core.routing).
+    with bookkeeping_writes():
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
 
 
 def _from_database(token_hash: str, with_access: bool) -> Account | None:
@@ -153,7 +180,7 @@ def _from_database(token_hash: str, with_access: bool) -> Account | None:
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > USE_RECORDED_EVERY:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        _record_use(token.pk, now)
     if not with_access or record["is_superuser"]:
         return Account.from_db(router.db_for_read(Account), _FIELDS, fields)
     return _account(_account_values(token.account_id, fields))
@@ -174,20 +201,42 @@ def _token(token_hash: str):
 
 
 def cached_account(account_id) -> Account | None:
-    """The account with its role names, permissions and scopes filled in,
-    from the cache (stamped with its version, the roles' and the trees') or
-    two statements; None when it no longer exists."""
-    values = caching.cached(f"account:{account_id}", [account_version(account_id), ROLES, TREES],
+    """The account with its role names, permissions, scopes and session
+    check filled in, from the cache (stamped with its version, the roles'
+    and the trees') or two statements; None when it no longer exists."""
+    values = caching.cached(f"principal:{account_id}:{_secret_tag()}", [account_version(account_id), ROLES, TREES],
                             lambda: _account_values(account_id))
     return None if values is None else _account(values)
+
+
+_secret_tags: dict[str, str] = {}
+
+
+def _secret_tag() -> str:
+    """A short name of SECRET_KEY (not the key): an entry's session hash is
+    only good under the key it was made with, and processes of two
+    deployments may share the cache while the key is rotated."""
+    key = settings.SECRET_KEY
+    if key not in _secret_tags:
+        _secret_tags[key] = salted_hmac("clientbase.customers.services.principals", "tag").hexdigest()[:12]
+    return _secret_tags[key]
+
+
+def _session_check(password: str) -> tuple[str, bool]:
+    """(the session auth hash, whether the password is usable) of a password
+    hash, as Account.get_session_auth_hash and has_usable_password answer
+    them (the hash under the current SECRET_KEY)."""
+    return Account(password=password)._get_session_auth_hash(), is_password_usable(password)
 
 
 def _account(values) -> Account:
     """The account of `_account_values`, with what Django's ModelBackend,
     `Account.role_names` and `organization_scope` read before asking the
     database."""
-    fields, roles, user_perms, group_perms, grants = values
+    fields, roles, user_perms, group_perms, grants, session = values
     account = Account.from_db(router.db_for_read(Account), _FIELDS, fields)
+    if session is not None:
+        account.remember_session_check(*session)
     account._role_names = set(roles)
     account._user_perm_cache = set(user_perms)
     account._group_perm_cache = set(group_perms)
@@ -199,16 +248,21 @@ def _account(values) -> Account:
 def _account_values(account_id, fields: list | None = None):
     """(the account's columns, its role names, its own permissions, its
     roles' permissions, its and its roles' grants as (level, organization
-    id, path, include descendants)): what is cached under `account:<id>`.
-    `fields`: the columns when they were read already (with the token);
-    else a statement reads them first. None when the account does not exist."""
+    id, path, include descendants), its session check (`_session_check`)
+    or None): what is cached under `principal:<id>:<tag>`. `fields`: the
+    columns when they were read already (with the token; then no session
+    check); else a statement reads them first. None when the account does
+    not exist."""
     connection = _primary()
     account_id = bound_id(account_id, connection)
+    session = None
     if fields is None:
         rows = fetch(connection, _SQL["account"], [account_id])
         if not rows:
             return None
-        fields = model_converter(Account, _FIELDS, connection)(rows[0])
+        *fields, password = rows[0]
+        fields = model_converter(Account, _FIELDS, connection)(fields)
+        session = _session_check(password)
     record = dict(zip(_FIELDS, fields))
     if record["is_superuser"]:
         rows = fetch(connection, _SQL["superuser details"], [account_id])
@@ -219,17 +273,18 @@ def _account_values(account_id, fields: list | None = None):
         found[kind].append(row)
     roles = frozenset(name for name, *_ in found["role"])
     if not record["is_active"]:  # ModelBackend's rule: an inactive account holds nothing
-        return (tuple(fields), roles, frozenset(), frozenset(), ())
+        return (tuple(fields), roles, frozenset(), frozenset(), (), session)
     if record["is_superuser"]:
         every = _permissions(found["every"])
-        return (tuple(fields), roles, every, every, ())
+        return (tuple(fields), roles, every, every, (), session)
     grant = converter([Grant._meta.get_field("level"), Organization._meta.get_field("path"), Organization._meta.pk,
                        Grant._meta.get_field("include_descendants")], connection)
     grants = []
     for row in found["grant"]:
         level, path, organization_id, include_descendants = grant(row)
         grants.append((level, organization_id, path, include_descendants))
-    return (tuple(fields), roles, _permissions(found["user"]), _permissions(found["group"]), tuple(grants))
+    return (tuple(fields), roles, _permissions(found["user"]), _permissions(found["group"]), tuple(grants),
+            session)
 
 
 def _permissions(rows) -> frozenset[str]:

@@ -1,0 +1,69 @@
+"""Who a session is logged in as, read as a token's account is
+(customers.services.principals): with its role names, permissions, grants
+and session auth hash in two statements, or from the shared cache, rather
+than Django's account query, its two permission queries, a role query and
+a grant query on every request.
+
+Logging in is Django's ModelBackend's (e-mail and password, an inactive
+account refused); `BACKEND` names this backend wherever `login()` is told
+which one let the account in. Sessions logged in before it existed name
+ModelBackend: `AuthenticationMiddleware` moves them onto it, so that they
+stay logged in.
+"""
+
+from functools import partial
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, middleware as auth_middleware
+from django.contrib.auth.backends import ModelBackend
+from django.utils.functional import SimpleLazyObject
+
+from clientbase.customers.services.principals import account_for_session
+
+# The path AUTHENTICATION_BACKENDS and the sessions name this backend by.
+BACKEND = "clientbase.customers.authentication.AccountBackend"
+# What sessions logged in before AccountBackend name.
+_FORMER_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class AccountBackend(ModelBackend):
+    """ModelBackend whose session account comes with everything it is asked
+    about per request: its has_perm, role_names, organization_scope and the
+    session's check (get_session_auth_hash) read nothing more."""
+
+    def get_user(self, user_id):
+        return account_for_session(user_id)
+
+    async def aget_user(self, user_id):
+        return await sync_to_async(account_for_session)(user_id)
+
+
+def _adopt_former_session(request) -> None:
+    # Unless ModelBackend is configured again (then its sessions are its own).
+    session = request.session
+    if session.get(BACKEND_SESSION_KEY) == _FORMER_BACKEND and _FORMER_BACKEND not in settings.AUTHENTICATION_BACKENDS:
+        session[BACKEND_SESSION_KEY] = BACKEND
+
+
+def _user(request):
+    if not hasattr(request, "_cached_user"):
+        _adopt_former_session(request)
+    return auth_middleware.get_user(request)
+
+
+async def _auser(request):
+    if not hasattr(request, "_acached_user"):
+        await sync_to_async(_adopt_former_session)(request)
+    return await auth_middleware.auser(request)
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's (request.user, request.auser, as lazy), which first moves a
+    session logged in through ModelBackend onto AccountBackend: it would
+    otherwise be anonymous, as ModelBackend is no longer configured."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _user(request))
+        request.auser = partial(_auser, request)
