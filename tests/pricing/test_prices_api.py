@@ -104,11 +104,12 @@ def test_explain_computes_the_contact_s_effective_groups_once(admin_api, grid, u
     # given a warm process (content types and the like are cached once)
     admin_api.get("/prices/explain", sku="TS-M", market="EU", contact="C-US")
     # when
-    with django_assert_num_queries(9) as queries:
+    with django_assert_num_queries(7) as queries:
         body = admin_api.get("/prices/explain", sku="TS-M", market="EU", contact="C-US").json()
-    # then: session, account, its two permission sets, its roles; market with
-    # the contact, effective groups, variant, rows (it was 11: the groups
-    # twice; then 10: the market and the contact apart)
+    # then: session; the account, and its roles, permissions and grants
+    # (customers.authentication); market with the contact, effective groups,
+    # variant, rows (it was 11: the groups twice; then 10: the market and the
+    # contact apart; then 9: the account in four queries by Django's backend)
     assert sum("group_keys" in q["sql"] for q in queries.captured_queries) == 1
     assert body["groups"] == ["CUSTOMERS", "SILVER"]
 
@@ -129,10 +130,11 @@ def test_batch_resolve_finds_the_market_and_the_contact_in_one_query(admin_api, 
     body = {"skus": ["TS-M", "TS-S", "NOPE"], "market": "EU", "contact": "C-GOLD"}
     admin_api.post("/prices/resolve", body)
     # when
-    with django_assert_num_queries(7) as queries:
+    with django_assert_num_queries(5) as queries:
         response = admin_api.post("/prices/resolve", body)
-    # then: session, account, its two permission sets, its roles; the market
-    # with the contact; every price at once
+    # then: session; the account, and its roles, permissions and grants
+    # (customers.authentication); the market with the contact; every price
+    # at once
     assert response.status_code == 200, response.content
     assert sum('"catalog_market"' in q["sql"] for q in queries.captured_queries) == 1
     assert response.json()["contact"] == str(gold_contact.pk)

@@ -35,9 +35,9 @@ from clientbase.catalog.models import Market, Product, Variant, on_sale_sql
 from clientbase.core.errors import Invalid, NotFound
 from clientbase.core.models import looks_like_uuid
 from clientbase.core.pagination import Keyset, check_limit
-from clientbase.core.rows import bound_id, model_converter
+from clientbase.core.rows import bound_id
 from clientbase.customers.models import Account, Contact
-from clientbase.pricing.resolver import Ladder, resolve_price_ladders, value_loader
+from clientbase.pricing.resolver import ContactAsked, Ladder, market_with_contact, resolve_price_ladders, value_loader
 
 # A page of the storefront's grid: 4 rows of 6, 6 of 4, 12 of 2.
 PAGE_SIZE = 24
@@ -112,35 +112,12 @@ def _storefront(market: str | None, currency: str | None, *,
     return Storefront(found, chosen), key
 
 
-_MARKET_FIELDS = [f.attname for f in Market._meta.concrete_fields]
-
-
-@lru_cache(maxsize=8)
-def _market_sql(by: str | None, with_contact: bool) -> str:
-    """SQL: the first open market by key (`CatalogQuerySet.on_sale`,
-    written by `on_sale_sql`); with `by` ("id" or "key"), the one whose column is the value
-    bound last. With `with_contact`, the key of the contact whose id is bound
-    first, as a last column. Built once: the ORM's building and compiling of
-    the lookup cost more CPU than the database's answer."""
-    market, contact = Market._meta.db_table, Contact._meta.db_table
-    columns = ", ".join(f"m.{f.column}" for f in Market._meta.concrete_fields)
-    key = f", (SELECT c.key FROM {contact} c WHERE c.id = %s)" if with_contact else ""
-    where = f" AND m.{by} = %s" if by else ""
-    return f"SELECT {columns}{key} FROM {market} m WHERE {on_sale_sql(Market, 'm')}{where} ORDER BY m.key LIMIT 1"
-
-
 def _open_market(by: str | None, value, contact_id: UUID | None) -> tuple[Market | None, str | None]:
-    """(the open market `_market_sql` finds, the contact's key); (None, None) for none."""
-    params = ([] if contact_id is None else [bound_id(contact_id, connection)]) + ([] if by is None else [value])
-    alias = router.db_for_read(Market)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_market_sql(by, contact_id is not None), params)
-        row = cursor.fetchone()
-    if row is None:
-        return None, None
-    names = _MARKET_FIELDS
-    loaded = model_converter(Market, names, connections[alias])(row[:len(names)])
-    return Market.from_db(alias, names, loaded), row[len(names)] if contact_id else None
+    """(the open market whose column `by` is `value`, else the first open one
+    by key; the key of the contact `contact_id`); (None, None) for none."""
+    asked = None if contact_id is None else ContactAsked("id", bound_id(contact_id, connection))
+    market, contact = market_with_contact(by, value, open_only=True, contact=asked)
+    return market, contact.key if contact is not None else None
 
 
 def storefront_choices() -> list[Storefront]:

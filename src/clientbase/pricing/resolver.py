@@ -27,7 +27,7 @@ from django.db.models import Model
 from django.db.models.base import ModelState
 from django.utils import timezone
 
-from clientbase.catalog.models import Market, Product, Variant
+from clientbase.catalog.models import Market, Product, Variant, on_sale_sql
 from clientbase.core import metrics
 from clientbase.core.currencies import quantize
 from clientbase.core.models import looks_like_uuid
@@ -104,34 +104,17 @@ def market_and_contact(market_ident: str, contact_ident: str | UUID | None, *,
     sees (customers.models.visibility: `contact_scope`; None: none asked, or
     none there), with only its id and key loaded, all the resolver needs of
     it (its other fields are read if ever used). Each ident is an id when
-    it looks like one, else a key (api.common.id_or_key_lookup's rule).
-
-    One statement, written by hand, the contact's visibility by the one rule
-    (`member_of_scope_sql`): built through the ORM, the contact's lookup
-    cost several times the query itself."""
-    alias = router.db_for_read(Market)
-    db = connections[alias]
-    market_by, market_value = _id_or_key(market_ident, db)
-    params = [market_value]
+    it looks like one, else a key (api.common.id_or_key_lookup's rule)."""
+    db = connections[router.db_for_read(Market)]
+    contact = None
     # A scope that sees no contact at all asks nothing: no contact.
-    asked = contact_ident is not None and (scope.everything or not scope.organizations.nothing)
-    contact_by, visible = None, ""
-    if asked:
-        contact_by, contact_value = _id_or_key(contact_ident, db)
-        params = [contact_value, market_value]
-        if not scope.everything:
-            visible, visible_params = member_of_scope_sql(scope.organizations, "c.id", db)
-            params = [contact_value, *visible_params, market_value]
-    with db.cursor() as cursor:
-        cursor.execute(_market_and_contact_sql(alias, market_by, contact_by, visible), params)
-        row = cursor.fetchone()
-    if row is None:
-        return None, None
-    market = Market.from_db(alias, _MARKET_FIELDS,
-                            model_converter(Market, _MARKET_FIELDS, db)(row[:len(_MARKET_FIELDS)]))
-    if not asked or row[-2] is None:
-        return market, None
-    return market, Contact.from_db(alias, ["id", "key"], model_converter(Contact, ["id", "key"], db)(row[-2:]))
+    if contact_ident is not None and (scope.everything or not scope.organizations.nothing):
+        by, value = _id_or_key(contact_ident, db)
+        visible, visible_params = ("", []) if scope.everything else member_of_scope_sql(
+            scope.organizations, "c.id", db)
+        contact = ContactAsked(by, value, visible, tuple(visible_params))
+    market, found = market_with_contact(*_id_or_key(market_ident, db), contact=contact)
+    return market, found
 
 
 def _id_or_key(ident, connection) -> tuple[str, object]:
@@ -140,22 +123,62 @@ def _id_or_key(ident, connection) -> tuple[str, object]:
     return ("id", bound_id(ident, connection)) if looks_like_uuid(ident) else ("key", ident)
 
 
-@lru_cache(maxsize=32)
-def _market_and_contact_sql(alias: str, market_by: str, contact_by: str | None, visible: str) -> str:
-    """SQL: the market whose column `market_by` ("id" or "key") is the value
-    bound last; with `contact_by`, the id and key of the contact `c` whose
-    column `contact_by` is the value bound first and, when given, for which
-    the condition `visible` holds (its parameters bound next), as two last
-    columns (NULL for none). Names quoted for the database of `alias`."""
+@dataclass(frozen=True)
+class ContactAsked:
+    """The contact to find beside a market: its column `by` ("id" or "key")
+    is `value` (as bound), and SQL `visible` (about `c.id`) holds for it,
+    with its parameters."""
+    by: str
+    value: object
+    visible: str = ""
+    visible_params: tuple = ()
+
+
+def market_with_contact(by: str | None, value=None, *, open_only: bool = False,
+                        contact: ContactAsked | None = None) -> tuple[Market | None, Contact | None]:
+    """The market whose column `by` ("id" or "key") is `value` — with `by`
+    None, the first by key — only an open one (`on_sale`) with `open_only`;
+    and beside it the `contact` asked for, with its id and key loaded (None:
+    not asked, or not there). (None, None) when there is no such market.
+
+    The one lookup of "a market and a shopper" (the resolver's doors and the
+    store listing): one statement written by hand and built once per shape —
+    through the ORM, building and compiling the lookups cost several times
+    the query itself."""
+    alias = router.db_for_read(Market)
+    db = connections[alias]
+    params = [] if contact is None else [contact.value, *contact.visible_params]
+    if by is not None:
+        params.append(value)
+    sql = _market_with_contact_sql(alias, by, open_only, contact and contact.by, contact and contact.visible)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    market = Market.from_db(alias, _MARKET_FIELDS,
+                            model_converter(Market, _MARKET_FIELDS, db)(row[:len(_MARKET_FIELDS)]))
+    if contact is None or row[-2] is None:
+        return market, None
+    return market, Contact.from_db(alias, ["id", "key"], model_converter(Contact, ["id", "key"], db)(row[-2:]))
+
+
+@lru_cache(maxsize=64)
+def _market_with_contact_sql(alias: str, by: str | None, open_only: bool, contact_by: str | None,
+                             visible: str | None) -> str:
+    """SQL for `market_with_contact`: the contact's parameters are bound
+    first, the market's value last. Names quoted for the database of `alias`."""
     quote = connections[alias].ops.quote_name
     market, contact = quote(Market._meta.db_table), quote(Contact._meta.db_table)
     columns = ", ".join(f"m.{quote(Market._meta.get_field(name).column)}" for name in _MARKET_FIELDS)
+    conditions = ([on_sale_sql(Market, "m")] if open_only else []) + ([f"m.{quote(by)} = %s"] if by else [])
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     if contact_by is None:
-        return f"SELECT {columns} FROM {market} m WHERE m.{market_by} = %s"
+        return f"SELECT {columns} FROM {market} m{where} ORDER BY m.{quote('key')} LIMIT 1"
     visible = f" AND {visible}" if visible else ""
     return (f"SELECT {columns}, c.id, c.key FROM {market} m "
-            f"LEFT JOIN (SELECT c.id, c.key FROM {contact} c WHERE c.{contact_by} = %s{visible} LIMIT 1) c ON 1 = 1 "
-            f"WHERE m.{market_by} = %s")
+            f"LEFT JOIN (SELECT c.id, c.key FROM {contact} c WHERE c.{quote(contact_by)} = %s{visible} LIMIT 1) c "
+            f"ON 1 = 1{where} ORDER BY m.{quote('key')} LIMIT 1")
 
 
 # --- Resolving in the database -------------------------------------------------
