@@ -10,8 +10,11 @@ def settle_for_serving() -> None:
     view and API schema), so that no visitor's request pays for it, then
     move all those long-lived objects out of the garbage collector's sight
     (`gc.freeze`): they are never garbage, and an older generation's
-    collection would scan them all (~150,000 objects). Called once per
-    worker process by clientbase.wsgi, after Django is set up.
+    collection would scan them all (~150,000 objects). Called after Django
+    is set up by `clientbase serve` before it forks its workers (so each
+    starts ready, sharing these pages with the others), and by
+    clientbase.wsgi, for any other server (a forked worker finds the views
+    imported and has little left to freeze).
 
     The young generation's threshold stays Python's: each API request leaves
     some cyclic garbage (~45 objects for a 50-SKU resolve), and freeing it

@@ -21,6 +21,7 @@ from granian.constants import Interfaces
 from granian.log import LogLevels
 
 from clientbase.cli import serving
+from clientbase.ops.process import settle_for_serving
 
 
 # How long `serve` waits, as it stops, for the jobs worker to finish its job.
@@ -115,6 +116,10 @@ class Command(BaseCommand):
         banner = [f"clientbase is serving on http://{shown_host}:{port}/ "
                   f"(shop /, back office /admin/, API docs /api/v1/docs) — Ctrl-C stops it.", *banner, ""]
 
+        # Every view imported and the loaded objects frozen out of the garbage
+        # collector's sight here, before the workers are forked: each starts
+        # ready, and their copies of these pages stay shared with this process.
+        settle_for_serving()
         # The workers are forked from this process: they must not share its
         # database connections, nor its connection pool (DATABASE_POOL) and
         # the pool's threads; each opens its own.
