@@ -37,7 +37,9 @@ from clientbase.core.models import looks_like_uuid
 from clientbase.core.pagination import Keyset, check_limit
 from clientbase.core.rows import bound_id
 from clientbase.customers.models import Account, Contact
-from clientbase.pricing.resolver import ContactAsked, Ladder, market_with_contact, resolve_price_ladders, value_loader
+from clientbase.pricing.resolver import (
+    ContactAsked, Ladder, id_or_key, market_with_contact, resolve_price_ladders, value_loader,
+)
 
 # A page of the storefront's grid: 4 rows of 6, 6 of 4, 12 of 2.
 PAGE_SIZE = 24
@@ -92,8 +94,7 @@ def _storefront(market: str | None, currency: str | None, *,
     """storefront_market's answer, and with `contact_id` that contact's key."""
     if market is not None:
         market = market.strip()
-        by = "id" if looks_like_uuid(market) else "key"
-        found, key = _open_market(by, bound_id(market, connection) if by == "id" else market, contact_id)
+        found, key = _open_market(*id_or_key(market, connection), contact_id)
         if found is None:
             raise Invalid.on("market", f"No market '{market}' is open.", code="unknown_market")
     elif configured := getattr(settings, "STOREFRONT_MARKET", ""):

@@ -109,15 +109,14 @@ def market_and_contact(market_ident: str, contact_ident: str | UUID | None, *,
     contact = None
     # A scope that sees no contact at all asks nothing: no contact.
     if contact_ident is not None and (scope.everything or not scope.organizations.nothing):
-        by, value = _id_or_key(contact_ident, db)
+        by, value = id_or_key(contact_ident, db)
         visible, visible_params = ("", []) if scope.everything else member_of_scope_sql(
             scope.organizations, "c.id", db)
         contact = ContactAsked(by, value, visible, tuple(visible_params))
-    market, found = market_with_contact(*_id_or_key(market_ident, db), contact=contact)
-    return market, found
+    return market_with_contact(*id_or_key(market_ident, db), contact=contact)
 
 
-def _id_or_key(ident, connection) -> tuple[str, object]:
+def id_or_key(ident, connection) -> tuple[str, object]:
     """("id", the id as bound) for an ident that looks like an id, else ("key", the key)."""
     ident = str(ident).strip()
     return ("id", bound_id(ident, connection)) if looks_like_uuid(ident) else ("key", ident)
