@@ -27,7 +27,8 @@ GRACEFUL_TIMEOUT = 30
 def serve(tmp_path):
     """start(*args, **env) → `clientbase serve --workers 2 *args` in a
     subprocess on an empty SQLite home, with the test-only routes of
-    tests/ops/urls.py; answers its base URL and process."""
+    tests/ops/urls.py; answers its base URL and process (whose `lines` queue
+    holds what it prints after the banner, then None)."""
     procs = []
 
     def start(*args, **extra_env):
@@ -36,8 +37,8 @@ def serve(tmp_path):
                if k not in {"DATABASE_URL", "TEST_DATABASE_NAME", "STATIC_ROOT", "DEBUG"}}
         env.update(CLIENTBASE_HOME=str(tmp_path), DJANGO_SETTINGS_MODULE="tests.ops.site",
                    PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")]),
-                   SLOW_DIR=str(tmp_path), GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT), TMPDIR=str(tmp_path),
-                   **extra_env)
+                   SLOW_DIR=str(tmp_path), GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT), TMPDIR=str(tmp_path))
+        env.update(extra_env)
         proc = subprocess.Popen(
             [sys.executable, "-m", "clientbase.cli", "serve", "--port", str(port), "--workers", "2", *args],
             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -50,6 +51,7 @@ def serve(tmp_path):
             lines.put(None)
 
         threading.Thread(target=read, daemon=True).start()
+        proc.lines = lines  # what it prints from now on, then None
         output = []
         while True:  # serve prints its URL once the socket is bound
             line = lines.get(timeout=180)
@@ -115,13 +117,26 @@ def test_sigterm_lets_a_request_in_flight_finish_refuses_new_connections_and_exi
     proc.send_signal(signal.SIGTERM)
     # then: new connections are refused while that request is still running
     wait_for(lambda: refuses_connections(int(base.rsplit(":", 1)[1])))
-    assert slow.thread.is_alive() and not slow.answer
+    assert slow.thread.is_alive() and not slow.answer, slow.answer
     # and once it is done, it arrives whole
     answer = slow.release()
     assert answer.get("error") is None
     assert answer["status"] == 200 and answer["body"] == b"x" * SLOW_BODY_BYTES
     # and serve exits 0 within the graceful timeout
     assert proc.wait(timeout=GRACEFUL_TIMEOUT + 5) == 0
+
+
+def test_sigterm_as_soon_as_serve_listens_stops_every_worker_without_killing_one(serve, tmp_path):
+    # given: serve has just said it serves; its second worker may still be
+    # starting, before it has set up its own signal handling (a SIGTERM then
+    # once went unheard, and serve waited out its timeout and killed it)
+    base, proc = serve(GRACEFUL_TIMEOUT="600")
+    # when
+    proc.send_signal(signal.SIGTERM)
+    # then: serve exits 0 long before the kill timeout, and no worker was killed
+    assert proc.wait(timeout=120) == 0
+    output = "".join(iter(proc.lines.get, None))
+    assert "refused to gracefully stop" not in output, output
 
 
 def samples(text: str) -> dict[tuple, float]:

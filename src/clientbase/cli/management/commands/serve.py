@@ -28,6 +28,39 @@ from clientbase.ops.process import settle_for_serving
 WORKER_STOP_SECONDS = 60
 # How long the banner waits for a worker to listen (it is printed anyway then).
 READY_SECONDS = 120
+# How often a stopping server repeats SIGTERM to the workers still running.
+RESIGNAL_SECONDS = 0.5
+
+
+class GracefulGranian(Granian):
+    """granian's server, whose stop also reaches a worker that was still
+    starting when SIGTERM came.
+
+    A worker is forked with its parent's signal handlers and sets up its own
+    a moment later; a SIGTERM sent to it in between is taken by the inherited
+    handler and lost, and the worker would serve on until the kill timeout
+    (GRACEFUL_TIMEOUT), dropping whatever it had in flight then. So while the
+    workers stop, SIGTERM is repeated to those still alive: one that heard it
+    already is only told again (its handler sets an event), one that missed it
+    hears it now. granian 2.x's `_stop_workers`, which this wraps, sends the
+    first and waits; tests/ops/test_serve.py holds the behaviour."""
+
+    def _stop_workers(self) -> None:
+        stopped = threading.Event()
+
+        def repeat() -> None:
+            while not stopped.wait(RESIGNAL_SECONDS):
+                for worker in list(self.wrks):
+                    if worker.is_alive():
+                        worker.terminate()  # SIGTERM; nothing once it has ended
+
+        repeater = threading.Thread(target=repeat, name="resignal-workers", daemon=True)
+        repeater.start()
+        try:
+            super()._stop_workers()
+        finally:
+            stopped.set()
+            repeater.join()
 
 
 class ClientbaseServer:
@@ -46,7 +79,7 @@ class ClientbaseServer:
         """Serve until SIGTERM or Ctrl-C (SIGINT); then every worker stops
         accepting, finishes the requests in flight (GRACEFUL_TIMEOUT at
         most) and exits, and so does this call."""
-        server = Granian("clientbase.wsgi:application", interface=Interfaces.WSGI, **self.options)
+        server = GracefulGranian("clientbase.wsgi:application", interface=Interfaces.WSGI, **self.options)
         server.on_startup(self._announce_when_listening)
         server.serve()
 
