@@ -29,7 +29,6 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, connections, router
-from django.utils import timezone
 
 from clientbase.catalog.models import Market, Product, Variant, on_sale_sql
 from clientbase.core.errors import Invalid, NotFound
@@ -37,9 +36,8 @@ from clientbase.core.models import looks_like_uuid
 from clientbase.core.pagination import Keyset, check_limit
 from clientbase.core.rows import bound_id
 from clientbase.customers.models import Account, Contact
-from clientbase.pricing.resolver import (
-    ContactAsked, Ladder, id_or_key, market_with_contact, resolve_price_ladders, value_loader,
-)
+from clientbase.pricing.price_cache import resolve_price_ladders
+from clientbase.pricing.resolver import ContactAsked, Ladder, id_or_key, market_with_contact, value_loader
 
 # A page of the storefront's grid: 4 rows of 6, 6 of 4, 12 of 2.
 PAGE_SIZE = 24
@@ -320,8 +318,8 @@ def _priced(products: list[ListedProduct], *, contact: Contact | None, storefron
             at: datetime | None = None) -> list[ListedProduct]:
     """The products (their variants as read) priced for `contact`: one query
     for the visitor's ladders and, for a contact, the list prices — whatever
-    the number of SKUs."""
-    at = at or timezone.now()
+    the number of SKUs; none when the shared cache holds them all
+    (pricing.price_cache: only when `at` is not given)."""
     skus = [sku for p in products for sku, _, _ in p.variants]
     market, currency = storefront.market, storefront.currency
     anonymous = contact is None

@@ -8,8 +8,8 @@ the save with its history.
 
 Resolving prices lives in `clientbase.pricing.resolver`; its entry points are
 re-exported here so that callers import every pricing operation from one
-place (`resolve_prices` and `resolve_price` through the shared cache,
-`clientbase.pricing.price_cache`).
+place (`resolve_prices`, `resolve_price` and `resolve_price_ladders`
+through the shared cache, `clientbase.pricing.price_cache`).
 """
 
 import uuid
@@ -31,7 +31,9 @@ from clientbase.customers.models import Contact, CustomerGroup
 from clientbase.customers.models.visibility import contact_scope
 from clientbase.customers.services.groups import delete_customer_group
 from clientbase.pricing.models import PriceRow, SaleType
-from clientbase.pricing.price_cache import resolve_price, resolve_prices  # noqa: F401  (re-exported)
+from clientbase.pricing.price_cache import (  # noqa: F401  (re-exported)
+    resolve_price, resolve_price_ladders, resolve_prices,
+)
 from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
     Candidate,
     Ladder,
@@ -40,7 +42,6 @@ from clientbase.pricing.resolver import (  # noqa: F401  (re-exported)
     effective_group_keys,
     explain_prices,
     market_and_contact,
-    resolve_price_ladders,
     visitor_for,
 )
 
