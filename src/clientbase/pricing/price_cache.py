@@ -21,7 +21,8 @@ rule (`_cached_per_sku`): an entry is served only while:
 
 The key names the contact: two contacts never share an entry, even in the
 same groups (a customer price may apply to one of them). Anonymous visitors
-share theirs. A resolve at an explicit moment (`at`) is never cached.
+share theirs. A resolve or a ladder at an explicit moment (`at`) is never
+cached.
 """
 
 from collections.abc import Callable, Mapping
