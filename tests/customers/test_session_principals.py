@@ -1,6 +1,7 @@
 """Who a session is logged in as (customers.authentication.AccountBackend),
-without a shared cache: the same answers as a fresh ORM read, in two
-statements, and the session still checked against the password."""
+without a shared cache: the same answers as a fresh ORM read, in one
+statement and one more for its roles, permissions and grants when first
+asked for, and the session still checked against the password."""
 
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY
@@ -54,12 +55,23 @@ def test_a_session_answers_what_the_orm_answers(callers, invited, who):
         assert scope_of(account, level) == scope_of(reread, level)
 
 
-def test_a_sessions_account_costs_two_statements_and_its_checks_none(callers, django_assert_num_queries):
-    with django_assert_num_queries(2):
+# Whichever part of a session's access a request asks for first.
+ASKED_FIRST = {"permissions": lambda account: account.get_all_permissions(),
+               "role names": lambda account: account.role_names,
+               "scope": lambda account: organization_scope(account, GrantLevel.VIEW)}
+
+
+@pytest.mark.parametrize("first", ASKED_FIRST)
+def test_a_sessions_account_costs_one_statement_its_access_one_more_and_its_checks_none(
+        callers, first, django_assert_num_queries):
+    with django_assert_num_queries(1):
         account = AccountBackend().get_user(callers["wide"].pk)
-    with django_assert_num_queries(0):
         account.get_session_auth_hash()
         assert account.has_usable_password()
+    # its roles, permissions and grants: read together when one of them is first asked for
+    with django_assert_num_queries(1):
+        ASKED_FIRST[first](account)
+    with django_assert_num_queries(0):
         assert account.has_perm("customers.view_contact") and account.has_perm("customers.view_apitoken")
         assert not account.has_perm("customers.delete_account") and account.is_staff
         assert Role.CUSTOMER_SERVICE in account.role_names and not account.sees_everything
@@ -118,17 +130,17 @@ PAGES = {
     "back office contacts": ("csr", lambda: reverse("admin:customers_contact_changelist"), 3),
     "API contacts": ("csr", lambda: "/api/v1/contacts", 3),
     "API me": ("registered", lambda: "/api/v1/me", 0),
-    # The shop's page asks for none of the account's access, which is read
-    # with it all the same: one statement more.
-    "shop account": ("registered", lambda: reverse("storefront:account"), -1),
+    # The shop's page asks for none of the account's access: none is read.
+    "shop account": ("registered", lambda: reverse("storefront:account"), 0),
 }
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_a_session_reads_its_account_in_two_statements(callers, settings, page):
+def test_a_session_reads_its_account_in_at_most_two_statements(callers, settings, page):
     """What the account costs a request: Django's ModelBackend read the account
     (1), its permissions (2), its role names (1) and its grants (1) apart,
-    each when asked; AccountBackend reads them all in two."""
+    each when asked; AccountBackend reads them all in at most two (the
+    account, and its access when asked for)."""
     who, url, saved = PAGES[page]
     account = callers[who]
     # given the same request, under Django's ModelBackend, then under AccountBackend

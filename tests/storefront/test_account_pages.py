@@ -13,6 +13,7 @@ from clientbase.customers.models import Account, Address, Contact, Role
 from clientbase.shopping.models import Cart, Order
 from clientbase.shopping.services import carts
 from tests.conftest import make_account
+from tests.customers.test_session_principals import queries_of
 from tests.storefront.conftest import ADDRESS, add, checkout_data
 
 PASSWORD = "Secret-pass-123"
@@ -312,6 +313,33 @@ def test_a_staff_account_without_a_contact_sees_its_account_page(priced_shop, wo
     assert client.get("/account/").status_code == 200
     assert client.get("/account/profile/").status_code == 302
     assert client.post("/account/addresses/", {}).status_code == 302
+
+
+def reads_of_access(sql: list[str]) -> list[str]:
+    """The statements of `sql` that read an account's roles, permissions or grants."""
+    return [s for s in sql if "auth_permission" in s or "customers_grant" in s or "auth_group" in s]
+
+
+def test_my_account_costs_five_statements_and_reads_no_access(world):
+    """Without a shared cache: the session, the account, the recent orders,
+    the (default) market and the cart. The page asks for none of the
+    account's roles, permissions or grants, so none is read."""
+    # given a logged-in shopper (without a contact: its page reads no profile)
+    shopper = make_account("shopper@example.com", Role.REGISTERED)
+    client = Client()
+    client.force_login(shopper)
+    # when
+    sql = queries_of(client, "/account/")
+    # then
+    assert len(sql) <= 5, sql
+    assert not reads_of_access(sql), sql
+
+
+def test_my_account_in_an_open_shop_adds_the_profile_and_the_market_selector_only(priced_shop, gold_client):
+    # the contact and its addresses (the profile), and the open markets (the frame's selector)
+    sql = queries_of(gold_client, "/account/")
+    assert len(sql) <= 8, sql
+    assert not reads_of_access(sql), sql
 
 
 def test_a_shopper_asks_for_the_verification_link_again(priced_shop, gold_client, gold_shopper, settings):

@@ -1,8 +1,9 @@
 """Who a session is logged in as, read as a token's account is
-(customers.services.principals): with its role names, permissions, grants
-and session auth hash in two statements, or from the shared cache, rather
-than Django's account query, its two permission queries, a role query and
-a grant query on every request.
+(customers.services.principals): the account and its session auth hash in
+one statement, and its role names, permissions and grants in one more when
+the request first asks for one of them (or all from the shared cache),
+rather than Django's account query, its two permission queries, a role
+query and a grant query on every request.
 
 Logging in is Django's ModelBackend's (e-mail and password, an inactive
 account refused); `BACKEND` names this backend wherever `login()` is told
@@ -19,6 +20,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, middleware as auth_middlewa
 from django.contrib.auth.backends import ModelBackend
 from django.utils.functional import SimpleLazyObject
 
+from clientbase.customers.models import Account
 from clientbase.customers.services.principals import account_for_session
 
 # The path AUTHENTICATION_BACKENDS and the sessions name this backend by.
@@ -28,15 +30,35 @@ _FORMER_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 class AccountBackend(ModelBackend):
-    """ModelBackend whose session account comes with everything it is asked
-    about per request: its has_perm, role_names, organization_scope and the
-    session's check (get_session_auth_hash) read nothing more."""
+    """ModelBackend whose session account comes with the session's check
+    (get_session_auth_hash) and reads everything else it is asked about per
+    request (has_perm, role_names, organization_scope) at once, on the first
+    question (Account.load_access)."""
 
     def get_user(self, user_id):
         return account_for_session(user_id)
 
     async def aget_user(self, user_id):
-        return await sync_to_async(account_for_session)(user_id)
+        # Read now: the loop's caller could not read them when it asks.
+        return await sync_to_async(account_for_session)(user_id, with_access=True)
+
+    def get_user_permissions(self, user_obj, obj=None):
+        _load_access(user_obj)
+        return super().get_user_permissions(user_obj, obj)
+
+    def get_group_permissions(self, user_obj, obj=None):
+        _load_access(user_obj)
+        return super().get_group_permissions(user_obj, obj)
+
+    def get_all_permissions(self, user_obj, obj=None):
+        # has_perm and has_module_perms ask this.
+        _load_access(user_obj)
+        return super().get_all_permissions(user_obj, obj)
+
+
+def _load_access(user_obj) -> None:
+    if isinstance(user_obj, Account):
+        user_obj.load_access()
 
 
 def _adopt_former_session(request) -> None:

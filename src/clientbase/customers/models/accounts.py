@@ -1,6 +1,7 @@
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group, PermissionsMixin
@@ -131,6 +132,21 @@ class Account(AbstractBaseUser, PermissionsMixin):
         known = self._remembered_session_check()
         return known[1] if known is not None else super().has_usable_password()
 
+    def read_access_later(self, load: Callable[["Account"], None]) -> None:
+        """Have `load(self)` fill in the account's role names, permissions and
+        organization scopes when one of them is first asked for
+        (`load_access`): a session's account is read without them
+        (customers.services.principals), as many of the shop's pages never
+        ask."""
+        self.__dict__["_access_loader"] = load
+
+    def load_access(self) -> None:
+        """Run the loader given to `read_access_later`, once; nothing when
+        there is none (then what is asked for is read the ORM's way)."""
+        load = self.__dict__.pop("_access_loader", None)
+        if load is not None:
+            load(self)
+
     @property
     def is_staff(self) -> bool:
         """May use the back office (Django's admin asks this)."""
@@ -138,6 +154,7 @@ class Account(AbstractBaseUser, PermissionsMixin):
 
     @property
     def role_names(self) -> set[str]:
+        self.load_access()
         if not hasattr(self, "_role_names"):
             self._role_names = set(self.groups.values_list("name", flat=True))
         return self._role_names

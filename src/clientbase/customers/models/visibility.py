@@ -146,6 +146,7 @@ def organization_scope(account, level: str = GrantLevel.VIEW) -> OrganizationSco
         return OrganizationScope()
     if account.sees_everything:
         return OrganizationScope(everything=True)
+    account.load_access()  # a session's grants, read with its roles and permissions when first asked for
     # Through getattr and setattr, never the account's __dict__: request.user
     # is a lazy object, whose own __dict__ is not the account's.
     cache = getattr(account, "_organization_scopes", None)

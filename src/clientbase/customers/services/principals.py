@@ -4,7 +4,10 @@ statements, or from the shared cache when there is one (core.caching).
 A session's account (customers.authentication.AccountBackend) also comes
 with what Django checks the session against on every request, its session
 auth hash (an HMAC of the password hash under SECRET_KEY): the password
-hash itself is neither kept on the account nor cached.
+hash itself is neither kept on the account nor cached. Without a shared
+cache, a session's role names, permissions and grants are read (in one
+statement, the second) only when the request first asks for one of them
+(Account.load_access): many of the shop's pages never do.
 
 The statements are written out once, below, rather than built by the ORM:
 building and compiling a query cost more CPU than these small queries
@@ -151,12 +154,36 @@ def account_for_token(raw: str, *, with_access: bool = True) -> Account | None:
     return account
 
 
-def account_for_session(account_id) -> Account | None:
-    """The active account a session is logged in as, with its role names,
-    permissions, grants and session auth hash (from the shared cache when
-    there is one); None when it no longer exists or is inactive."""
-    account = cached_account(account_id)
+def account_for_session(account_id, *, with_access: bool = False) -> Account | None:
+    """The active account a session is logged in as, with its session auth
+    hash; None when it no longer exists or is inactive. With a shared cache
+    its role names, permissions and grants come with it, from one entry;
+    without, one statement reads them when the request first asks for one
+    (Account.load_access), as many of the shop's pages never do, or now
+    (`with_access`)."""
+    if caching.usable() or with_access:
+        account = cached_account(account_id)
+    else:
+        account = _session_account(account_id)
     return account if account is not None and account.is_active else None
+
+
+def _session_account(account_id) -> Account | None:
+    """The account with its session check, its access to be read when asked
+    for (`_read_access`); None when it does not exist."""
+    found = _account_row(account_id)
+    if found is None:
+        return None
+    fields, session = found
+    account = Account.from_db(router.db_for_read(Account), _FIELDS, fields)
+    account.remember_session_check(*session)
+    account.read_access_later(_read_access)
+    return account
+
+
+def _read_access(account: Account) -> None:
+    # The account's own columns decide, as ModelBackend's rules read them.
+    _remember_access(account, *_access_values(account.pk, account.is_superuser, account.is_active))
 
 
 def _record_use(token_id, now) -> None:
@@ -237,12 +264,18 @@ def _account(values) -> Account:
     account = Account.from_db(router.db_for_read(Account), _FIELDS, fields)
     if session is not None:
         account.remember_session_check(*session)
+    _remember_access(account, roles, user_perms, group_perms, grants)
+    return account
+
+
+def _remember_access(account: Account, roles, user_perms, group_perms, grants) -> None:
+    """Give the account what ModelBackend, `Account.role_names` and
+    `organization_scope` would otherwise read."""
     account._role_names = set(roles)
     account._user_perm_cache = set(user_perms)
     account._group_perm_cache = set(group_perms)
     account._perm_cache = set(user_perms) | set(group_perms)
     remember_grants(account, grants)
-    return account
 
 
 def _account_values(account_id, fields: list | None = None):
@@ -253,18 +286,34 @@ def _account_values(account_id, fields: list | None = None):
     columns when they were read already (with the token; then no session
     check); else a statement reads them first. None when the account does
     not exist."""
-    connection = _primary()
-    account_id = bound_id(account_id, connection)
     session = None
     if fields is None:
-        rows = fetch(connection, _SQL["account"], [account_id])
-        if not rows:
+        found = _account_row(account_id)
+        if found is None:
             return None
-        *fields, password = rows[0]
-        fields = model_converter(Account, _FIELDS, connection)(fields)
-        session = _session_check(password)
+        fields, session = found
     record = dict(zip(_FIELDS, fields))
-    if record["is_superuser"]:
+    access = _access_values(account_id, record["is_superuser"], record["is_active"])
+    return (tuple(fields), *access, session)
+
+
+def _account_row(account_id):
+    """(the account's columns, its session check); None when it does not exist."""
+    connection = _primary()
+    rows = fetch(connection, _SQL["account"], [bound_id(account_id, connection)])
+    if not rows:
+        return None
+    *fields, password = rows[0]
+    return model_converter(Account, _FIELDS, connection)(fields), _session_check(password)
+
+
+def _access_values(account_id, is_superuser: bool, is_active: bool):
+    """(its role names, its own permissions, its roles' permissions, its and
+    its roles' grants as (level, organization id, path, include
+    descendants)) of an account, in one statement."""
+    connection = _primary()
+    account_id = bound_id(account_id, connection)
+    if is_superuser:
         rows = fetch(connection, _SQL["superuser details"], [account_id])
     else:
         rows = fetch(connection, _SQL["details"], [account_id] * 5)
@@ -272,19 +321,18 @@ def _account_values(account_id, fields: list | None = None):
     for kind, *row in rows:
         found[kind].append(row)
     roles = frozenset(name for name, *_ in found["role"])
-    if not record["is_active"]:  # ModelBackend's rule: an inactive account holds nothing
-        return (tuple(fields), roles, frozenset(), frozenset(), (), session)
-    if record["is_superuser"]:
+    if not is_active:  # ModelBackend's rule: an inactive account holds nothing
+        return (roles, frozenset(), frozenset(), ())
+    if is_superuser:
         every = _permissions(found["every"])
-        return (tuple(fields), roles, every, every, (), session)
+        return (roles, every, every, ())
     grant = converter([Grant._meta.get_field("level"), Organization._meta.get_field("path"), Organization._meta.pk,
                        Grant._meta.get_field("include_descendants")], connection)
     grants = []
     for row in found["grant"]:
         level, path, organization_id, include_descendants = grant(row)
         grants.append((level, organization_id, path, include_descendants))
-    return (tuple(fields), roles, _permissions(found["user"]), _permissions(found["group"]), tuple(grants),
-            session)
+    return (roles, _permissions(found["user"]), _permissions(found["group"]), tuple(grants))
 
 
 def _permissions(rows) -> frozenset[str]:
