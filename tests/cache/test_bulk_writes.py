@@ -3,14 +3,25 @@ domains move the cache's versions (customers.signals, pricing.signals): what
 imports of prices, contacts and memberships (and the back office's bulk
 actions, through the same writers) change shows at once. One test per
 writer: pricing's create_price_rows and update_price_rows, customers'
-contact batches and membership batches."""
+contact batches and membership batches, and tokens written in bulk (the
+GDPR erasure's)."""
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
 
-from clientbase.customers.models import Contact
+from clientbase.core import caching
+from clientbase.core.batches import update_rows
+from clientbase.customers.cache_names import token_version
+from clientbase.customers.models import ApiToken, Contact, Role
+from clientbase.customers.services.accounts import issue_token
+from clientbase.customers.services.contacts import create_contact
 from clientbase.pricing.models import PriceRow
 from clientbase.pricing.services import update_price_rows
+from clientbase.transfer.gdpr import erase_contact
+from tests.cache.conftest import bearer
 from tests.cache.test_lookups import gold_prices, unit_price  # noqa: F401  (fixture)
+from tests.conftest import make_account
 from tests.transfer.conftest import run, write_csv  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,3 +95,34 @@ def test_a_price_row_moved_in_bulk_leaves_its_old_sku_at_once(redis_cache, accou
     # then both SKUs' answers change: where it priced before, and where it prices now
     assert unit_price(admin, "BUYER") == "20.00"
     assert unit_price(admin, "BUYER", "TS-S") == "15.00"
+
+
+def test_tokens_revoked_in_bulk_answer_401_at_once(redis_cache, accounts):
+    # given a token whose account and answer are cached by two calls
+    token, raw = issue_token(accounts["csr"], actor=None)
+    api = bearer(raw)
+    assert api.get("/organizations").status_code == api.get("/organizations").status_code == 200
+    # when a batch writer revokes it (no save(), no post_save)
+    token.revoked_at = timezone.now()
+    with transaction.atomic():
+        update_rows([token], ["revoked_at"])
+    # then it is refused at once, though its account is unchanged
+    assert api.get("/organizations").status_code == 401
+
+
+def test_an_erased_customers_token_answers_401_at_once(redis_cache, accounts):
+    # given a customer's token, cached by two calls
+    contact = create_contact(actor=None, fields={"first_name": "Erna", "last_name": "Erased",
+                                                 "email": "erna@example.com"})
+    customer = make_account("erna@example.com", Role.REGISTERED, contact=contact)
+    token, raw = issue_token(customer, actor=None, name="Erna's phone")
+    api = bearer(raw)
+    assert api.get("/me").status_code == api.get("/me").status_code == 200
+    before = caching.versions([token_version(token.token_hash)])
+    # when the customer is erased
+    erasure = erase_contact(Contact.objects.get(pk=contact.pk), actor=accounts["admin"])
+    # then the token is refused at once, and its own cache entry is out of date
+    assert erasure.tokens_revoked == 1
+    assert api.get("/me").status_code == 401
+    assert caching.versions([token_version(token.token_hash)]) != before
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None

@@ -2,8 +2,7 @@
 what they name changes: after every save, delete and membership change of
 a row, whichever door or service made it, and after every batch of rows
 written in bulk (core.batches.rows_written: contact imports, membership
-batches). The GDPR erasure's token update, a queryset update, bumps the
-tokens it touches itself.
+batches, the GDPR erasure's tokens).
 
 Every bump waits for the transaction's commit (core.caching.bump).
 """
@@ -68,6 +67,12 @@ def _contacts_written(sender, rows, fields=None, **kwargs) -> None:
         bump(*(contact_version(contact.pk) for contact in rows))
 
 
+def _tokens_written(sender, rows, **kwargs) -> None:
+    # Tokens written in bulk (the GDPR erasure revokes an account's so): each
+    # stops, or changes, at once, as after its save.
+    bump(*(token_version(token.token_hash) for token in rows))
+
+
 def _membership_receiver(version, member: str):
     """An m2m_changed receiver that bumps `version(id)` for every row of
     the `member` column (contact_id, account_id) whose links changed, from
@@ -106,6 +111,7 @@ def connect() -> None:
         signal.connect(_contact_changed, sender=Contact, dispatch_uid=f"{uid}contact.{name}")
     pre_save.connect(_grant_before, sender=Grant, dispatch_uid=f"{uid}grant.before")
     rows_written.connect(_contacts_written, sender=Contact, dispatch_uid=f"{uid}contact.rows")
+    rows_written.connect(_tokens_written, sender=ApiToken, dispatch_uid=f"{uid}token.rows")
     contact_links = _membership_receiver(contact_version, "contact_id")
     for through in (Contact.organizations.through, Contact.customer_groups.through):
         m2m_changed.connect(contact_links, sender=through, weak=False, dispatch_uid=f"{uid}{through.__name__}")
