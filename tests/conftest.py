@@ -106,6 +106,17 @@ def flush_by_delete():
 
 
 @pytest.fixture
+def steady_unshared_caches(monkeypatch):
+    """For a test that counts queries across two requests: without a shared
+    cache, a process reads marketing's definitions again after
+    core.caching.UNSHARED_TTL seconds, and on a slow machine that reload can
+    fall between the requests counted. Here the copies stay for an hour."""
+    from clientbase.core import caching
+
+    monkeypatch.setattr(caching, "UNSHARED_TTL", 3600)
+
+
+@pytest.fixture
 def world(db):
     """The seed's example organizations and customer groups, by key."""
     administration = create_organization(actor=None, name="Administration", key="ADMIN")

@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clientbase.customers.models import Account, Contact, CustomerGroup, Role
-from clientbase.core import caching
 from clientbase.shopping.services import carts
 from clientbase.shopping.services.orders import checkout
 from tests.conftest import make_account
@@ -116,10 +115,7 @@ def test_a_contact_outside_the_grant_is_a_404_on_the_page_and_its_actions(login,
 
 
 def test_the_page_costs_the_same_queries_with_more_orders_groups_and_organizations(login, ann, world,
-                                                                                     monkeypatch):
-    # Marketing's definitions are read again after UNSHARED_TTL seconds without a
-    # shared cache; on a slow machine that falls between the two pages counted.
-    monkeypatch.setattr(caching, "UNSHARED_TTL", 3600)
+                                                                                     steady_unshared_caches):
     client = login("admin")
     order_for(ann, "TS-M")
     carts.add_line(carts.saved_cart(Account.objects.get(contact=ann)), "TS-M", 1)

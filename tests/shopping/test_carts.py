@@ -12,7 +12,6 @@ from django.utils import timezone
 from clientbase.catalog.models import Product, Variant
 from clientbase.core.errors import Conflict, Invalid, NotFound
 from clientbase.customers.models import Account
-from clientbase.core import caching
 from clientbase.pricing.models import PriceRow
 from clientbase.shopping.models import Cart, CartLine
 from clientbase.shopping.services import carts
@@ -244,11 +243,8 @@ def test_a_line_no_longer_on_sale_shows_its_problem_and_is_left_out_of_the_total
 
 
 def test_pricing_a_cart_costs_the_same_queries_whatever_its_size(catalog, shopper,
-                                                                 django_assert_num_queries, monkeypatch):
-    # Without a shared cache a process reads marketing's definitions again after
-    # UNSHARED_TTL seconds: on a slow machine the set-up alone outlasts it, and
-    # the reload would be counted as the cart's.
-    monkeypatch.setattr(caching, "UNSHARED_TTL", 3600)
+                                                                 django_assert_num_queries,
+                                                                 steady_unshared_caches):
     # given twelve mugs at 5.00, 4.00 for Gold from 3, and two Gold carts: one line, twelve lines
     mugs = Product.objects.create(key="MUG", name="Mug")
     for n in range(12):

@@ -239,7 +239,8 @@ def test_choosing_another_market_moves_the_cart_there(priced_shop, price, client
     assert Cart.objects.get().currency == "USD"
 
 
-def test_the_cart_page_costs_the_same_queries_however_many_lines(priced_shop, price, client):
+def test_the_cart_page_costs_the_same_queries_however_many_lines(priced_shop, price, client,
+                                                                steady_unshared_caches):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
