@@ -10,6 +10,8 @@ import io
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 from clientbase.catalog.models import Market
 from clientbase.customers.models import Contact
@@ -61,8 +63,19 @@ def left_to_the_collector(call) -> tuple[object, list]:
         gc.enable()
 
 
+@pytest.fixture(autouse=True)
+def connection_kept():
+    """As Django's test client does: a request does not close the database
+    connection that holds the test's transaction."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
-def warm(db):
+def warm(db, connection_kept):
     """One request first, so that what the first one loads for good (views,
     caches) is not counted."""
     served(environ("/api/v1/store/products"))
