@@ -4,6 +4,7 @@ from collections import Counter
 
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, re_path
+from django.urls.resolvers import RoutePattern
 from django.utils.module_loading import import_string
 from ninja import NinjaAPI
 from ninja.operation import Operation
@@ -17,8 +18,14 @@ class ProblemNinjaAPI(NinjaAPI):
     know, is JSON: a problem for each error."""
 
     def _get_urls(self):
-        patterns = super()._get_urls()
-        for pattern in patterns:
+        # ninja gives each operation its own pattern (`contacts/<ident>` three
+        # times: get, update, delete), all with one view that dispatches on the
+        # method, so only the first of each route can ever match. The others
+        # go after the catch-all: out of the resolver's way (it tries patterns
+        # one by one: `prices/resolve` came 59th, `store/products` 89th),
+        # still there for reverse() by operation name.
+        patterns, twins = _split_twins(super()._get_urls())
+        for pattern in [*patterns, *twins]:
             if isinstance(pattern, URLPattern):
                 if pattern.name == "api-root":
                     # ninja's root view raises Http404 (an HTML page); the
@@ -27,7 +34,7 @@ class ProblemNinjaAPI(NinjaAPI):
                 else:
                     pattern.callback = errors.as_problem(pattern.callback)
         # Last: anything else under /api/v1/ is a 404 problem, not Django's page.
-        return [*patterns, re_path(r"^.*$", errors.not_found_view, name="no-such-url")]
+        return [*patterns, re_path(r"^.*$", errors.not_found_view, name="no-such-url"), *twins]
 
     def add_router(self, prefix, router, **kwargs):
         """ninja's, with the router's answers written by pydantic-core (api.rendering)."""
@@ -63,6 +70,22 @@ class ProblemNinjaAPI(NinjaAPI):
                     _fix_parameter_examples(parameter)
         _document_versioning(schema)
         return schema
+
+
+def _split_twins(patterns: list) -> tuple[list, list]:
+    """(the patterns in order without twins, the twins): a twin has the same
+    route as a pattern before it, which therefore matches every path the
+    twin would (a route's match depends on nothing else), so that the
+    resolver never reaches it."""
+    first, twins, seen = [], [], set()
+    for pattern in patterns:
+        if isinstance(pattern, URLPattern) and isinstance(pattern.pattern, RoutePattern):
+            if str(pattern.pattern) in seen:
+                twins.append(pattern)
+                continue
+            seen.add(str(pattern.pattern))
+        first.append(pattern)
+    return first, twins
 
 
 def _refuse_duplicate_operation_ids(schema: dict) -> None:

@@ -12,6 +12,7 @@ ModelBackend: `AuthenticationMiddleware` moves them onto it, so that they
 stay logged in.
 """
 
+import weakref
 from functools import partial
 
 from asgiref.sync import sync_to_async
@@ -80,12 +81,26 @@ async def _auser(request):
     return await auth_middleware.auser(request)
 
 
+def _user_of(request_ref: weakref.ref):
+    return _user(request_ref())
+
+
+async def _auser_of(request_ref: weakref.ref):
+    return await _auser(request_ref())
+
+
 class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
     """Django's (request.user, request.auser, as lazy), which first moves a
     session logged in through ModelBackend onto AccountBackend: it would
-    otherwise be anonymous, as ModelBackend is no longer configured."""
+    otherwise be anonymous, as ModelBackend is no longer configured.
+
+    Both hold the request weakly (they live on it, and nothing uses them
+    after it): Django's hold it strongly, a reference cycle that leaves the
+    whole request (its resolver match, session, account) to the cyclic
+    garbage collector instead of being freed when the response is."""
 
     def process_request(self, request):
         super().process_request(request)
-        request.user = SimpleLazyObject(lambda: _user(request))
-        request.auser = partial(_auser, request)
+        request_ref = weakref.ref(request)
+        request.user = SimpleLazyObject(partial(_user_of, request_ref))
+        request.auser = partial(_auser_of, request_ref)

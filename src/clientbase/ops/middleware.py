@@ -4,7 +4,10 @@ import logging
 import re
 import time
 import uuid
+import weakref
 
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
 
@@ -75,3 +78,15 @@ class RequestMiddleware:
             return response
         finally:
             logs.request_id.reset(token)
+
+
+class MessageMiddleware(messages_middleware.MessageMiddleware):
+    """Django's, whose message storage (on the request) holds the request
+    through a weak proxy: Django's holds it strongly, a reference cycle that
+    leaves every request (its resolver match, session, account) to the
+    cyclic garbage collector instead of being freed with the response. The
+    storage is only reached through the request (or the template context
+    of the response it was rendered for)."""
+
+    def process_request(self, request):
+        request._messages = default_storage(weakref.proxy(request))
