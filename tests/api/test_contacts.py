@@ -686,7 +686,7 @@ def test_the_contact_list_costs_the_same_queries_for_5_and_50_contacts(caller, w
     assert small == large
 
 
-def test_a_contact_costs_one_query_and_one_per_relation(caller, people):
+def test_a_contact_costs_one_query_and_one_for_its_relations(caller, people):
     api = caller("csr")
 
     with CaptureQueriesContext(connection) as ctx:
@@ -697,7 +697,34 @@ def test_a_contact_costs_one_query_and_one_per_relation(caller, people):
     # organizations, customer groups and addresses; the rest is who the caller is.
     reads = [q["sql"] for q in ctx.captured_queries
              if "customers_contact" in q["sql"] or "customers_address" in q["sql"]]
-    assert len(reads) == 4, reads
+    assert len(reads) == 2, reads
+
+
+def test_a_contact_by_token_costs_three_statements(people, accounts):
+    from django.test import Client
+    from django.utils import timezone
+
+    from clientbase.customers.models import ApiToken
+
+    # given a scoped CSR's token whose use this minute is recorded already
+    token, raw = ApiToken.issue(accounts["csr"])
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    # when it reads a contact it may see, and one it may not
+    with CaptureQueriesContext(connection) as seen:
+        response = client.get("/api/v1/contacts/ANNA")
+    with CaptureQueriesContext(connection) as hidden:
+        refused = client.get("/api/v1/contacts/DORA")
+
+    # then: the token with its account, roles, permissions and grants; the
+    # contact within the caller's scope; its organizations, customer groups
+    # and addresses
+    assert response.status_code == 200 and response.json()["key"] == "ANNA"
+    assert len(seen.captured_queries) == 3, [q["sql"] for q in seen.captured_queries]
+    # and a contact out of its scope: the token and the contact, then 404
+    assert refused.status_code == 404
+    assert len(hidden.captured_queries) == 2, [q["sql"] for q in hidden.captured_queries]
 
 
 @pytest.mark.parametrize("who", ["admin", "csr"])

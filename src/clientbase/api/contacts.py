@@ -82,7 +82,7 @@ class ContactOut(Shaped):
         """The answers for contacts read through `for_listing` or
         `visible_contact` (both give the account's id), as `viewer` may see
         them: only the organizations it can see, for the others do not exist
-        for it. Their relations come in three queries whatever their number
+        for it. Their relations come in one query whatever their number
         (customers.services.contact_reads)."""
         if not contacts:
             return []

@@ -11,8 +11,9 @@ answering it (a third of a millisecond and more; docs/benchmarks.md), and
 prefetching the relations (`prefetch_related`) built an Organization, a CustomerGroup
 and an Address object per row, and had Django build and compile three
 queries per request: more CPU than the rest of a contact's answer, and more
-than the database spent on them. Here each relation is one statement,
-written once per database and number of contacts (`_statements`), that
+than the database spent on them. Here the three relations are one
+statement (a round trip costs this process more CPU than its rows),
+written once per database and number of contacts (`_statement`), that
 reads only the columns an answer shows, in the order the models' `ordering`
 gives (the order the prefetches had). Who may see a contact is still decided
 by the one rule (customers.models.visibility: `contact_scope`,
@@ -106,30 +107,30 @@ class ContactRelations:
 
 def relations_of(contact_ids: list[UUID], *, address_fields: tuple[str, ...],
                  using: str) -> dict[UUID, ContactRelations]:
-    """The relations of each contact, keyed by its id: three queries on the
+    """The relations of each contact, keyed by its id: one query on the
     database `using` (the one the contacts were read from), none for no
     contacts. `address_fields` names the Address fields each address dict holds."""
     found = {pk: ContactRelations() for pk in contact_ids}
     if not found:
         return found
     connection = connections[using]
-    statements = _statements(using, _id_count(connection.vendor, len(found)), address_fields)
+    statement = _statement(using, _id_count(connection.vendor, len(found)), address_fields)
     pk = Contact._meta.pk
     ids = [pk.get_db_prep_value(i, connection) for i in found]
-    params = [ids] if statements.one_array else ids
+    params = [ids] * 3 if statement.one_array else ids * 3
     to_uuid = pk.to_python
+    readers = statement.address_readers
     with connection.cursor() as cursor:
-        cursor.execute(statements.organizations, params)
-        for contact_id, org_id, path in cursor.fetchall():
-            found[to_uuid(contact_id)].organizations.append((to_uuid(org_id), path))
-        cursor.execute(statements.customer_groups, params)
-        for contact_id, group_id in cursor.fetchall():
-            found[to_uuid(contact_id)].customer_groups.append(to_uuid(group_id))
-        cursor.execute(statements.addresses, params)
-        readers = statements.address_readers
-        for contact_id, *values in cursor.fetchall():
-            found[to_uuid(contact_id)].addresses.append(
-                {name: read(value) for (name, read), value in zip(readers, values)})
+        cursor.execute(statement.sql, params)
+        rows = cursor.fetchall()
+    for kind, contact_id, related_id, path, _, *values in rows:
+        relations = found[to_uuid(contact_id)]
+        if kind == _ADDRESS:
+            relations.addresses.append({name: read(value) for (name, read), value in zip(readers, values)})
+        elif kind == _ORGANIZATION:
+            relations.organizations.append((to_uuid(related_id), path))
+        else:
+            relations.customer_groups.append(to_uuid(related_id))
     return found
 
 
@@ -140,37 +141,53 @@ def _id_count(vendor: str, count: int) -> int | None:
     return None if vendor == "postgresql" else count
 
 
+# What a row of `_statement` is, its first column.
+_ADDRESS, _ORGANIZATION, _CUSTOMER_GROUP = 0, 1, 2
+
+
 @dataclass(frozen=True)
-class _Statements:
-    organizations: str
-    customer_groups: str
-    addresses: str
-    # (field name, its `to_python`) per address column after the contact's id
+class _Statement:
+    sql: str  # the contact ids bound three times (once per relation)
+    # (field name, its `to_python`) per address column
     address_readers: tuple
     one_array: bool
 
 
 @lru_cache(maxsize=128)
-def _statements(using: str, id_count: int | None, address_fields: tuple[str, ...]) -> _Statements:
+def _statement(using: str, id_count: int | None, address_fields: tuple[str, ...]) -> _Statement:
+    """The three relations in one statement (one round trip rather than
+    three, which cost more CPU than reading the rows). Each row: the kind of
+    relation, the contact's id, the organization's or the group's id, the
+    organization's path, the row's place in its relation's order (the
+    models' `ordering`, as the prefetches had it), then the address's
+    columns. The addresses come first: PostgreSQL takes a column's type from
+    the first rows that give it one, not from NULL."""
     connection = connections[using]
     qn = connection.ops.quote_name
     ids = "= ANY(%s)" if id_count is None else f"IN ({', '.join(['%s'] * id_count)})"
     organizations = Contact.organizations.through._meta.db_table
     groups = Contact.customer_groups.through._meta.db_table
     address_columns = [Address._meta.get_field(name) for name in address_fields]
-    return _Statements(
-        organizations=(
-            f"SELECT m.contact_id, o.id, o.path FROM {qn(organizations)} m "
+    no_address = ", ".join(["NULL"] * len(address_columns))
+    return _Statement(
+        sql=(
+            f"SELECT {_ADDRESS} AS kind, a.contact_id, NULL, NULL, "
+            f"ROW_NUMBER() OVER (ORDER BY {_ordering(Address, 'a', qn)}) AS place, "
+            f"{', '.join(f'a.{qn(f.column)}' for f in address_columns)} "
+            f"FROM {qn(Address._meta.db_table)} a WHERE a.contact_id {ids} "
+            f"UNION ALL "
+            f"SELECT {_ORGANIZATION}, m.contact_id, o.id, o.path, "
+            f"ROW_NUMBER() OVER (ORDER BY {_ordering(Organization, 'o', qn)}), {no_address} "
+            f"FROM {qn(organizations)} m "
             f"INNER JOIN {qn(Organization._meta.db_table)} o ON o.id = m.organization_id "
-            f"WHERE m.contact_id {ids} ORDER BY {_ordering(Organization, 'o', qn)}"),
-        customer_groups=(
-            f"SELECT m.contact_id, g.id FROM {qn(groups)} m "
+            f"WHERE m.contact_id {ids} "
+            f"UNION ALL "
+            f"SELECT {_CUSTOMER_GROUP}, m.contact_id, g.id, NULL, "
+            f"ROW_NUMBER() OVER (ORDER BY {_ordering(CustomerGroup, 'g', qn)}), {no_address} "
+            f"FROM {qn(groups)} m "
             f"INNER JOIN {qn(CustomerGroup._meta.db_table)} g ON g.id = m.customergroup_id "
-            f"WHERE m.contact_id {ids} ORDER BY {_ordering(CustomerGroup, 'g', qn)}"),
-        addresses=(
-            f"SELECT a.contact_id, {', '.join(f'a.{qn(f.column)}' for f in address_columns)} "
-            f"FROM {qn(Address._meta.db_table)} a "
-            f"WHERE a.contact_id {ids} ORDER BY {_ordering(Address, 'a', qn)}"),
+            f"WHERE m.contact_id {ids} "
+            f"ORDER BY kind, place"),
         address_readers=tuple((f.name, f.to_python) for f in address_columns),
         one_array=id_count is None,
     )

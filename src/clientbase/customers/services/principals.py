@@ -1,6 +1,6 @@
 """Who a personal API token or a session acts as: its account, with its
-role names, its permissions and its grants, read in at most two
-statements, or from the shared cache when there is one (core.caching).
+role names, its permissions and its grants, read in one statement (a
+session's in two), or from the shared cache when there is one (core.caching).
 A session's account (customers.authentication.AccountBackend) also comes
 with what Django checks the session against on every request, its session
 auth hash (an HMAC of the password hash under SECRET_KEY): the password
@@ -15,17 +15,22 @@ themselves, and the path runs on every request. They read the primary, as
 the router would (customers' accounts, tokens, roles and grants are read
 there: core.routing), and as anything cached must be.
 
-1. The token with its account, by the token's hash. A revoked or expired
-   token, or an inactive account, ends here. So does a superuser: it holds
-   every permission and sees everything without its roles or grants being
-   read (PermissionsMixin.has_perm, Account.sees_everything); and so does a
-   caller of the shop's doors, which seldom ask. What is then asked for is
-   read on demand, the ORM's way.
-2. The account's role names, its permissions (its own and its roles', as
-   Django's ModelBackend names them) and its grants and its roles' grants,
-   in one statement (`_account_values`), filling what ModelBackend,
-   `Account.role_names` and `organization_scope` would otherwise each read
-   with a query of their own.
+- The token with its account, by the token's hash. A revoked or expired
+  token, or an inactive account, ends here. So does a superuser: it holds
+  every permission and sees everything without its roles or grants being
+  read (PermissionsMixin.has_perm, Account.sees_everything); and so does a
+  caller of the shop's doors, which seldom ask. What is then asked for is
+  read on demand, the ORM's way.
+- The account's details: its role names, its permissions (its own and its
+  roles', as Django's ModelBackend names them) and its grants and its
+  roles' grants, filling what ModelBackend, `Account.role_names` and
+  `organization_scope` would otherwise each read with a query of their own.
+  A token at a staff door reads them in the token's own statement ("token
+  with details": one round trip on every request rather than two; a round
+  trip cost this process more CPU than reading its rows); a session's
+  account in a statement of their own when first asked for (`_read_access`),
+  and an account read for the cache right after the account's row
+  (`_account_values`).
 
 With a shared cache two entries answer a token: `token:<hash>` (which
 account, until when), stamped with the token's version, which its
@@ -38,6 +43,8 @@ below it). A revoked token, a deactivated account or a
 role taken away stops working at once, in every process. Without a shared
 cache every request reads the database.
 """
+
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.hashers import is_password_usable
@@ -83,41 +90,60 @@ def _statements() -> dict[str, str]:
     # id, include descendants): a role's name; a permission's app label and
     # codename; a grant's level, the organization's path and id, and whether
     # the grant covers the organizations below it.
-    roles = f"""
+    def roles(account_id: str) -> str:
+        return f"""
         SELECT 'role', r.name, NULL, NULL, NULL
           FROM {account_roles} ar JOIN {role} r ON r.id = ar.group_id
-         WHERE ar.account_id = %s"""
-    return {
-        "token": f"""
-            SELECT {token_columns}, {account_columns}
-              FROM {ApiToken._meta.db_table} t JOIN {account} a ON a.id = t.account_id
-             WHERE t.token_hash = %s""",
-        # The password hash last: what the session is checked against is made
-        # of it (`_session_check`), and it is kept nowhere.
-        "account": f"SELECT {account_columns}, a.password FROM {account} a WHERE a.id = %s",
-        # An account's details, bound to its id five times. The grants come
-        # first: PostgreSQL takes a column's type from the first rows that
-        # give it one (an organization id, a boolean), not from NULL. Its own
-        # and its roles' permissions are named by one join (fewer tables for
-        # PostgreSQL to plan, which costs more than running the statement).
-        "details": f"""
+         WHERE ar.account_id = {account_id}"""
+
+    # The grants come first: PostgreSQL takes a column's type from the first
+    # rows that give it one (an organization id, a boolean), not from NULL.
+    # Its own and its roles' permissions are named by one join (fewer tables
+    # for PostgreSQL to plan, which costs more than running the statement).
+    def details(account_id: str) -> str:
+        return f"""
         SELECT 'grant', g.level, o.path, g.organization_id, g.include_descendants
           FROM {grant} g JOIN {organization} o ON o.id = g.organization_id
-         WHERE g.account_id = %s
-            OR g.role_id IN (SELECT ar.group_id FROM {account_roles} ar WHERE ar.account_id = %s)
-        UNION ALL{roles}
+         WHERE g.account_id = {account_id}
+            OR g.role_id IN (SELECT ar.group_id FROM {account_roles} ar WHERE ar.account_id = {account_id})
+        UNION ALL{roles(account_id)}
         UNION ALL
         SELECT held.kind, ct.app_label, p.codename, NULL, NULL
-          FROM (SELECT 'user' AS kind, ap.permission_id FROM {account_permissions} ap WHERE ap.account_id = %s
+          FROM (SELECT 'user' AS kind, ap.permission_id FROM {account_permissions} ap
+                 WHERE ap.account_id = {account_id}
                 UNION ALL
                 SELECT 'group', rp.permission_id
                   FROM {account_roles} ar JOIN {role_permissions} rp ON rp.group_id = ar.group_id
-                 WHERE ar.account_id = %s) held
-          JOIN {permission} p ON p.id = held.permission_id JOIN {content_type} ct ON ct.id = p.content_type_id""",
+                 WHERE ar.account_id = {account_id}) held
+          JOIN {permission} p ON p.id = held.permission_id JOIN {content_type} ct ON ct.id = p.content_type_id"""
+
+    token_and_account = f"""
+              FROM {ApiToken._meta.db_table} t JOIN {account} a ON a.id = t.account_id
+             WHERE t.token_hash = %s"""
+    no_token = ", ".join(["NULL"] * (len(_TOKEN_FIELDS) + len(_FIELDS)))
+    return {
+        "token": f"SELECT {token_columns}, {account_columns}{token_and_account}",
+        # The token's row (with NULL details), then its account's details
+        # (after NULLs for the token's columns), the kind of a detail telling
+        # the rows apart. The details are read only when they are used: for
+        # an active token of an active account that is no superuser (the
+        # expiry is judged by the caller). Bound to the token's hash twice.
+        "token with details": f"""
+        WITH holder AS (
+            SELECT t.account_id AS id{token_and_account}
+               AND t.revoked_at IS NULL AND a.is_active AND NOT a.is_superuser)
+        SELECT {token_columns}, {account_columns}, NULL, NULL, NULL, NULL, NULL{token_and_account}
+        UNION ALL
+        SELECT {no_token}, d.* FROM ({details("(SELECT h.id FROM holder h)")}) d""",
+        # The password hash last: what the session is checked against is made
+        # of it (`_session_check`), and it is kept nowhere.
+        "account": f"SELECT {account_columns}, a.password FROM {account} a WHERE a.id = %s",
+        # An account's details, bound to its id five times.
+        "details": details("%s"),
         # A superuser's details (ModelBackend's rule: it holds every
         # permission; it sees everything, so its grants do not matter),
         # bound to its id once.
-        "superuser details": f"""{roles}
+        "superuser details": f"""{roles("%s")}
         UNION ALL
         SELECT 'every', ct.app_label, p.codename, NULL, NULL
           FROM {permission} p JOIN {content_type} ct ON ct.id = p.content_type_id""",
@@ -125,6 +151,8 @@ def _statements() -> dict[str, str]:
 
 
 _SQL = _statements()
+# Where a row of "token with details" has its details' kind: after the token's columns.
+_DETAILS = len(_TOKEN_FIELDS) + len(_FIELDS)
 
 
 def account_for_token(raw: str, *, with_access: bool = True) -> Account | None:
@@ -195,7 +223,12 @@ def _record_use(token_id, now) -> None:
 
 def _from_database(token_hash: str, with_access: bool) -> Account | None:
     connection = _primary()
-    rows = fetch(connection, _SQL["token"], [token_hash])
+    if with_access:
+        rows, details = [], []
+        for row in fetch(connection, _SQL["token with details"], [token_hash, token_hash]):
+            (rows if row[_DETAILS] is None else details).append(row)
+    else:
+        rows = fetch(connection, _SQL["token"], [token_hash])
     if not rows:
         return None
     split = len(_TOKEN_FIELDS)
@@ -210,7 +243,8 @@ def _from_database(token_hash: str, with_access: bool) -> Account | None:
         _record_use(token.pk, now)
     if not with_access or record["is_superuser"]:
         return Account.from_db(router.db_for_read(Account), _FIELDS, fields)
-    return _account(_account_values(token.account_id, fields))
+    access = _access_from_rows(connection, [row[_DETAILS:] for row in details], False, True)
+    return _account((tuple(fields), *access, None))
 
 
 def _primary():
@@ -317,6 +351,13 @@ def _access_values(account_id, is_superuser: bool, is_active: bool):
         rows = fetch(connection, _SQL["superuser details"], [account_id])
     else:
         rows = fetch(connection, _SQL["details"], [account_id] * 5)
+    return _access_from_rows(connection, rows, is_superuser, is_active)
+
+
+def _access_from_rows(connection, rows, is_superuser: bool, is_active: bool):
+    """What `_access_values` answers, from the rows of an account's details
+    (kind, name, detail, organization id, include descendants), read on
+    their own or with its token ("token with details")."""
     found: dict[str, list] = {"role": [], "user": [], "group": [], "every": [], "grant": []}
     for kind, *row in rows:
         found[kind].append(row)
@@ -326,13 +367,21 @@ def _access_values(account_id, is_superuser: bool, is_active: bool):
     if is_superuser:
         every = _permissions(found["every"])
         return (roles, every, every, ())
-    grant = converter([Grant._meta.get_field("level"), Organization._meta.get_field("path"), Organization._meta.pk,
-                       Grant._meta.get_field("include_descendants")], connection)
+    grant = _grant_converter(connection.alias)
     grants = []
     for row in found["grant"]:
         level, path, organization_id, include_descendants = grant(row)
         grants.append((level, organization_id, path, include_descendants))
     return (roles, _permissions(found["user"]), _permissions(found["group"]), tuple(grants))
+
+
+@lru_cache(maxsize=8)
+def _grant_converter(alias: str):
+    """`converter` for a grant's details (level, path, organization id,
+    include descendants), built once per connection alias: building it
+    cost more than converting the rows."""
+    return converter([Grant._meta.get_field("level"), Organization._meta.get_field("path"), Organization._meta.pk,
+                      Grant._meta.get_field("include_descendants")], connections[alias])
 
 
 def _permissions(rows) -> frozenset[str]:
